@@ -1,0 +1,5 @@
+import sys
+
+from research.experiment import main
+
+sys.exit(main())

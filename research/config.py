@@ -1,0 +1,157 @@
+"""Configs: an experiment's defaults, its profiles, and --config.key=value overrides.
+
+Every experiment module has get_config() (the `full` profile: the numbers in
+the README) and PROFILES = {"quick": {...}}, a dict of overrides. On the
+command line, `--config.epochs=5` or `--config.depths=[1,2,4]` overrides any
+key; unknown keys and values of the wrong type fail at once, naming what is
+valid.
+"""
+import ast
+import difflib
+
+import ml_collections
+
+from research.errors import UserError
+
+
+def with_profile(module, profile):
+  cfg = module.get_config()
+  profiles = {"full": {}, **getattr(module, "PROFILES", {})}
+  if profile not in profiles:
+    raise UserError(f"unknown profile '{profile}'; valid: {', '.join(profiles)}")
+  for key, value in profiles[profile].items():
+    _set(cfg, key, value, source=f"profile {profile}")
+  return cfg
+
+
+def _parse(text, like, key):
+  """Parses a command-line string into the type of the default `like`."""
+  if isinstance(like, bool):
+    low = text.lower()
+    if low in ("1", "true", "yes", "on"):
+      return True
+    if low in ("0", "false", "no", "off"):
+      return False
+    raise UserError(f"--config.{key}={text}: expected true or false")
+  if isinstance(like, str):
+    return text
+  try:
+    value = ast.literal_eval(text)
+  except (ValueError, SyntaxError):
+    raise UserError(f"--config.{key}={text}: expected a {type(like).__name__} like {like!r}") from None
+  return _coerce(value, like, key, text)
+
+
+def _coerce(value, like, key, text):
+  if isinstance(like, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
+    return float(value)
+  if isinstance(like, int) and not isinstance(like, bool) and isinstance(value, int) and not isinstance(value, bool):
+    return value
+  if isinstance(like, (list, tuple)):
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+      value = [value]  # a single value is a list of one
+    if not isinstance(value, (list, tuple)):
+      raise UserError(f"--config.{key}={text}: expected a list like {list(like)!r}")
+    if like:
+      value = [_coerce(v, like[0], key, text) for v in value]
+    return type(like)(value)
+  if like is None or type(value) is type(like):
+    return value
+  raise UserError(f"--config.{key}={text}: expected a {type(like).__name__} like {like!r}")
+
+
+def _set(cfg, key, value, source):
+  node, parts = cfg, key.split(".")
+  for i, part in enumerate(parts):
+    keys = list(node.keys()) if isinstance(node, ml_collections.ConfigDict) else []
+    if part not in keys:
+      where = ".".join(parts[:i])
+      full = [f"{where}.{k}" if where else k for k in keys]
+      hint = difflib.get_close_matches(".".join(parts[:i + 1]), full, n=1)
+      hint = f" (did you mean '{hint[0]}'?)" if hint else ""
+      raise UserError(f"{source}: unknown config key '{key}'{hint}; valid: {', '.join(sorted(full))}")
+    if i < len(parts) - 1:
+      node = node[part]
+  last = parts[-1]
+  old = node[last]
+  if isinstance(value, str) and not isinstance(old, str):
+    value = _parse(value, old, key)
+  elif not isinstance(value, str) or not isinstance(old, str):
+    value = _coerce(value, old, key, repr(value))
+  with node.unlocked() if hasattr(node, "unlocked") else _null():
+    node[last] = value
+
+
+class _null:
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *a):
+    return False
+
+
+def apply_overrides(cfg, args):
+  """args: ['--config.a=1', '--config.b.c=x', ...] -> cfg updated in place."""
+  for arg in args:
+    if not arg.startswith("--config."):
+      raise UserError(f"unknown argument '{arg}'; overrides look like --config.KEY=VALUE")
+    body = arg[len("--config."):]
+    if "=" not in body:
+      raise UserError(f"'{arg}' has no value; write --config.{body}=VALUE")
+    key, value = body.split("=", 1)
+    _set(cfg, key, value, source="command line")
+  return cfg
+
+
+# ----------------------------------------------------------------------------
+# Checks shared by experiments' validate(cfg)
+
+def require(ok, message):
+  if not ok:
+    raise UserError(message)
+
+
+def positive(cfg, *keys):
+  for k in keys:
+    v = cfg[k]
+    for x in (v if isinstance(v, (list, tuple)) else [v]):
+      require(x > 0, f"config {k}={v!r}: must be > 0")
+
+
+def non_negative(cfg, *keys):
+  for k in keys:
+    v = cfg[k]
+    for x in (v if isinstance(v, (list, tuple)) else [v]):
+      require(x >= 0, f"config {k}={v!r}: must be >= 0")
+
+
+def nonempty(cfg, *keys):
+  for k in keys:
+    require(len(cfg[k]) > 0, f"config {k}: needs at least one value")
+
+
+def one_of(cfg, key, valid):
+  require(cfg[key] in valid, f"config {key}={cfg[key]!r}: valid values are {', '.join(map(str, valid))}")
+
+
+def common(cfg):
+  """Checks for the keys every experiment shares (those present)."""
+  for k in ("epochs", "batch_size", "chunk_epochs"):
+    if k in cfg:
+      positive(cfg, k)
+  for k in ("learning_rate", "learning_rates"):
+    if k in cfg:
+      positive(cfg, k)
+  if "seeds" in cfg:
+    require(cfg.seeds > 0, f"config seeds={cfg.seeds}: needs at least 1 seed")
+  for k in ("n_train", "val_size", "resize"):
+    if k in cfg:
+      non_negative(cfg, k)
+  if "dataset" in cfg:
+    from research import data
+    data.check_name(cfg.dataset)
+  if "optimizer" in cfg:
+    from research import optim
+    optim.check(cfg.optimizer)
+  if "shard" in cfg:
+    one_of(cfg, "shard", ("auto", "members", "none"))

@@ -1,0 +1,309 @@
+"""Datasets by name, as numpy arrays with train/test (and validation) splits.
+
+  ds = load("fashion_mnist", resize=16, val_size=5000, n_train=4000, seed=0)
+  ds.x_train  # float32 N x H x W x C, standardized with the training mean/std
+
+Names: fashion_mnist, digits, mnist1d, mnist1d_shuffled, tfds:NAME.
+`load_raw(name)` gives the unprocessed arrays (images in [0, 1]) for builders
+that derive their own labels (experiments/modular.py does).
+"""
+import dataclasses
+import difflib
+import functools
+import gzip
+import hashlib
+import os
+import pathlib
+import struct
+import urllib.request
+import zlib
+
+import numpy as np
+
+from research import paths
+from research.errors import UserError
+
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+# Size and sha256 of the *uncompressed* IDX files: Debian recompresses the
+# official .gz files, so only the decompressed bytes are the same everywhere.
+FASHION_FILES = {
+    "train-images-idx3-ubyte": (47040016, "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+    "train-labels-idx1-ubyte": (60008, "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+    "t10k-images-idx3-ubyte": (7840016, "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+    "t10k-labels-idx1-ubyte": (10008, "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+}
+FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
+HOW_TO_GET = ("install Debian's package (apt-get install dataset-fashion-mnist), "
+              "or set FASHION_MNIST_DIR to a folder with the four IDX files")
+
+
+@dataclasses.dataclass(frozen=True)
+class Raw:
+  """Unprocessed arrays: images float32 in [0, 1] (N x H x W x C), signals N x L x 1."""
+  x_train: np.ndarray
+  y_train: np.ndarray
+  x_test: np.ndarray
+  y_test: np.ndarray
+  class_names: tuple
+  source: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+  name: str
+  x_train: np.ndarray
+  y_train: np.ndarray
+  x_test: np.ndarray
+  y_test: np.ndarray
+  x_val: np.ndarray
+  y_val: np.ndarray
+  class_names: tuple
+  source: str
+  idx_train: np.ndarray  # rows of the raw training set kept in x_train
+
+  @property
+  def num_classes(self):
+    return len(self.class_names)
+
+  @property
+  def shape(self):
+    return tuple(self.x_train.shape[1:])
+
+  def arrays(self):
+    """The arrays the engine trains on; validation only when there is one."""
+    out = dict(x_train=self.x_train, y_train=self.y_train,
+               x_test=self.x_test, y_test=self.y_test)
+    if len(self.y_val):
+      out.update(x_val=self.x_val, y_val=self.y_val)
+    return out
+
+  def describe(self):
+    return dict(name=self.name, shape=list(self.shape), num_classes=self.num_classes,
+                n_train=len(self.y_train), n_val=len(self.y_val),
+                n_test=len(self.y_test), source=self.source)
+
+
+# ----------------------------------------------------------------------------
+# IDX files (Fashion-MNIST)
+
+def read_idx(data, what="IDX data"):
+  """Parses IDX bytes (magic 0x0000 08 ndim, big-endian dims, uint8 data)."""
+  if len(data) < 4 or data[0] or data[1] or data[2] != 8 or not 1 <= data[3] <= 4:
+    raise UserError(f"{what} is not an unsigned-byte IDX file (bad magic number)")
+  ndim = data[3]
+  if len(data) < 4 + 4 * ndim:
+    raise UserError(f"{what} is truncated inside its header")
+  dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+  size = int(np.prod(dims))
+  body = data[4 + 4 * ndim:]
+  if len(body) != size:
+    raise UserError(f"{what} holds {len(body)} bytes of data where its header "
+                    f"{list(dims)} says {size}: the file is truncated or corrupt")
+  return np.frombuffer(body, np.uint8).reshape(dims)
+
+
+def _read_verified(folder, stem):
+  """Reads <stem> or <stem>.gz from folder; checks the decompressed size and sha256."""
+  size, sha = FASHION_FILES[stem]
+  for name in (stem, stem + ".gz"):
+    path = pathlib.Path(folder) / name
+    if path.exists():
+      break
+  else:
+    return None
+  try:
+    raw = path.read_bytes()
+    data = gzip.decompress(raw) if path.suffix == ".gz" else raw
+  except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as e:
+    raise UserError(f"{path} is corrupt ({type(e).__name__}: {e}); {HOW_TO_GET}") from e
+  digest = hashlib.sha256(data).hexdigest()
+  if len(data) != size or digest != sha:
+    raise UserError(f"{path} is corrupt: {len(data)} bytes with sha256 {digest[:12]}…, "
+                    f"expected {size} bytes with sha256 {sha[:12]}…; {HOW_TO_GET}")
+  return read_idx(data, str(path))
+
+
+def _fashion_folders():
+  env = os.environ.get("FASHION_MNIST_DIR")
+  if env:
+    if not pathlib.Path(env).is_dir():
+      raise UserError(f"FASHION_MNIST_DIR={env} is not a folder; {HOW_TO_GET}")
+    return [env]  # an explicit folder is the only place looked at
+  return [DEBIAN_DIR, str(paths.cache_dir() / "downloads" / "fashion-mnist")]
+
+
+def _download_fashion(folder):
+  folder = pathlib.Path(folder)
+  folder.mkdir(parents=True, exist_ok=True)
+  for stem in FASHION_FILES:
+    url = FASHION_URL + stem + ".gz"
+    tmp = folder / (stem + ".gz.part")
+    with urllib.request.urlopen(url, timeout=20) as r:
+      tmp.write_bytes(r.read())
+    tmp.rename(folder / (stem + ".gz"))
+
+
+def _fashion_mnist():
+  folders = _fashion_folders()
+  for folder in folders:
+    arrays = {stem: _read_verified(folder, stem) for stem in FASHION_FILES}
+    missing = [s for s, a in arrays.items() if a is None]
+    if not missing:
+      break
+    if len(missing) < len(FASHION_FILES):
+      raise UserError(f"{folder} lacks {', '.join(missing)}; {HOW_TO_GET}")
+  else:
+    if os.environ.get("FASHION_MNIST_DIR"):
+      raise UserError(f"no Fashion-MNIST IDX files in FASHION_MNIST_DIR={folders[0]}; {HOW_TO_GET}")
+    try:
+      _download_fashion(folders[-1])
+    except OSError as e:
+      raise UserError(f"Fashion-MNIST not found in {', '.join(folders)} and the download "
+                      f"failed ({e.__class__.__name__}); {HOW_TO_GET}") from e
+    folder = folders[-1]
+    arrays = {stem: _read_verified(folder, stem) for stem in FASHION_FILES}
+  img = lambda a: (a[..., None].astype(np.float32) / 255.0)
+  return Raw(img(arrays["train-images-idx3-ubyte"]), arrays["train-labels-idx1-ubyte"].astype(np.int32),
+             img(arrays["t10k-images-idx3-ubyte"]), arrays["t10k-labels-idx1-ubyte"].astype(np.int32),
+             FASHION_CLASSES, f"IDX files in {folder} (sha256 verified)")
+
+
+# ----------------------------------------------------------------------------
+# Other sources
+
+def _digits():
+  from sklearn.datasets import load_digits
+  d = load_digits()
+  x = (d.images[..., None] / 16.0).astype(np.float32)
+  y = d.target.astype(np.int32)
+  test = np.zeros(len(y), bool)
+  test[_stratified(y, len(y) // 4, np.random.default_rng(0))] = True  # a fixed 25% test split
+  return Raw(x[~test], y[~test], x[test], y[test], tuple(str(i) for i in range(10)),
+             "scikit-learn load_digits (8x8), fixed stratified 75/25 split")
+
+
+def _mnist1d(shuffled):
+  from mnist1d.data import get_dataset_args, make_dataset  # never get_dataset: it downloads
+  d = make_dataset(get_dataset_args())
+  x, xt = d["x"].astype(np.float32), d["x_test"].astype(np.float32)
+  source = "mnist1d.make_dataset (seed 42 defaults, 4000/1000)"
+  if shuffled:  # one fixed permutation of positions for train and test alike
+    perm = np.random.RandomState(0).permutation(x.shape[1])
+    x, xt = x[:, perm], xt[:, perm]
+    source += ", positions shuffled"
+  return Raw(x[..., None], d["y"].astype(np.int32), xt[..., None], d["y_test"].astype(np.int32),
+             tuple(str(i) for i in range(10)), source)
+
+
+def _tfds(name):
+  try:
+    import tensorflow_datasets as tfds
+    builder = tfds.builder(name, data_dir=str(paths.cache_dir() / "tfds"))
+    builder.download_and_prepare(file_format="array_record")
+    splits = {s: builder.as_data_source(split=s) for s in ("train", "test")}
+    info = builder.info
+    image_key = next(k for k in ("image", "x") if k in info.features)
+    label_key = "label"
+    arr = lambda src, k: np.stack([src[i][k] for i in range(len(src))])
+    x, xt = (arr(splits[s], image_key) for s in ("train", "test"))
+    y, yt = (arr(splits[s], label_key).astype(np.int32) for s in ("train", "test"))
+    names = tuple(info.features[label_key].names)
+  except Exception as e:  # noqa: BLE001 - any failure here means "not available"
+    raise UserError(f"tfds:{name} could not be built ({type(e).__name__}: {str(e)[:120]}); "
+                    "tensorflow-datasets needs TensorFlow and a network for most datasets") from e
+  scale = 255.0 if x.dtype == np.uint8 else 1.0
+  return Raw(x.astype(np.float32) / scale, y, xt.astype(np.float32) / scale, yt, names,
+             f"tensorflow-datasets {name}")
+
+
+SOURCES = {
+    "fashion_mnist": _fashion_mnist,
+    "digits": _digits,
+    "mnist1d": functools.partial(_mnist1d, False),
+    "mnist1d_shuffled": functools.partial(_mnist1d, True),
+}
+
+
+def check_name(name):
+  if name in SOURCES or (name.startswith("tfds:") and len(name) > 5):
+    return
+  hint = difflib.get_close_matches(name, SOURCES, n=1)
+  hint = f" (did you mean '{hint[0]}'?)" if hint else ""
+  raise UserError(f"unknown dataset '{name}'{hint}; valid: {', '.join(SOURCES)}, tfds:NAME")
+
+
+@functools.lru_cache(maxsize=8)
+def load_raw(name):
+  """The raw arrays of a dataset, parsed once per machine (npz cache) and process."""
+  check_name(name)
+  if name.startswith("tfds:"):
+    return _tfds(name[5:])
+  cache = paths.cache_dir() / "data" / f"{name}.npz"
+  if cache.exists():
+    try:
+      with np.load(cache, allow_pickle=False) as z:
+        return Raw(z["x_train"], z["y_train"], z["x_test"], z["y_test"],
+                   tuple(z["class_names"].tolist()), str(z["source"]))
+    except (OSError, ValueError, KeyError, zlib.error):
+      pass  # a torn or stale cache is rebuilt below
+  raw = SOURCES[name]()
+  cache.parent.mkdir(parents=True, exist_ok=True)
+  tmp = cache.with_suffix(f".tmp{os.getpid()}.npz")
+  np.savez(tmp, x_train=raw.x_train, y_train=raw.y_train, x_test=raw.x_test, y_test=raw.y_test,
+           class_names=np.array(raw.class_names), source=np.array(raw.source))
+  os.replace(tmp, cache)
+  return raw
+
+
+# ----------------------------------------------------------------------------
+# Processing options shared by every experiment
+
+def _stratified(y, n, rng):
+  """n indices of y in the class proportions of y (largest remainder), sorted."""
+  classes, counts = np.unique(y, return_counts=True)
+  share = counts * n / len(y)
+  take = np.floor(share).astype(int)
+  take[np.argsort(take - share)[:n - take.sum()]] += 1
+  picked = [rng.permutation(np.flatnonzero(y == c))[:k] for c, k in zip(classes, take)]
+  return np.sort(np.concatenate(picked))
+
+
+def resize_images(x, size):
+  """Antialiased bilinear resize of N x H x W x C images to size x size."""
+  import jax
+  if x.ndim != 4:
+    raise UserError(f"resize needs images (N x H x W x C); this dataset has examples of shape {x.shape[1:]}")
+  out = [np.asarray(jax.image.resize(c, (len(c), size, size, x.shape[3]), "linear", antialias=True))
+         for c in np.array_split(x, max(1, len(x) // 10000))]
+  return np.concatenate(out).astype(np.float32)
+
+
+def prepare(name, raw, *, resize=0, val_size=0, n_train=0, seed=0):
+  """Resize, carve a validation split, take a stratified training subset, standardize."""
+  x, y, xt, yt = raw.x_train, raw.y_train, raw.x_test, raw.y_test
+  if resize:
+    x, xt = resize_images(x, resize), resize_images(xt, resize)
+  rng = np.random.default_rng(seed)
+  idx = np.arange(len(y))
+  val = np.zeros(0, int)
+  if val_size:
+    if val_size >= len(y):
+      raise UserError(f"val_size={val_size} leaves no training data: {name} has {len(y)} training examples")
+    val = _stratified(y, val_size, rng)
+    idx = np.setdiff1d(idx, val)
+  if n_train:
+    if n_train > len(idx):
+      raise UserError(f"n_train={n_train} is larger than the {len(idx)} training examples of {name}"
+                      + (f" left after val_size={val_size}" if val_size else "") + "; use n_train=0 for all")
+    idx = idx[_stratified(y[idx], n_train, rng)]
+  mean, std = float(x[idx].mean()), float(x[idx].std()) + 1e-8
+  norm = lambda a: ((a - mean) / std).astype(np.float32)
+  return Dataset(name, norm(x[idx]), y[idx], norm(xt), yt, norm(x[val]), y[val],
+                 raw.class_names, raw.source, idx)
+
+
+def load(name, *, resize=0, val_size=0, n_train=0, seed=0):
+  """A dataset by name, ready for the engine. resize=0 / val_size=0 / n_train=0 mean off / none / all."""
+  return prepare(name, load_raw(name), resize=resize, val_size=val_size, n_train=n_train, seed=seed)

@@ -1,0 +1,40 @@
+"""results/REPORT.md: every experiment's table, plots and reading, in one page."""
+import json
+import time
+
+from research import paths, results
+from research.experiment import EXPERIMENTS, resolve
+
+
+def write():
+  root = paths.results_dir()
+  parts = ["# How deep is deep learning? Measured.\n",
+           f"Generated {time.strftime('%Y-%m-%d %H:%M %Z')} by `make paper` from the files under results/. "
+           "Every number below comes from the results.json next to its table.\n"]
+  total = 0.0
+  missing = []
+  for name in EXPERIMENTS:
+    d = root / name
+    if not (d / "results.json").exists():
+      missing.append(name)
+      continue
+    doc = json.loads((d / "results.json").read_text())
+    env = doc["environment"]
+    total += doc["wall_s"]
+    parts.append(f"## {doc['title']}\n")
+    parts.append(f"`make {name}` (profile {doc['profile']}), {doc['wall_s'] / 60:.1f} min on "
+                 f"{env['devices']} ({env['cpu_count']} CPU cores), jax {env['jax']}, finished {doc['finished']}.\n")
+    parts.append((d / "table.md").read_text())
+    for png in sorted(d.glob("*.png")):
+      parts.append(f"![{png.stem}]({name}/{png.name})\n")
+    if (d / "reading.md").exists():
+      parts.append("**Reading.**\n\n" + (d / "reading.md").read_text())
+  if missing:
+    parts.append(f"\nNot run yet: {', '.join(missing)}.\n")
+  parts.insert(2, f"Training time of the experiments below, summed: {total / 60:.1f} min.\n")
+  path = root / "REPORT.md"
+  results.write_atomic(path, "\n".join(parts))
+  return path
+
+
+__all__ = ["write", "resolve"]

@@ -1,0 +1,174 @@
+"""The engine: a training run is a pure function compiled into one XLA program.
+
+  trainer = make_trainer(model, "adam", batch_size=128)
+  state = trainer.init(key, {"learning_rate": 1e-3}, data)
+  state, history = trainer.train(state, data, epochs=10)   # lax.scan over epochs and steps
+
+Everything the run needs is an argument: the data (resident on the device),
+the key (shuffling with jax.random, one key per epoch by fold_in, so any
+chunking of the epochs gives the same numbers) and the hyperparameters (kept
+in the optimizer state by optax.inject_hyperparams). `vmap` over keys and
+hyperparameters turns one run into a sweep: see `sweep`.
+
+Divergence is handled inside the program: a step whose loss or gradient is not
+finite is not applied, and the member is frozen and flagged from then on, so
+the other members of a vmapped sweep continue unaffected.
+"""
+import functools
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax import lax
+
+from research import optim
+
+
+class TrainState(NamedTuple):
+  params: Any
+  opt_state: Any
+  key: jax.Array       # raw uint32 PRNG key for shuffling
+  epoch: jax.Array     # epochs done
+  diverged: jax.Array  # a non-finite loss or gradient was seen; params frozen since
+  mask: Any = None     # optional {0, 1} pytree like params (pruning); applied after every step
+
+
+class History(NamedTuple):
+  """Per-epoch numbers; each field has a trailing epoch axis."""
+  train_loss: jax.Array  # mean minibatch loss over the epoch
+  test_loss: jax.Array
+  test_acc: jax.Array
+  val_loss: jax.Array    # NaN when the data has no validation split
+  val_acc: jax.Array
+  diverged: jax.Array
+
+
+class Trainer(NamedTuple):
+  init: Callable      # (key, hp, data, mask=None, params=None) -> TrainState
+  train: Callable     # (state, data, epochs) -> (TrainState, History); epochs is static
+  evaluate: Callable  # (params, x, y) -> (mean loss, accuracy)
+
+
+def cross_entropy(logits_BxK, y_B):
+  """Per-example loss L_n; the article's total loss L = L_1 + ... + L_N is taken as their mean."""
+  return optax.softmax_cross_entropy_with_integer_labels(logits_BxK, y_B)
+
+
+def correct(logits_BxK, y_B):
+  """The largest output wins."""
+  return (jnp.argmax(logits_BxK, -1) == y_B).astype(jnp.float32)
+
+
+def _select(ok, new, old):
+  return jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, old)
+
+
+def make_trainer(model, optimizer="adam", batch_size=128, *, loss_fn=cross_entropy,
+                 correct_fn=correct, eval_batch=2000):
+  """A Trainer for `model`. loss_fn/correct_fn map (logits, labels) to per-example values."""
+  tx_of = optim.make(optimizer)
+  # Numeric hyperparameters are read from the optimizer state, so the update
+  # never needs the values this placeholder transformation was built with.
+  tx = tx_of(optim.defaults(optimizer, 0.0))
+
+  def init(key, hp, data, mask=None, params=None):
+    """A fresh state; `params` (e.g. pruned or rewound weights) replaces the model's init."""
+    k_init, k_data = jax.random.split(key)
+    if params is None:
+      params = model.init(k_init, data["x_train"][:1])
+    if mask is not None:
+      params = jax.tree.map(jnp.multiply, params, mask)
+    return TrainState(params, tx_of(hp).init(params), k_data, jnp.zeros((), jnp.int32),
+                      jnp.zeros((), bool), mask)
+
+  def evaluate(params, x, y):
+    n = y.shape[0]
+    size = min(eval_batch, n)
+    chunks = -(-n // size)
+    pad = chunks * size - n
+    x = jnp.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1)).reshape(chunks, size, *x.shape[1:])
+    y = jnp.pad(y, [(0, pad)] + [(0, 0)] * (y.ndim - 1)).reshape(chunks, size, *y.shape[1:])
+    valid = (jnp.arange(chunks * size) < n).reshape(chunks, size)
+
+    def one(args):
+      x_CxS, y_C, valid_C = args
+      logits = model.apply(params, x_CxS)
+      return (jnp.sum(loss_fn(logits, y_C) * valid_C),
+              jnp.sum(correct_fn(logits, y_C) * valid_C))
+    losses, hits = lax.map(one, (x, y, valid))
+    return losses.sum() / n, hits.sum() / n
+
+  def batch_loss(params, x_BxS, y_B, w_B):
+    return jnp.mean(loss_fn(model.apply(params, x_BxS), y_B) * w_B)
+
+  def train(state, data, epochs):
+    x, y = data["x_train"], data["y_train"]
+    w = data.get("w_train")
+    n = y.shape[0]
+    steps = n // batch_size  # the last partial batch of each epoch is dropped
+
+    def step(carry, idx_B):
+      state, loss_sum = carry
+      w_B = jnp.ones(batch_size) if w is None else w[idx_B]
+      loss, grads = jax.value_and_grad(batch_loss)(state.params, x[idx_B], y[idx_B], w_B)
+      updates, opt_state = tx.update(grads, state.opt_state, state.params)
+      params = optax.apply_updates(state.params, updates)
+      if state.mask is not None:
+        params = jax.tree.map(jnp.multiply, params, state.mask)
+      finite = jnp.isfinite(loss) & jnp.isfinite(optax.global_norm(grads))
+      ok = finite & ~state.diverged
+      state = state._replace(params=_select(ok, params, state.params),
+                             opt_state=_select(ok, opt_state, state.opt_state),
+                             diverged=state.diverged | ~finite)
+      return (state, loss_sum + loss), None
+
+    def epoch(state, _):
+      key = jax.random.fold_in(state.key, state.epoch)
+      idx = jax.random.permutation(key, n)[:steps * batch_size].reshape(steps, batch_size)
+      (state, loss_sum), _ = lax.scan(step, (state, jnp.zeros(())), idx)
+      test = evaluate(state.params, data["x_test"], data["y_test"])
+      val = (evaluate(state.params, data["x_val"], data["y_val"]) if "x_val" in data
+             else (jnp.full((), jnp.nan), jnp.full((), jnp.nan)))
+      state = state._replace(epoch=state.epoch + 1)
+      return state, History(loss_sum / steps, *test, *val, state.diverged)
+
+    state, hist = lax.scan(epoch, state, None, length=epochs)
+    return state, jax.tree.map(lambda a: jnp.moveaxis(a, 0, -1), hist)
+
+  return Trainer(init, train, evaluate)
+
+
+def run(trainer, key, hp, data, epochs, mask=None):
+  """A whole training run, init to last epoch: (final state, history)."""
+  return trainer.train(trainer.init(key, hp, data, mask), data, epochs)
+
+
+# ----------------------------------------------------------------------------
+# Sweeps: the same run vmapped over members (seeds x hyperparameters)
+
+def keys(seeds):
+  return jnp.stack([jax.random.PRNGKey(int(s)) for s in seeds])
+
+
+def stack(hps):
+  """[{"learning_rate": a}, {"learning_rate": b}] -> {"learning_rate": array([a, b])}."""
+  return {k: jnp.asarray([hp[k] for hp in hps], jnp.float32) for k in hps[0]}
+
+
+def vmapped(trainer):
+  """The trainer's functions over a leading member axis; data is shared, not mapped."""
+  init = jax.vmap(trainer.init, in_axes=(0, 0, None, 0, 0))
+  evaluate = jax.vmap(trainer.evaluate, in_axes=(0, None, None))
+
+  def train(state, data, epochs):
+    return jax.vmap(functools.partial(trainer.train, epochs=epochs), in_axes=(0, None))(state, data)
+  return Trainer(lambda k, hp, data, mask=None, params=None: init(k, hp, data, mask, params),
+                 train, evaluate)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 4))
+def sweep(trainer, member_keys, hps, data, epochs, masks=None):
+  """All members' whole runs as one compiled call: (states, histories) with a member axis."""
+  v = vmapped(trainer)
+  return v.train(v.init(member_keys, hps, data, masks), data, epochs)
