@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 RUN = $(PY) -m research run
 
-EXPERIMENTS := depth wide
+EXPERIMENTS := depth wide modular architectures lr pruning data_hunger
 .PHONY: all paper test bench report data setup clean-results clean-checkpoints $(EXPERIMENTS) help
 
 help:
@@ -39,6 +39,16 @@ depth: setup
 	$(RUN) depth_vs_accuracy --profile $(PROFILE) $(ARGS)
 wide: setup
 	$(RUN) deep_vs_wide --profile $(PROFILE) $(ARGS)
+modular: setup
+	$(RUN) modular --profile $(PROFILE) $(ARGS)
+architectures: setup
+	$(RUN) architectures --profile $(PROFILE) $(ARGS)
+lr: setup
+	$(RUN) learning_rate --profile $(PROFILE) $(ARGS)
+pruning: setup
+	$(RUN) pruning --profile $(PROFILE) $(ARGS)
+data_hunger: setup
+	$(RUN) data_hunger --profile $(PROFILE) $(ARGS)
 
 report: setup
 	$(PY) -m research report

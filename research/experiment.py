@@ -26,9 +26,15 @@ import time
 from research import cells, config, paths, results, sharding
 from research.errors import UserError
 
+# In the order `make paper` runs them and REPORT.md shows them.
 EXPERIMENTS = {
     "depth_vs_accuracy": "experiments.depth_vs_accuracy",
     "deep_vs_wide": "experiments.deep_vs_wide",
+    "modular": "experiments.modular",
+    "architectures": "experiments.architectures",
+    "learning_rate": "experiments.learning_rate",
+    "pruning": "experiments.pruning",
+    "data_hunger": "experiments.data_hunger",
 }
 ALIASES = {"depth": "depth_vs_accuracy", "wide": "deep_vs_wide", "lr": "learning_rate"}
 

@@ -162,6 +162,10 @@ def vmapped(trainer):
   evaluate = jax.vmap(trainer.evaluate, in_axes=(0, None, None))
 
   def train(state, data, epochs):
+    if jax.tree.leaves(state)[0].shape[0] == 1:
+      # One member: the unbatched program; XLA's CPU kernels for batched dots are slower.
+      state, hist = trainer.train(jax.tree.map(lambda a: a[0], state), data, epochs)
+      return jax.tree.map(lambda a: a[None], (state, hist))
     return jax.vmap(functools.partial(trainer.train, epochs=epochs), in_axes=(0, None))(state, data)
   return Trainer(lambda k, hp, data, mask=None, params=None: init(k, hp, data, mask, params),
                  train, evaluate)
