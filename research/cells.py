@@ -41,10 +41,18 @@ def _manager(path):
   return ocp.CheckpointManager(path, options=opts)
 
 
+def _shapes(tree):
+  return [[jax.tree_util.keystr(k), list(np.shape(a))] for k, a in jax.tree_util.tree_leaves_with_path(tree)]
+
+
 def _restore(mngr, target, cell_dir):
   step = mngr.latest_step()
   if step is None:
     return None
+  saved = _read_json(pathlib.Path(cell_dir) / "shapes.json")
+  if saved is not None and saved != results.clean_json(_shapes(target)):
+    raise UserError(f"the checkpoint in {cell_dir} was written for a model of other shapes; "
+                    "delete that folder to train the cell again")
   abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
   try:
     return mngr.restore(step, args=ocp.args.StandardRestore(abstract))
@@ -134,6 +142,9 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
     done += k
     bar.update(k)
     if done == epochs or time.time() - last_save > checkpoint_every_s:
+      if not (cell_dir / "shapes.json").exists():
+        results.write_json(cell_dir / "shapes.json",
+                           _shapes({"state": sharding.unpad(state, n), "history": hist}))
       mngr.save(done, args=ocp.args.StandardSave({"state": sharding.unpad(state, n), "history": hist}),
                 force=True)
       mngr.wait_until_finished()
@@ -150,6 +161,7 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
                              resumed_from_epoch=resumed_from, devices=1 if mesh is None else mesh.size,
                              s_per_model=train_s / n, s_per_model_epoch=train_s / n / trained),
                  reused=False)
+  summary = results.clean_json(summary)  # the same numbers a later read-back gives (NaN -> None)
   results.write_json(result_path, summary)
   return CellResult(summary, state)
 

@@ -116,7 +116,7 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, loss_fn=cross_entro
       params = optax.apply_updates(state.params, updates)
       if state.mask is not None:
         params = jax.tree.map(jnp.multiply, params, state.mask)
-      finite = jnp.isfinite(loss) & jnp.isfinite(optax.global_norm(grads))
+      finite = jnp.isfinite(loss) & jnp.isfinite(optax.tree.norm(grads))
       ok = finite & ~state.diverged
       state = state._replace(params=_select(ok, params, state.params),
                              opt_state=_select(ok, opt_state, state.opt_state),

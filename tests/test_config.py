@@ -1,0 +1,44 @@
+import re
+
+import pytest
+
+from experiments import depth_vs_accuracy
+from research import config
+from research.errors import UserError
+
+
+def cfg(*args, profile="full"):
+  c = config.with_profile(depth_vs_accuracy, profile)
+  return config.apply_overrides(c, list(args))
+
+
+def test_overrides_take_the_default_type():
+  c = cfg("--config.epochs=3", "--config.learning_rate=1e-2", "--config.depths=[1,2]",
+          "--config.residual=false", "--config.activation=tanh")
+  assert c.epochs == 3 and c.learning_rate == 0.01 and list(c.depths) == [1, 2]
+  assert c.residual is False and c.activation == "tanh"
+  assert cfg("--config.learning_rate=1").learning_rate == 1.0  # an int where a float is expected
+  assert list(cfg("--config.depths=4").depths) == [4]
+
+
+def test_quick_profile_overrides_the_defaults():
+  assert cfg(profile="quick").epochs < cfg().epochs
+
+
+@pytest.mark.parametrize("arg,message", [
+    ("--config.epoch=3", "unknown config key 'epoch' (did you mean 'epochs'?)"),
+    ("--config.epochs=three", "expected a int"),
+    ("--config.epochs=2.5", "expected a int"),
+    ("--config.depths=[1,'a']", "expected a int"),
+    ("--config.residual=maybe", "expected true or false"),
+    ("--config.epochs", "has no value"),
+    ("--epochs=3", "overrides look like --config.KEY=VALUE"),
+])
+def test_bad_overrides_fail_with_one_clear_line(arg, message):
+  with pytest.raises(UserError, match=re.escape(message)):
+    cfg(arg)
+
+
+def test_unknown_profile():
+  with pytest.raises(UserError, match="unknown profile 'fast'; valid: full, quick"):
+    config.with_profile(depth_vs_accuracy, "fast")
