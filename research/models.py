@@ -92,7 +92,19 @@ MODELS = {
     "mlp": lambda num_classes, depth=2, width=256, residual=False, activation="relu":
         mlp(depth, width, num_classes, residual, activation),
     "lenet_300_100": lenet_300_100,
+    # research/cnn.py and research/rnn.py import this module: looked up when called.
+    "cnn": lambda num_classes, **kw: _lazy("cnn").cnn(num_classes, **kw),
+    "lenet5": lambda num_classes, **kw: _lazy("cnn").lenet5(num_classes, **kw),
+    "mnist1d_cnn": lambda num_classes, **kw: _lazy("cnn").mnist1d_cnn(num_classes, **kw),
+    "gru": lambda num_classes, **kw: _lazy("rnn").gru(num_classes, **kw),
+    "lstm": lambda num_classes, **kw: _lazy("rnn").lstm(num_classes, **kw),
+    "mnist1d_gru": lambda num_classes, **kw: _lazy("rnn").mnist1d_gru(num_classes, **kw),
 }
+
+
+def _lazy(module):
+  import importlib
+  return importlib.import_module(f"research.{module}")
 
 
 def build(name, num_classes, **options):
