@@ -1,0 +1,269 @@
+"""Groups from two binary attributes, one combination made rare (Sagawa et al. 2020).
+
+  train_pool, test_pool, names = ATTRIBUTES["fashion_mnist"]()
+  split = build(train_pool, test_pool, rho=0.01, n_train=4000, rare=(1, 1), seed=0)
+  print(counts_table(split, names))
+
+Every example has two binary attributes a and b; its group (the 4-way label)
+is 2a + b. `build` draws a training set in which the `rare` group is a
+fraction rho of the examples and the other three groups share the rest
+equally (rho = 25% is balanced), and a test set balanced over the four groups.
+Training rows come only from the training pool and test rows only from the
+test pool, so no test example is ever trained on; a dataset with one pool
+splits it first with `holdout`. Subsets are nested: for one seed, a smaller
+n_train or rho keeps a prefix of each group's fixed shuffled order, so a sweep
+over sizes adds data without swapping it.
+
+Plugging in another dataset: any (x, a, b) arrays make a `Pool`. Write a
+function returning (train_pool, test_pool, AttributeNames) and add it to
+ATTRIBUTES; `make modular ARGS="--config.attributes=NAME"` then runs the whole
+experiment on it. `celeb_a` (Male x Blond_Hair through tensorflow-datasets,
+Sagawa's setting) is written that way; it needs TensorFlow, tensorflow-datasets
+and a network to fetch CelebA, none of which this project's machines have, so
+it is untested here.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from research.errors import UserError
+
+
+class Pool(NamedTuple):
+  """Examples with two binary attributes."""
+  x: np.ndarray  # N x ... (images N x H x W x C in [0, 1])
+  a: np.ndarray  # N, int {0, 1}
+  b: np.ndarray  # N, int {0, 1}
+
+
+class AttributeNames(NamedTuple):
+  a: tuple       # names of a = 0 and a = 1, e.g. ("top", "footwear")
+  b: tuple       # names of b = 0 and b = 1, e.g. ("dark", "light")
+  a_title: str   # e.g. "kind"
+  b_title: str   # e.g. "shade"
+  source: str
+
+
+class Split(NamedTuple):
+  idx_train: np.ndarray  # rows of the training pool
+  idx_test: np.ndarray   # rows of the test pool
+  g_train: np.ndarray    # group (2a + b) of each training row
+  g_test: np.ndarray
+  rho: float
+  rare: int              # the rare group's index
+
+
+def group_of(a, b):
+  return 2 * np.asarray(a, np.int32) + np.asarray(b, np.int32)
+
+
+def group_name(g, names):
+  """'light footwear': b's name, then a's."""
+  return f"{names.b[g % 2]} {names.a[g // 2]}"
+
+
+def _orders(pool, seed):
+  """Each group's rows in one fixed shuffled order (the prefix rule makes subsets nested)."""
+  g = group_of(pool.a, pool.b)
+  rng = np.random.default_rng(seed)
+  return [rng.permutation(np.flatnonzero(g == k)) for k in range(4)]
+
+
+def sizes(n_train, rho, rare):
+  """Per-group training counts: round(rho * n) rare, the rest shared equally by the others."""
+  n_rare = int(round(rho * n_train))
+  rest = n_train - n_rare
+  common = [rest // 3 + (i < rest % 3) for i in range(3)]
+  out = []
+  for k in range(4):
+    out.append(n_rare if k == rare else common.pop(0))
+  return out
+
+
+def max_train(pool, rhos, rare=(1, 1)):
+  """The largest n_train that every rho in `rhos` can fill from the pool."""
+  avail = np.bincount(group_of(pool.a, pool.b), minlength=4)
+  r = int(group_of(*rare))
+  n = min(avail[k] for k in range(4) if k != r)
+  best = []
+  for rho in rhos:
+    cap_common = int(np.floor(3 * n / (1 - rho)))
+    cap_rare = int(np.floor(avail[r] / rho)) if rho > 0 else cap_common
+    m = min(cap_common, cap_rare)
+    while m > 0 and any(s > a for s, a in zip(sizes(m, rho, r), avail)):
+      m -= 1  # rounding can overshoot a group by one
+    best.append(m)
+  return int(min(best))
+
+
+def build(train_pool, test_pool, *, rho, n_train, rare=(1, 1), seed=0, n_test_per_group=0):
+  """A Split: rho * n_train rare training rows, a test set balanced over the four groups.
+
+  n_test_per_group = 0 takes as many as the smallest group of the test pool has.
+  """
+  if not 0 <= rho < 1:
+    raise UserError(f"rho={rho}: the rare fraction must be in [0, 1)")
+  r = int(group_of(*rare))
+  need = sizes(n_train, rho, r)
+  orders = _orders(train_pool, seed)
+  short = [k for k in range(4) if need[k] > len(orders[k])]
+  if short:
+    raise UserError(f"n_train={n_train} at rho={rho} needs {need} examples per group but the training "
+                    f"pool has {[len(o) for o in orders]}; the largest size that fits is "
+                    f"{max_train(train_pool, [rho], rare)}")
+  idx_train = np.concatenate([orders[k][:need[k]] for k in range(4)])
+  test_orders = _orders(test_pool, seed + 1)
+  per = n_test_per_group or min(len(o) for o in test_orders)
+  if per > min(len(o) for o in test_orders):
+    raise UserError(f"n_test_per_group={per}: the test pool's smallest group has "
+                    f"{min(len(o) for o in test_orders)} examples")
+  idx_test = np.concatenate([o[:per] for o in test_orders])
+  return Split(idx_train, idx_test, group_of(train_pool.a, train_pool.b)[idx_train],
+               group_of(test_pool.a, test_pool.b)[idx_test], float(rho), r)
+
+
+def balanced_sample(pool, per_group, seed, exclude=()):
+  """per_group rows of each group, none of them in `exclude` (e.g. a few labels for a new task)."""
+  g = group_of(pool.a, pool.b)
+  free = np.ones(len(g), bool)
+  free[np.asarray(exclude, int)] = False
+  rng = np.random.default_rng(seed)
+  out = []
+  for k in range(4):
+    rows = np.flatnonzero((g == k) & free)
+    if len(rows) < per_group:
+      raise UserError(f"only {len(rows)} unused examples in group {k} for {per_group} per group")
+    out.append(rng.permutation(rows)[:per_group])
+  return np.concatenate(out)
+
+
+def holdout(pool, test_fraction=0.2, seed=0):
+  """(train_pool, test_pool) from a dataset that comes as one pool; the two share no row."""
+  rng = np.random.default_rng(seed)
+  perm = rng.permutation(len(pool.a))
+  n_test = int(round(test_fraction * len(perm)))
+  take = lambda rows: Pool(pool.x[rows], pool.a[rows], pool.b[rows])
+  return take(np.sort(perm[n_test:])), take(np.sort(perm[:n_test]))
+
+
+def counts(split):
+  """{'train': [n per group], 'test': [...], 'train_fraction': [...]} (JSON-able)."""
+  tr = np.bincount(split.g_train, minlength=4)
+  te = np.bincount(split.g_test, minlength=4)
+  return dict(train=tr.tolist(), test=te.tolist(), train_fraction=(tr / max(1, tr.sum())).tolist())
+
+
+def counts_table(c, names, rare):
+  """Sagawa's Table-1 style group counts (c from `counts`)."""
+  lines = [f"| group ({names.b_title} {names.a_title}) | train | train % | test |", "|---|---|---|---|"]
+  for k in range(4):
+    mark = " (rare)" if k == rare else ""
+    lines.append(f"| {group_name(k, names)}{mark} | {c['train'][k]:,} | {100 * c['train_fraction'][k]:.2f} "
+                 f"| {c['test'][k]:,} |")
+  lines.append(f"| total | {sum(c['train']):,} | 100 | {sum(c['test']):,} |")
+  return "\n".join(lines) + "\n"
+
+
+def weights(g_train, num_groups=4):
+  """Sagawa's upweighting: each group's examples weigh 1 / (its count), scaled to mean 1."""
+  n = np.bincount(g_train, minlength=num_groups).astype(np.float64)
+  w = np.where(n > 0, len(g_train) / (num_groups * np.maximum(n, 1)), 0.0)[g_train]
+  return (w / w.mean()).astype(np.float32)
+
+
+def group_accuracy(pred_MxN, g_N, num_groups=4):
+  """Accuracy of each member on each group: M x num_groups."""
+  pred_MxN = np.asarray(pred_MxN)
+  hits = pred_MxN == g_N[None]
+  return np.stack([hits[:, g_N == k].mean(1) if np.any(g_N == k) else np.full(len(pred_MxN), np.nan)
+                   for k in range(num_groups)], 1)
+
+
+def attribute_accuracy(pred_MxNx2, g_N, num_groups=4):
+  """How often each member's (a, b) predictions are right on each group: M x num_groups x 2."""
+  pred = np.asarray(pred_MxNx2)
+  truth = np.stack([g_N // 2, g_N % 2], -1)[None]
+  hits = pred == truth
+  return np.stack([hits[:, g_N == k].mean(1) for k in range(num_groups)], 1)
+
+
+# ----------------------------------------------------------------------------
+# Attribute definitions
+
+FOOTWEAR = (5, 7, 9)  # Sandal, Sneaker, Ankle boot
+TOPS = (0, 2, 4, 6)   # T-shirt/top, Pullover, Coat, Shirt
+
+
+def shade(x_NxHxWx1, background=0.1):
+  """Mean intensity of the item's own pixels (those above `background`), in [0, 1]."""
+  x = x_NxHxWx1.reshape(len(x_NxHxWx1), -1)
+  fg = x > background
+  return (x * fg).sum(1) / np.maximum(fg.sum(1), 1)
+
+
+def fashion_mnist(q_low=0.4, q_high=0.6):
+  """a = footwear (1) vs top (0); b = light (1) vs dark (0) item.
+
+  The shade thresholds are the q_low and q_high quantiles of the training
+  pool's shades (footwear and tops together, so "light" means the same for
+  both); items in between are dropped, so every b label is crisp. The same
+  thresholds cut the test pool.
+  """
+  from research import data
+  if not 0 < q_low <= q_high < 1:
+    raise UserError(f"q_low={q_low}, q_high={q_high}: need 0 < q_low <= q_high < 1")
+  raw = data.load_raw("fashion_mnist")
+
+  def pool(x, y, lo=None, hi=None):
+    keep = np.isin(y, FOOTWEAR + TOPS)
+    x, y = x[keep], y[keep]
+    s = shade(x)
+    if lo is None:
+      lo, hi = np.quantile(s, [q_low, q_high])
+    crisp = (s < lo) | (s > hi)
+    return Pool(x[crisp], np.isin(y[crisp], FOOTWEAR).astype(np.int32),
+                (s[crisp] > hi).astype(np.int32)), lo, hi
+
+  train, lo, hi = pool(raw.x_train, raw.y_train)
+  test, _, _ = pool(raw.x_test, raw.y_test, lo, hi)
+  names = AttributeNames(("top", "footwear"), ("dark", "light"), "kind", "shade",
+                         f"Fashion-MNIST ({raw.source}); footwear = Sandal, Sneaker, Ankle boot; "
+                         f"top = T-shirt/top, Pullover, Coat, Shirt; shade = mean of pixels > 0.1, "
+                         f"dark < {lo:.3f} (q{q_low:g}) < dropped < {hi:.3f} (q{q_high:g}) < light")
+  return train, test, names
+
+
+def celeb_a(size=28, q_low=None, q_high=None):
+  """a = Male, b = Blond_Hair (Sagawa's CelebA setting), grey images resized to size x size."""
+  del q_low, q_high  # CelebA's attributes are labels, not thresholds
+  from research import data, paths
+
+  def pool(split):
+    xs, a, b = [], [], []
+    # Batches, resized as they come: the full-size images would need ~25 GB.
+    for d in tfds.as_numpy(tfds.load("celeb_a", split=split, batch_size=1000,
+                                     data_dir=str(paths.cache_dir() / "tfds"))):
+      grey = d["image"].astype(np.float32).mean(-1, keepdims=True) / 255.0
+      xs.append(data.resize_images(grey, size))
+      a.append(np.asarray(d["attributes"]["Male"], np.int32))
+      b.append(np.asarray(d["attributes"]["Blond_Hair"], np.int32))
+    return Pool(np.concatenate(xs), np.concatenate(a), np.concatenate(b))
+
+  try:
+    import tensorflow_datasets as tfds
+    train, test = pool("train"), pool("test")
+  except Exception as e:  # noqa: BLE001 - any failure here means "not available"
+    raise UserError(f"celeb_a could not be loaded ({type(e).__name__}: {str(e)[:120]}); it needs "
+                    "tensorflow, tensorflow-datasets and a network to fetch CelebA") from e
+  return train, test, AttributeNames(("female", "male"), ("dark-haired", "blond"), "person", "hair",
+                                     "CelebA through tensorflow-datasets, Male x Blond_Hair")
+
+
+# name -> function(q_low, q_high) -> (train_pool, test_pool, AttributeNames)
+ATTRIBUTES = {"fashion_mnist": fashion_mnist, "celeb_a": celeb_a}
+
+
+def load(name, q_low=0.4, q_high=0.6):
+  if name not in ATTRIBUTES:
+    raise UserError(f"unknown attributes '{name}'; valid: {', '.join(ATTRIBUTES)}")
+  return ATTRIBUTES[name](q_low=q_low, q_high=q_high)

@@ -1,0 +1,112 @@
+"""The two-attribute group builder: counts, rho, a balanced test set, no test row in training."""
+import numpy as np
+import pytest
+
+from research import groups
+from research.errors import UserError
+
+
+def synthetic_pools(n_train=4000, n_test=1000, seed=0):
+  """Random pools whose x holds each row's own id, so rows can be traced back."""
+  rng = np.random.default_rng(seed)
+
+  def pool(n, offset):
+    x = (offset + np.arange(n, dtype=np.float32))[:, None]
+    return groups.Pool(x, rng.integers(0, 2, n).astype(np.int32), rng.integers(0, 2, n).astype(np.int32))
+  return pool(n_train, 0), pool(n_test, 1_000_000)
+
+
+@pytest.mark.parametrize("rho", [0.005, 0.01, 0.05, 0.25])
+def test_counts_follow_rho(rho):
+  train, test = synthetic_pools()
+  split = groups.build(train, test, rho=rho, n_train=2000, rare=(1, 1), seed=3)
+  c = groups.counts(split)
+  assert sum(c["train"]) == 2000
+  assert c["train"][3] == round(rho * 2000)
+  common = c["train"][:3]
+  assert max(common) - min(common) <= 1  # the other three share the rest equally
+  assert len(set(c["test"])) == 1        # balanced test set
+  if rho == 0.25:
+    assert len(set(c["train"])) == 1     # 25% is the balanced training set
+
+
+def test_rare_group_can_be_any_combination():
+  train, test = synthetic_pools()
+  split = groups.build(train, test, rho=0.02, n_train=1000, rare=(0, 1))
+  assert split.rare == 1
+  assert groups.counts(split)["train"][1] == 20
+
+
+def test_no_test_example_in_training_and_labels_match_rows():
+  train, test = synthetic_pools()
+  split = groups.build(train, test, rho=0.01, n_train=2000)
+  ids_train = train.x[split.idx_train, 0]
+  ids_test = test.x[split.idx_test, 0]
+  assert not set(ids_train) & set(ids_test)
+  assert len(set(split.idx_train)) == len(split.idx_train)
+  np.testing.assert_array_equal(split.g_train, 2 * train.a[split.idx_train] + train.b[split.idx_train])
+  # One pool split by holdout: the halves share no row either.
+  tr, te = groups.holdout(train, 0.25, seed=1)
+  assert len(tr.a) + len(te.a) == len(train.a)
+  assert not set(tr.x[:, 0]) & set(te.x[:, 0])
+
+
+def test_subsets_are_nested_and_deterministic():
+  train, test = synthetic_pools()
+  small = groups.build(train, test, rho=0.01, n_train=500, seed=2)
+  big = groups.build(train, test, rho=0.01, n_train=2000, seed=2)
+  again = groups.build(train, test, rho=0.01, n_train=2000, seed=2)
+  assert set(small.idx_train) <= set(big.idx_train)
+  np.testing.assert_array_equal(big.idx_train, again.idx_train)
+  np.testing.assert_array_equal(big.idx_test, small.idx_test)  # the test set never depends on rho or n
+
+
+def test_max_train_fits_every_rho_and_too_large_fails():
+  train, test = synthetic_pools()
+  rhos = [0.005, 0.25]
+  n = groups.max_train(train, rhos)
+  for rho in rhos:
+    groups.build(train, test, rho=rho, n_train=n)
+  for rho in rhos:  # each rho's own limit is tight
+    n_rho = groups.max_train(train, [rho])
+    assert n_rho >= n
+    groups.build(train, test, rho=rho, n_train=n_rho)
+    with pytest.raises(UserError, match="largest size"):
+      groups.build(train, test, rho=rho, n_train=n_rho + 10)
+  with pytest.raises(UserError):
+    groups.build(train, test, rho=1.0, n_train=100)
+
+
+def test_weights_balance_the_groups():
+  g = np.array([0] * 50 + [1] * 30 + [2] * 19 + [3] * 1)
+  w = groups.weights(g)
+  assert np.isclose(w.mean(), 1.0)
+  per_group = [w[g == k].sum() for k in range(4)]
+  np.testing.assert_allclose(per_group, per_group[0], rtol=1e-5)
+
+
+def test_group_accuracy_and_counts_table():
+  g = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+  pred = np.array([[0, 0, 1, 0, 2, 2, 3, 0], g])
+  acc = groups.group_accuracy(pred, g)
+  np.testing.assert_allclose(acc, [[1, 0.5, 1, 0.5], [1, 1, 1, 1]])
+  names = groups.AttributeNames(("top", "footwear"), ("dark", "light"), "kind", "shade", "test")
+  c = dict(train=[10, 10, 10, 1], test=[5, 5, 5, 5], train_fraction=[10 / 31] * 3 + [1 / 31])
+  text = groups.counts_table(c, names, rare=3)
+  assert "light footwear (rare)" in text and "| total | 31 |" in text
+
+
+def test_fashion_attributes_are_crisp():
+  train, test, names = groups.fashion_mnist(0.4, 0.6)
+  assert set(np.unique(train.a)) == {0, 1} and set(np.unique(train.b)) == {0, 1}
+  s_train, s_test = groups.shade(train.x), groups.shade(test.x)
+  # The middle band is dropped: light and dark shades do not overlap, in either split.
+  assert s_train[train.b == 0].max() < s_train[train.b == 1].min()
+  assert s_test[test.b == 0].max() < s_train[train.b == 1].min()
+  assert s_test[test.b == 1].min() > s_train[train.b == 0].max()
+  # About 20% of the kept items drop out: the pool keeps ~80% of the 42,000 footwear and tops.
+  assert 30_000 < len(train.a) < 36_000
+  split = groups.build(train, test, rho=0.01, n_train=groups.max_train(train, [0.005, 0.25]))
+  c = groups.counts(split)
+  assert c["train"][3] == round(0.01 * sum(c["train"])) and len(set(c["test"])) == 1
+  assert "light footwear" == groups.group_name(3, names)
