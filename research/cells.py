@@ -86,6 +86,10 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   mesh: a sharding.members_mesh() to spread the members over devices, or None.
   """
   n = len(seeds)
+  n_train = data["y_train"].shape[0]
+  if trainer.batch_size > n_train:
+    raise UserError(f"batch_size={trainer.batch_size} is larger than the {n_train} training examples "
+                    f"of cell {name}; use a smaller batch_size or more data")
   spec = dict(spec, seeds=list(seeds), hparams=hparams, epochs=epochs,
               data={k: list(v.shape) for k, v in data.items()},
               masked=masks is not None, init_params=init_params is not None)

@@ -147,6 +147,9 @@ def common(cfg):
   for k in ("n_train", "val_size", "resize"):
     if k in cfg:
       non_negative(cfg, k)
+  if cfg.get("batch_size") and cfg.get("n_train") and cfg.batch_size > cfg.n_train:
+    raise UserError(f"config batch_size={cfg.batch_size} is larger than the {cfg.n_train} training examples "
+                    f"asked for by n_train={cfg.n_train}; use a smaller batch_size or more data")
   if "dataset" in cfg:
     from research import data
     data.check_name(cfg.dataset)

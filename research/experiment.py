@@ -102,24 +102,33 @@ class Context:
 
 
 def _check_writable(folder, what):
+  """A real write probe (os.access says yes to root even on a read-only folder)."""
+  import tempfile
   folder = pathlib.Path(folder)
   probe = folder
   while not probe.exists():
     probe = probe.parent
-  if not os.access(probe, os.W_OK):
-    raise UserError(f"the {what} folder {folder} is not writable; fix its permissions "
-                    f"or point RESEARCH_{what.upper()}_DIR elsewhere")
+  try:
+    if not probe.is_dir():
+      raise OSError(f"{probe} is not a folder")
+    with tempfile.TemporaryFile(dir=probe):
+      pass
+  except OSError as e:
+    raise UserError(f"the {what} folder {folder} is not writable ({e.strerror or e}); fix its permissions "
+                    f"or point RESEARCH_{what.upper()}_DIR elsewhere") from None
 
 
-def _clean_leftovers(out_dir):
+def _clean_leftovers(out_dir, ckpt_root):
   """Staging folders and temporary files that a killed run left behind."""
   parent = out_dir.parent
+  old = parent / f".old-{out_dir.name}"
+  if old.exists() and not out_dir.exists():  # killed between the two renames of replace_dir
+    os.replace(old, out_dir)
   if parent.exists():
     for p in parent.glob(f".staging-{out_dir.name}-*"):
       shutil.rmtree(p, ignore_errors=True)
-  if out_dir.exists():
-    for p in out_dir.glob(".tmp-*"):
-      p.unlink(missing_ok=True)
+  for p in [*out_dir.glob(".tmp-*"), *ckpt_root.glob("*/.tmp-*"), *parent.glob(".tmp-*")]:
+    p.unlink(missing_ok=True)
 
 
 def execute(name, profile="full", overrides=(), progress=True):
@@ -131,10 +140,11 @@ def execute(name, profile="full", overrides=(), progress=True):
   module.validate(cfg)
   out_dir = paths.results_dir() / module.NAME
   ckpt_root = paths.checkpoints_dir() / module.NAME
-  _check_writable(out_dir, "results")
+  for folder in (out_dir.parent, out_dir):  # staging folders are made beside out_dir
+    _check_writable(folder, "results")
   _check_writable(ckpt_root, "checkpoints")
   setup_jax()
-  _clean_leftovers(out_dir)
+  _clean_leftovers(out_dir, ckpt_root)
 
   ctx = Context(module.NAME, cfg, ckpt_root, progress)
   start = time.time()
@@ -191,7 +201,13 @@ def render(name):
 
 
 def main(argv=None):
-  """python -m research {run NAME [--profile P] [--config.KEY=VALUE ...] | render NAME | report | list} [--debug]"""
+  """python -m research {run NAME [--profile P] [--config.KEY=VALUE ...] | render NAME | report | readme | list} [--debug]
+
+  run      trains (or reuses) an experiment's cells and writes results/NAME/
+  render   rewrites results/NAME/ tables and plots from its results.json
+  report   writes results/REPORT.md from every experiment's results
+  readme   copies the results tables into README.md's marked blocks
+  """
   argv = list(sys.argv[1:] if argv is None else argv)
   debug = "--debug" in argv
   argv = [a for a in argv if a != "--debug"]
@@ -220,8 +236,12 @@ def _main(argv):
     from research import report
     print(report.write())
     return 0
+  if cmd == "readme":
+    from research import report
+    print(report.sync_readme())
+    return 0
   if cmd not in ("run", "render"):
-    raise UserError(f"unknown command '{cmd}'; valid: run, render, report, list")
+    raise UserError(f"unknown command '{cmd}'; valid: run, render, report, readme, list")
   if not rest or rest[0].startswith("-"):
     raise UserError(f"`{cmd}` needs an experiment name; valid: {', '.join(EXPERIMENTS)}")
   name, rest = rest[0], rest[1:]

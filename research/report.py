@@ -38,3 +38,26 @@ def write():
 
 
 __all__ = ["write", "resolve"]
+
+
+def readme_blocks(text):
+  """{name: (start, end)} of the `<!-- results:NAME -->` ... `<!-- /results -->` blocks of a README."""
+  import re
+  return {m.group(1): (m.end(), m.end() + m.group(2).__len__())
+          for m in re.finditer(r"<!-- results:([\w/.]+) -->\n(.*?)(?=<!-- /results -->)", text, re.S)}
+
+
+def sync_readme(readme=None):
+  """Copies each results/NAME/table.md (or results/PATH) into the README's matching block."""
+  readme = readme or paths.ROOT / "README.md"
+  text = readme.read_text()
+  out, last = [], 0
+  for name, (start, end) in sorted(readme_blocks(text).items(), key=lambda kv: kv[1][0]):
+    src = paths.results_dir() / (name if "." in name else f"{name}/table.md")
+    if not src.exists():
+      continue
+    out += [text[last:start], src.read_text().rstrip("\n") + "\n"]
+    last = end
+  out.append(text[last:])
+  results.write_atomic(readme, "".join(out))
+  return readme

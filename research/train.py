@@ -48,6 +48,7 @@ class Trainer(NamedTuple):
   init: Callable      # (key, hp, data, mask=None, params=None) -> TrainState
   train: Callable     # (state, data, epochs) -> (TrainState, History); epochs is static
   evaluate: Callable  # (params, x, y) -> (mean loss, accuracy)
+  batch_size: int = 0
 
 
 def cross_entropy(logits_BxK, y_B):
@@ -136,7 +137,7 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, loss_fn=cross_entro
     state, hist = lax.scan(epoch, state, None, length=epochs)
     return state, jax.tree.map(lambda a: jnp.moveaxis(a, 0, -1), hist)
 
-  return Trainer(init, train, evaluate)
+  return Trainer(init, train, evaluate, batch_size)
 
 
 def run(trainer, key, hp, data, epochs, mask=None):
@@ -168,7 +169,7 @@ def vmapped(trainer):
       return jax.tree.map(lambda a: a[None], (state, hist))
     return jax.vmap(functools.partial(trainer.train, epochs=epochs), in_axes=(0, None))(state, data)
   return Trainer(lambda k, hp, data, mask=None, params=None: init(k, hp, data, mask, params),
-                 train, evaluate)
+                 train, evaluate, trainer.batch_size)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 4))

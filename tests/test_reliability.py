@@ -1,0 +1,195 @@
+"""A run that is killed, fed bad input or diverges loses nothing and says why."""
+import io
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from contextlib import redirect_stderr
+
+import pytest
+
+from research import data, experiment
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+FASHION = pathlib.Path(os.environ.get("FASHION_MNIST_DIR", data.DEBIAN_DIR))
+SMALL = ["--config.depths=[0,2]", "--config.n_train=1000", "--config.width=16", "--config.epochs=4",
+         "--config.seeds=2", "--config.checkpoint_every_s=0"]
+
+
+def _env(workdir, **extra):
+  env = dict(os.environ, RESEARCH_RESULTS_DIR=str(workdir / "results"),
+             RESEARCH_CHECKPOINTS_DIR=str(workdir / "checkpoints"), **extra)
+  return env
+
+
+def _cli(workdir, *args, env=None, **kw):
+  return subprocess.Popen([sys.executable, "-m", "research", "run", "depth", "--profile", "quick",
+                           "--no-progress", *args], cwd=ROOT, env=env or _env(workdir),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def _numbers(workdir):
+  doc = json.loads((workdir / "results" / "depth_vs_accuracy" / "results.json").read_text())
+  return [(r["depth"], r["variant"], r["test_acc"], r["train_acc"], r["test_loss"], r["curve"])
+          for r in doc["results"]["rows"]]
+
+
+def _table_without_timing(workdir):
+  lines = (workdir / "results" / "depth_vs_accuracy" / "table.md").read_text().splitlines()
+  return [re.sub(r"\|[^|]*\|$", "|", l) for l in lines if l.startswith("|")]
+
+
+def test_sigkill_mid_run_then_rerun_gives_identical_results(tmp_path):
+  ref, killed = tmp_path / "ref", tmp_path / "killed"
+  assert _cli(ref, *SMALL).wait(timeout=600) == 0
+  p = _cli(killed, *SMALL)
+  deadline = time.time() + 300
+  ckpt = killed / "checkpoints" / "depth_vs_accuracy"
+  # Kill once the second cell has a checkpoint of a partial run (epoch 1 or 2 of 4).
+  while time.time() < deadline and p.poll() is None:
+    if any(ckpt.glob("L2-plain-*/ckpt/[12]")):
+      break
+    time.sleep(0.05)
+  assert p.poll() is None, "the run ended before it could be killed"
+  p.send_signal(signal.SIGKILL)
+  p.wait()
+  assert not (killed / "results" / "depth_vs_accuracy" / "results.json").exists()
+  again = _cli(killed, *SMALL)
+  out, err = again.communicate(timeout=600)
+  assert again.returncode == 0, err
+  assert _numbers(ref) == _numbers(killed)  # bit for bit: JSON floats round-trip exactly
+  assert _table_without_timing(ref) == _table_without_timing(killed)
+  doc = json.loads((killed / "results" / "depth_vs_accuracy" / "results.json").read_text())
+  assert any(r["reused"] for r in doc["results"]["rows"])  # the finished first cell was not redone
+
+
+def _snapshot(root):
+  return sorted((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns)
+                for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def populated(workdir):
+  """A workdir that already holds results and checkpoints that bad input must not touch."""
+  res = workdir / "results" / "depth_vs_accuracy"
+  res.mkdir(parents=True)
+  (res / "results.json").write_text('{"kept": true}\n')
+  (res / "table.md").write_text("| kept |\n")
+  ck = workdir / "checkpoints" / "depth_vs_accuracy" / "L0-plain-0000000000"
+  ck.mkdir(parents=True)
+  (ck / "result.json").write_text("{}\n")
+  return workdir
+
+
+def _bad_input(workdir, argv):
+  if argv[:1] == ["run"] and "--profile" not in argv:
+    argv = [*argv, "--profile", "quick"]  # should a check ever let bad input through, keep the run short
+  before = _snapshot(workdir)
+  err = io.StringIO()
+  with redirect_stderr(err):
+    rc = experiment.main(argv)
+  text = err.getvalue().strip()
+  assert rc == 2, text
+  assert len(text.splitlines()) == 1 and text.startswith("error: "), text
+  assert "Traceback" not in text
+  assert _snapshot(workdir) == before
+  return text
+
+
+BAD = {
+    "unknown experiment": (["run", "deapth"], "unknown experiment 'deapth' (did you mean 'depth'?)"),
+    "unknown command": (["train", "depth"], "unknown command 'train'"),
+    "no experiment name": (["run"], "needs an experiment name"),
+    "unknown profile": (["run", "depth", "--profile", "fast"], "unknown profile 'fast'"),
+    "unknown dataset": (["run", "depth", "--config.dataset=mnistt"], "unknown dataset 'mnistt'"),
+    "unknown key": (["run", "depth", "--config.widht=3"], "did you mean 'width'?"),
+    "wrong type": (["run", "depth", "--config.epochs=ten"], "--config.epochs=ten: expected a int"),
+    "float for int": (["run", "depth", "--config.seeds=2.5"], "expected a int"),
+    "negative depth": (["run", "depth", "--config.depths=[2,-1]"], "depths=[2, -1]: must be >= 0"),
+    "width 0": (["run", "depth", "--config.width=0"], "width=0: must be > 0"),
+    "empty depths": (["run", "depth", "--config.depths=[]"], "depths: needs at least one value"),
+    "zero epochs": (["run", "depth", "--config.epochs=0"], "epochs=0: must be > 0"),
+    "zero seeds": (["run", "depth", "--config.seeds=0"], "needs at least 1 seed"),
+    "learning rate <= 0": (["run", "depth", "--config.learning_rate=-0.1"], "learning_rate=-0.1: must be > 0"),
+    "unknown optimizer": (["run", "depth", "--config.optimizer=adagrad"], "unknown optimizer 'adagrad'"),
+    "unknown activation": (["run", "depth", "--config.activation=swish"], "valid values are relu"),
+    "bad flag": (["run", "depth", "--epochs=3"], "overrides look like --config.KEY=VALUE"),
+    "override without value": (["run", "depth", "--config.epochs"], "has no value"),
+    "n_train larger than the data": (["run", "depth", "--config.dataset=digits", "--config.n_train=5000"],
+                                     "n_train=5000 is larger than the 1348 training examples"),
+    "batch larger than the data": (["run", "depth", "--config.dataset=digits", "--config.n_train=100",
+                                    "--config.batch_size=128"], "batch_size=128 is larger than the 100"),
+    "validation split eats the data": (["run", "depth", "--config.dataset=digits", "--config.val_size=2000"],
+                                       "val_size=2000 leaves no training data"),
+    "resize of 1-D signals": (["run", "depth", "--config.dataset=mnist1d", "--config.resize=16"],
+                              "resize needs images"),
+    "tfds without TensorFlow": (["run", "depth", "--config.dataset=tfds:"], "unknown dataset 'tfds:'"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_gets_one_clear_line_and_changes_nothing(populated, case):
+  argv, expected = BAD[case]
+  text = _bad_input(populated, argv)
+  assert expected in text, text
+
+
+def test_missing_data_folder(populated, monkeypatch):
+  monkeypatch.setenv("FASHION_MNIST_DIR", str(populated / "no-such-folder"))
+  data.load_raw.cache_clear()
+  monkeypatch.setenv("RESEARCH_CACHE_DIR", str(populated / "cache"))
+  text = _bad_input(populated, ["run", "depth"])
+  assert "FASHION_MNIST_DIR" in text and "apt-get install dataset-fashion-mnist" in text
+
+
+@pytest.mark.skipif(not (FASHION / "train-images-idx3-ubyte.gz").exists(), reason="Fashion-MNIST not installed")
+@pytest.mark.parametrize("damage", ["truncated gzip", "flipped byte", "wrong dimensions"])
+def test_corrupt_idx_files(populated, monkeypatch, tmp_path, damage):
+  import gzip
+  folder = tmp_path / "fm"
+  shutil.copytree(FASHION, folder)
+  f = folder / "t10k-images-idx3-ubyte.gz"
+  raw = gzip.decompress(f.read_bytes())
+  if damage == "truncated gzip":
+    f.write_bytes(f.read_bytes()[:5000])
+  elif damage == "flipped byte":
+    raw = bytearray(raw)
+    raw[5000] ^= 0xFF
+    f.write_bytes(gzip.compress(bytes(raw)))
+  else:  # a 32x32 header on the same bytes
+    f.write_bytes(gzip.compress(raw[:8] + (32).to_bytes(4, "big") + (32).to_bytes(4, "big") + raw[16:]))
+  monkeypatch.setenv("FASHION_MNIST_DIR", str(folder))
+  monkeypatch.setenv("RESEARCH_CACHE_DIR", str(tmp_path / "cache"))
+  data.load_raw.cache_clear()
+  text = _bad_input(populated, ["run", "depth"])
+  assert "t10k-images-idx3-ubyte.gz is corrupt" in text
+
+
+def test_read_only_results_folder(populated):
+  res = populated / "results"
+  made_read_only = subprocess.run(["chattr", "+i", str(res)], capture_output=True).returncode == 0
+  if not made_read_only:
+    if os.geteuid() == 0:
+      pytest.skip("cannot make a folder read-only for root here")
+    res.chmod(0o555)
+  try:
+    text = _bad_input(populated, ["run", "depth"])
+  finally:
+    if made_read_only:
+      subprocess.run(["chattr", "-i", str(res)])
+    res.chmod(0o755)
+  assert "not writable" in text and "RESEARCH_RESULTS_DIR" in text
+
+
+def test_debug_flag_shows_the_traceback(workdir):
+  p = subprocess.run([sys.executable, "-m", "research", "run", "deapth", "--debug"], cwd=ROOT,
+                     env=_env(workdir), capture_output=True, text=True)
+  assert p.returncode != 0 and "Traceback" in p.stderr
+  p = subprocess.run([sys.executable, "-m", "research", "run", "deapth"], cwd=ROOT,
+                     env=_env(workdir), capture_output=True, text=True)
+  assert p.returncode == 2 and p.stderr.strip().count("\n") == 0 and "Traceback" not in p.stderr
