@@ -452,32 +452,31 @@ def plots(doc):
   cfg, res = doc["config"], doc["results"]
   figs = {}
 
-  def line(ax, points, x_of, metric):
+  def line(ax, points, x_of, ticks):
     for i, k in enumerate(CONTENDERS):
-      vals = [100 * np.asarray([v for v in p["contenders"][k][metric] if v is not None]) for p in points]
+      vals = [100 * np.asarray([v for v in p["contenders"][k]["rare"] if v is not None]) for p in points]
       ax.errorbar([x_of(p) for p in points], [v.mean() for v in vals],
                   yerr=[v.std(ddof=1) if len(v) > 1 else 0 for v in vals],
                   marker="o", capsize=3, color=f"C{i}", label=LABELS[k])
     ax.set_xscale("log")
+    ax.set_xticks([x_of(p) for p in points], [ticks(p) for p in points])
+    ax.minorticks_off()
+    ax.set_ylabel(f"rare-group ({res['rare_name']}) test accuracy (%)")
     ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
 
   by_rho = [_point(res, rho, res["n_main"]) for rho in sorted(res["rhos"])]
   fig, ax = plt.subplots(figsize=(6.5, 4))
-  line(ax, by_rho, lambda p: 100 * p["rho"], "rare")
-  ax.set_xlabel("rare group's share of the training set rho (%)")
-  ax.set_ylabel(f"rare-group test accuracy (%)")
-  ax.set_title(f"{res['rare_name']}, n = {res['n_main']:,}, {cfg['seeds']} seeds (mean ± std)")
-  ax.legend(fontsize=8)
+  line(ax, by_rho, lambda p: 100 * p["rho"], lambda p: f"{100 * p['rho']:g}%")
+  ax.set_xlabel("rare group's share of the training set, rho")
+  ax.set_title(f"n = {res['n_main']:,} training examples, {cfg['seeds']} seeds (mean ± std)")
   figs["rare_vs_rho.png"] = fig
 
   by_n = [_point(res, res["rho_main"], n) for n in sorted(res["sizes"])]
-  fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-  for ax, metric, what in ((axes[0], "rare", f"rare-group ({res['rare_name']})"), (axes[1], "worst", "worst-group")):
-    line(ax, by_n, lambda p: p["n_train"], metric)
-    ax.set_xlabel("training examples")
-    ax.set_ylabel(f"{what} test accuracy (%)")
-  axes[0].set_title(f"rho = {_pct(res['rho_main'])}, {cfg['seeds']} seeds (mean ± std)")
-  axes[1].legend(fontsize=8)
+  fig, ax = plt.subplots(figsize=(6.5, 4))
+  line(ax, by_n, lambda p: p["n_train"], lambda p: results.human(p["n_train"]).replace(".0K", "K"))
+  ax.set_xlabel("training examples")
+  ax.set_title(f"rho = {_pct(res['rho_main'])}, {cfg['seeds']} seeds (mean ± std)")
   figs["rare_vs_size.png"] = fig
   return figs
 
