@@ -10,6 +10,7 @@ finished result back instead of training; a killed run resumes from its last
 checkpoint and, because every epoch's shuffle depends only on (seed, epoch),
 ends with the same numbers as an uninterrupted one.
 """
+import contextlib
 import hashlib
 import json
 import pathlib
@@ -83,7 +84,7 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   """Trains (or reads back) one cell; see the module docstring. Returns a CellResult.
 
   masks / init_params: pytrees with a member axis (pruning masks, starting weights).
-  mesh: a sharding.members_mesh() to spread the members over devices, or None.
+  mesh: from sharding.auto_mesh(): members split over devices, or each minibatch split; None: one device.
   """
   n = len(seeds)
   n_train = data["y_train"].shape[0]
@@ -98,11 +99,12 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   v = train.vmapped(trainer)
 
   def fresh_state():
+    """The initial state of the n real members, on the default device."""
+    return jax.jit(v.init)(train.keys(seeds), train.stack(hparams), data, masks, init_params)
+
+  def spread(state):
     # Padded members (repeats of the last one) make the member axis divide the mesh.
-    state = jax.jit(v.init)(train.keys(sharding.pad_list(seeds, n, mesh)),
-                            train.stack(sharding.pad_list(hparams, n, mesh)), data,
-                            sharding.pad(masks, n, mesh), sharding.pad(init_params, n, mesh))
-    return sharding.shard(state, mesh)
+    return sharding.shard(sharding.pad(state, n, mesh), mesh)
 
   hist = {k: np.full((n, epochs), np.nan, np.float32) for k in train.History._fields}
   summary = _read_json(result_path)
@@ -111,22 +113,23 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
     if not need_state:
       return CellResult(summary, None)
     restored = _restore(_manager(cell_dir / "ckpt"),
-                        {"state": sharding.unpad(fresh_state(), n), "history": hist}, cell_dir)
+                        {"state": fresh_state(), "history": hist}, cell_dir)
     if restored is not None:
       return CellResult(summary, restored["state"])
 
   cell_dir.mkdir(parents=True, exist_ok=True)
-  results.write_json(cell_dir / "spec.json", spec)
+  if sharding.is_main_process():
+    results.write_json(cell_dir / "spec.json", spec)
   mngr = _manager(cell_dir / "ckpt")
-  data = sharding.replicate(data, mesh)
   state = fresh_state()
-  restored = _restore(mngr, {"state": sharding.unpad(state, n), "history": hist}, cell_dir)
+  restored = _restore(mngr, {"state": state, "history": hist}, cell_dir)
   done = 0
   if restored is not None:
     hist = {k: np.asarray(a) for k, a in restored["history"].items()}
-    state = sharding.shard(sharding.pad(restored["state"], n, mesh), mesh)
-    done = int(np.asarray(restored["state"].epoch).max())
+    state = restored["state"]
+    done = int(np.asarray(state.epoch).max())
   resumed_from = done
+  state, data = spread(state), sharding.replicate(data, mesh)
 
   step = jax.jit(v.train, static_argnums=2, donate_argnums=0)
   compiled, compile_s, train_s, last_save = {}, 0.0, 0.0, time.time()
@@ -135,18 +138,19 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
     k = min(chunk_epochs, epochs - done)
     if k not in compiled:
       t = time.perf_counter()
-      compiled[k] = step.lower(state, data, k).compile()
+      with jax.set_mesh(mesh) if mesh is not None else contextlib.nullcontext():
+        compiled[k] = step.lower(state, data, k).compile()
       compile_s += time.perf_counter() - t
     t = time.perf_counter()
     state, h = compiled[k](state, data)
     h = jax.block_until_ready(h)
     train_s += time.perf_counter() - t
     for field, a in zip(train.History._fields, h):
-      hist[field][:, done:done + k] = np.asarray(a, np.float32)[:n]
+      hist[field][:, done:done + k] = sharding.to_host(a).astype(np.float32)[:n]
     done += k
     bar.update(k)
     if done == epochs or time.time() - last_save > checkpoint_every_s:
-      if not (cell_dir / "shapes.json").exists():
+      if not (cell_dir / "shapes.json").exists() and sharding.is_main_process():
         results.write_json(cell_dir / "shapes.json",
                            _shapes({"state": sharding.unpad(state, n), "history": hist}))
       mngr.save(done, args=ocp.args.StandardSave({"state": sharding.unpad(state, n), "history": hist}),
@@ -157,16 +161,18 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
 
   train_loss, train_acc = jax.jit(v.evaluate)(state.params, data["x_train"], data["y_train"])
   state = sharding.unpad(state, n)
-  final_train = (np.asarray(train_loss)[:n], np.asarray(train_acc)[:n])
+  final_train = (sharding.to_host(train_loss)[:n], sharding.to_host(train_acc)[:n])
   trained = max(1, epochs - resumed_from)
   summary = dict(name=name, spec=spec,
-                 members=_member_summaries(seeds, hparams, hist, final_train, np.asarray(state.diverged)),
+                 members=_member_summaries(seeds, hparams, hist, final_train,
+                                                           sharding.to_host(state.diverged)),
                  timing=dict(compile_s=compile_s, train_s=train_s, epochs_trained=epochs - resumed_from,
                              resumed_from_epoch=resumed_from, devices=1 if mesh is None else mesh.size,
                              s_per_model=train_s / n, s_per_model_epoch=train_s / n / trained),
                  reused=False)
   summary = results.clean_json(summary)  # the same numbers a later read-back gives (NaN -> None)
-  results.write_json(result_path, summary)
+  if sharding.is_main_process():
+    results.write_json(result_path, summary)
   return CellResult(summary, state)
 
 

@@ -157,4 +157,5 @@ def common(cfg):
     from research import optim
     optim.check(cfg.optimizer)
   if "shard" in cfg:
-    one_of(cfg, "shard", ("auto", "members", "none"))
+    from research import sharding
+    one_of(cfg, "shard", sharding.MODES)

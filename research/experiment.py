@@ -144,6 +144,7 @@ def execute(name, profile="full", overrides=(), progress=True):
     _check_writable(folder, "results")
   _check_writable(ckpt_root, "checkpoints")
   setup_jax()
+  sharding.maybe_initialize()
   _clean_leftovers(out_dir, ckpt_root)
 
   ctx = Context(module.NAME, cfg, ckpt_root, progress)
@@ -157,6 +158,8 @@ def execute(name, profile="full", overrides=(), progress=True):
              environment=results.environment(), wall_s=wall,
              finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), results=res)
   doc = results.clean_json(doc)
+  if not sharding.is_main_process():
+    return out_dir, wall  # one host writes the results
 
   out_dir.parent.mkdir(parents=True, exist_ok=True)
   staging = out_dir.parent / f".staging-{module.NAME}-{os.getpid()}"

@@ -1,34 +1,68 @@
-"""Spreading a sweep's members over devices.
+"""Spreading a sweep over devices and hosts.
 
-A sweep's member axis (seeds x hyperparameters) is sharded over a 1-D mesh of
-all visible devices; the data is replicated. When the member count does not
-divide the device count, members are padded by repeating the last one and the
-padding is dropped from the results. XLA's SPMD partitioner does the rest: the
-program is the same one that runs on a single device.
+Two layouts, chosen by an experiment's `shard` config key:
+  members  the sweep's member axis (seeds x hyperparameters) is split over a 1-D
+           mesh of every device; the data is replicated. Members are padded to
+           a multiple of the device count by repeating the last one, and the
+           padding is dropped from the results.
+  data     one model (or a few) per step, its minibatch split over the devices
+           (data parallel): the step constrains the batch to the "batch" axis
+           and XLA's SPMD partitioner adds the gradient all-reduce.
+  auto     members when there are several devices and several members, data
+           when there are several devices and a single member, else none.
+The compiled program is the same one that runs on a single device.
+
+Several hosts: `maybe_initialize()` calls jax.distributed.initialize() when
+the environment names several processes; jax.devices() is then global, every
+process runs the same program on its own shards, orbax writes each process's
+shards, and only process 0 writes results files.
 """
 import math
+import os
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.experimental import multihost_utils
+from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
 
-AXIS = "members"
+MEMBERS, BATCH = "members", "batch"
+MODES = ("auto", "members", "data", "none")
 
 
-def members_mesh(devices=None):
-  devices = jax.devices() if devices is None else devices
-  return Mesh(np.asarray(devices), (AXIS,))
+def maybe_initialize():
+  """jax.distributed.initialize() when several processes are configured (JAX_NUM_PROCESSES, SLURM, Open MPI)."""
+  n = int(os.environ.get("JAX_NUM_PROCESSES") or os.environ.get("SLURM_NTASKS")
+          or os.environ.get("OMPI_COMM_WORLD_SIZE") or 1)
+  if n > 1 and not jax.distributed.is_initialized():
+    if jax.default_backend() == "cpu" or os.environ.get("JAX_PLATFORMS", "") == "cpu":
+      jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize()
+
+
+def is_main_process():
+  return jax.process_index() == 0
+
+
+def _mesh(axis):
+  return Mesh(np.asarray(jax.devices()), (axis,), axis_types=(AxisType.Auto,))
 
 
 def auto_mesh(mode, n_members):
-  """mode: 'auto' (shard when there is more than one device and more than one member), 'members', 'none'."""
-  if mode == "none" or (mode == "auto" and (jax.device_count() == 1 or n_members == 1)):
+  """The mesh for a cell of n_members under `mode` (see the module docstring), or None."""
+  devices = jax.device_count()
+  if mode == "none" or devices == 1:
     return None
-  return members_mesh()
+  if mode == "members" or (mode == "auto" and n_members > 1):
+    return _mesh(MEMBERS)
+  return _mesh(BATCH)
+
+
+def splits_members(mesh):
+  return mesh is not None and MEMBERS in mesh.axis_names
 
 
 def padded(n, mesh):
-  return n if mesh is None else math.ceil(n / mesh.size) * mesh.size
+  return math.ceil(n / mesh.size) * mesh.size if splits_members(mesh) else n
 
 
 def pad(tree, n, mesh):
@@ -43,18 +77,41 @@ def pad_list(items, n, mesh):
   return list(items) + [items[-1]] * (padded(n, mesh) - n)
 
 
+def _put(tree, sharding):
+  """Global arrays from data every process holds in full (works across hosts too)."""
+  def one(a):
+    host = np.asarray(a)
+    return jax.make_array_from_callback(host.shape, sharding, lambda idx: host[idx])
+  return jax.tree.map(one, tree)
+
+
 def shard(tree, mesh):
-  """Member axis split over the mesh."""
+  """Member axis split over the mesh (replicated on a data-parallel mesh)."""
   if mesh is None or tree is None:
     return tree
-  return jax.device_put(tree, NamedSharding(mesh, P(AXIS)))
+  return _put(tree, NamedSharding(mesh, P(MEMBERS) if splits_members(mesh) else P()))
 
 
 def replicate(tree, mesh):
   if mesh is None:
     return tree
-  return jax.device_put(tree, NamedSharding(mesh, P()))
+  return _put(tree, NamedSharding(mesh, P()))
 
 
 def unpad(tree, n):
   return jax.tree.map(lambda a: a[:n], tree)
+
+
+def to_host(x):
+  """A numpy copy of a (possibly multi-host) array."""
+  if isinstance(x, jax.Array) and not x.is_fully_addressable:
+    return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+  return np.asarray(x)
+
+
+def constrain_batch(x_BxS):
+  """Splits a minibatch over the "batch" axis of the mesh being traced under, if there is one."""
+  mesh = jax.sharding.get_abstract_mesh()
+  if mesh.empty or BATCH not in mesh.axis_names:
+    return x_BxS
+  return jax.lax.with_sharding_constraint(x_BxS, P(BATCH))

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from research import optim
+from research import optim, sharding
 
 
 class TrainState(NamedTuple):
@@ -112,7 +112,8 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, loss_fn=cross_entro
     def step(carry, idx_B):
       state, loss_sum = carry
       w_B = jnp.ones(batch_size) if w is None else w[idx_B]
-      loss, grads = jax.value_and_grad(batch_loss)(state.params, x[idx_B], y[idx_B], w_B)
+      x_BxS = sharding.constrain_batch(x[idx_B])  # data parallel when traced under a "batch" mesh
+      loss, grads = jax.value_and_grad(batch_loss)(state.params, x_BxS, y[idx_B], w_B)
       updates, opt_state = tx.update(grads, state.opt_state, state.params)
       params = optax.apply_updates(state.params, updates)
       if state.mask is not None:
