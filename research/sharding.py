@@ -34,9 +34,13 @@ def maybe_initialize():
   n = int(os.environ.get("JAX_NUM_PROCESSES") or os.environ.get("SLURM_NTASKS")
           or os.environ.get("OMPI_COMM_WORLD_SIZE") or 1)
   if n > 1 and not jax.distributed.is_initialized():
-    if jax.default_backend() == "cpu" or os.environ.get("JAX_PLATFORMS", "") == "cpu":
-      jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    jax.distributed.initialize()
+    # Collectives between CPU processes (no effect on accelerators). Set before any backend starts.
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    if os.environ.get("JAX_NUM_PROCESSES"):
+      jax.distributed.initialize(os.environ.get("JAX_COORDINATOR_ADDRESS", "localhost:12355"),
+                                 num_processes=n, process_id=int(os.environ.get("JAX_PROCESS_ID", 0)))
+    else:  # SLURM / Open MPI: jax reads the cluster's own variables
+      jax.distributed.initialize()
 
 
 def is_main_process():

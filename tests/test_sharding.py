@@ -46,3 +46,25 @@ def test_padding_helpers():
   padded = sharding.pad({"a": np.arange(3)}, 3, FakeMesh)
   assert padded["a"].tolist() == [0, 1, 2, 2, 2, 2, 2, 2]
   assert sharding.auto_mesh("auto", 4) is None  # one device here
+
+
+def _depth_run(workdir, extra_env, n_processes=1):
+  args = [sys.executable, "-m", "research", "run", "depth", "--profile", "quick", "--no-progress",
+          "--config.n_train=512", "--config.depths=[1]", "--config.epochs=1", "--config.width=16"]
+  env = dict(os.environ, RESEARCH_RESULTS_DIR=str(workdir / "results"),
+             RESEARCH_CHECKPOINTS_DIR=str(workdir / "ckpt"), JAX_PLATFORMS="cpu", **extra_env)
+  procs = [subprocess.Popen(args, cwd=ROOT, env=dict(env, JAX_PROCESS_ID=str(i)) if n_processes > 1 else env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+           for i in range(n_processes)]
+  for p in procs:
+    _, err = p.communicate(timeout=600)
+    assert p.returncode == 0, err[-2000:]
+  return json.loads((workdir / "results" / "depth_vs_accuracy" / "results.json").read_text())
+
+
+def test_two_processes_on_one_machine_match_one_process(tmp_path):
+  """The README's multi-host example: two JAX processes, one CPU device each, gloo collectives."""
+  one = _depth_run(tmp_path / "one", {})
+  two = _depth_run(tmp_path / "two", {"JAX_COORDINATOR_ADDRESS": "localhost:12357", "JAX_NUM_PROCESSES": "2"}, 2)
+  assert two["environment"]["devices"].startswith("2 x")
+  np.testing.assert_allclose(two["results"]["rows"][0]["test_acc"], one["results"]["rows"][0]["test_acc"], atol=1e-6)
