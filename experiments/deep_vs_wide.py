@@ -41,6 +41,7 @@ def get_config():
   c.hunger_resolution = 28
   c.min_steps = 1000              # small training sets get more epochs, at least this many steps
   c.activation = "relu"
+  c.precision = "fp32"      # or bf16: matrix math in bfloat16, fp32 master weights
   c.optimizer = "adam"
   c.learning_rate = 1e-3
   c.batch_size = 128
@@ -82,8 +83,9 @@ def run(cfg, ctx):
 
   def train_mlp(ds, arrays, widths, tag, epochs):
     model = models.mlp_widths(widths, ds.num_classes, activation=cfg.activation)
-    trainer = train.make_trainer(model, cfg.optimizer, cfg.batch_size)
-    spec = dict(model="mlp", widths=list(widths), activation=cfg.activation, optimizer=cfg.optimizer,
+    trainer = train.make_trainer(models.with_precision(model, cfg.precision), cfg.optimizer, cfg.batch_size)
+    spec = dict(model="mlp", widths=list(widths), activation=cfg.activation, precision=cfg.precision,
+                optimizer=cfg.optimizer,
                 learning_rate=cfg.learning_rate, batch_size=cfg.batch_size, dataset=ds.describe())
     name = f"{tag}-{len(widths)}x{widths[0]}"
     out = ctx.cell(trainer, arrays, name=name, spec=spec, seeds=seeds, hparams=hp, epochs=epochs)

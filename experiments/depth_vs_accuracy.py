@@ -29,6 +29,7 @@ def get_config():
   c.depths = [0, 1, 2, 3, 4, 6, 8, 12, 16]
   c.residual = True       # also train the residual variant of every L >= 2
   c.activation = "relu"
+  c.precision = "fp32"      # or bf16: matrix math in bfloat16, fp32 master weights
   c.optimizer = "adam"
   c.learning_rate = 1e-3
   c.batch_size = 128
@@ -63,8 +64,9 @@ def run(cfg, ctx):
   for depth in cfg.depths:
     for variant in variants(cfg, depth):
       model = models.mlp(depth, cfg.width, ds.num_classes, variant == "residual", cfg.activation)
-      trainer = train.make_trainer(model, cfg.optimizer, cfg.batch_size)
+      trainer = train.make_trainer(models.with_precision(model, cfg.precision), cfg.optimizer, cfg.batch_size)
       spec = dict(model="mlp", depth=depth, width=cfg.width, variant=variant, activation=cfg.activation,
+                  precision=cfg.precision,
                   optimizer=cfg.optimizer, learning_rate=cfg.learning_rate, batch_size=cfg.batch_size,
                   dataset=ds.describe())
       out = ctx.cell(trainer, arrays, name=f"L{depth}-{variant}", spec=spec, seeds=seeds,

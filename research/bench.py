@@ -50,25 +50,26 @@ def train_flops_per_epoch(model, shape, n):
   return 3 * models.flops_per_example(model, shape) * (n // BATCH) * BATCH
 
 
-def engine(arrays, model, members, epochs, chunk=None):
-  """Seconds per model-epoch of `members` vmapped runs (compile excluded), and compile seconds."""
+def engine(arrays, model, members, epochs, chunk=None, warmup=True):
+  """(seconds per model-epoch, compile seconds, final test accuracies) of `members` vmapped runs."""
   trainer = train.make_trainer(model, "adam", BATCH)
   v = train.vmapped(trainer)
-  seeds = list(range(members))
   init = jax.jit(v.init)
   step = jax.jit(v.train, static_argnums=2, donate_argnums=0)
   chunk = chunk or epochs
-  state = init(train.keys(seeds), train.stack([{"learning_rate": LR}] * members), arrays)
+  fresh = lambda: init(train.keys(range(members)), train.stack([{"learning_rate": LR}] * members), arrays)
+  state = fresh()
   t = time.perf_counter()
   fn = step.lower(state, arrays, chunk).compile()
   compile_s = time.perf_counter() - t
-  jax.block_until_ready(fn(state, arrays))  # warm-up: first-touch of buffers
-  state = init(train.keys(seeds), train.stack([{"learning_rate": LR}] * members), arrays)
+  if warmup:  # first touch of the buffers
+    jax.block_until_ready(fn(state, arrays))
+    state = fresh()
   t = time.perf_counter()
   for _ in range(epochs // chunk):
     state, hist = fn(state, arrays)
   jax.block_until_ready(hist)
-  return (time.perf_counter() - t) / epochs / members, compile_s
+  return (time.perf_counter() - t) / epochs / members, compile_s, np.asarray(hist.test_acc[:, -1])
 
 
 def jax_step_loop(arrays, model, epochs):
@@ -129,11 +130,81 @@ def torch_eager(x_np, y_np, epochs, widths=WIDTHS, num_classes=10):
   return float(np.mean(times[1:]))
 
 
+def headline(arrays, ds, model, epochs, members, flops_epoch, peak):
+  rows = {"torch eager": torch_eager(ds.x_train, ds.y_train, epochs),
+          "jax step loop": jax_step_loop(arrays, model, epochs)}
+  rows["engine, 1 run"], compile_1, _ = engine(arrays, model, 1, epochs)
+  chunked, _, _ = engine(arrays, model, 1, epochs, chunk=1)
+  rows[f"engine, {members} runs vmapped"], _, _ = engine(arrays, model, members, epochs)
+  ref = rows["torch eager"]
+  table = [[name, f"{s:.3f}", f"{ref / s:.2f}x" if ref else "n/a (pip install -e '.[bench]')",
+            f"{flops_epoch / s / 1e9:.0f} GFLOP/s ({100 * flops_epoch / s / 1e9 / peak:.0f}% of peak)"]
+           for name, s in rows.items() if s is not None]
+  out = results.markdown_table(
+      ["training loop", "s / epoch / model", "speed-up vs torch eager", "achieved"], table,
+      "**Reference MLP 784-256-256-10, Adam 1e-3, batch 128, Fashion-MNIST (60k).** "
+      f"Mean over {epochs} epochs after a warm-up epoch; compile time excluded.")
+  overhead = chunked / rows["engine, 1 run"] - 1
+  out += (f"\nOne call per epoch (what progress bars and checkpoints use) vs one call for all {epochs}: "
+          f"{chunked:.3f} vs {rows['engine, 1 run']:.3f} s/epoch, overhead {100 * overhead:+.1f}%. "
+          f"Compile of the 1-run program: {compile_1:.1f} s.\n")
+  return out, dict(seconds_per_epoch_per_model=rows, chunked=chunked, chunk_overhead=overhead, compile_s=compile_1)
+
+
+def scaling(arrays, model, sizes, epochs, flops_epoch, peak, ref):
+  rows, doc = [], {}
+  for m in sizes:
+    s, c, _ = engine(arrays, model, m, 1 if m >= 64 else epochs, warmup=m < 64)
+    doc[m] = dict(s_per_model_epoch=s, compile_s=c)
+    rows.append([m, f"{s:.4f}", f"{doc[sizes[0]]['s_per_model_epoch'] / s:.2f}x",
+                 f"{ref / s:.1f}x" if ref else "n/a", f"{c:.1f}", f"{100 * flops_epoch / s / 1e9 / peak:.0f}%"])
+  return results.markdown_table(
+      ["models vmapped", "s / epoch / model", "vs 1 model", "vs torch eager", "compile s", "% of matmul peak"],
+      rows, "**Scaling with the number of models in one vmapped program** (reference MLP, full data).") + "\n", doc
+
+
+def cost_growth(ds, epochs):
+  """Time per epoch of one model against depth, width and n_train, beside the FLOPs ratio."""
+  cases = ([("depth", d, (256,) * d, 0) for d in (1, 2, 4, 8)] +
+           [("width", w, (w, w), 0) for w in (64, 256, 1024)] +
+           [("n_train", n, (256, 256), n) for n in (7500, 15000, 30000, 60000)])
+  base = None
+  rows, doc = [], []
+  arrays_by_n = {}
+  for axis, value, widths, n in cases:
+    if n not in arrays_by_n:
+      arrays_by_n[n] = jax.device_put(data.prepare("fashion_mnist", data.load_raw("fashion_mnist"),
+                                                   n_train=n if n < 60000 else 0).arrays())
+    model = models.mlp_widths(widths, 10)
+    flops = train_flops_per_epoch(model, ds.shape, len(arrays_by_n[n]["y_train"]))
+    s, c, _ = engine(arrays_by_n[n], model, 1, epochs)
+    base = base or (s, flops)
+    rows.append([axis, value, "x".join(map(str, widths)), f"{flops / 1e9:.1f}", f"{s:.3f}",
+                 f"{flops / base[1]:.2f}", f"{s / base[0]:.2f}", f"{flops / s / 1e9:.0f}"])
+    doc.append(dict(axis=axis, value=value, widths=list(widths), gflops_per_epoch=flops / 1e9, s_per_epoch=s))
+  return results.markdown_table(
+      ["grows", "value", "hidden", "GFLOP / epoch", "s / epoch", "FLOPs ratio", "time ratio", "GFLOP/s"], rows,
+      "**Cost growth: one model, time per epoch against depth, width and n_train** (ratios to the first "
+      "row; linear in FLOPs means the two ratio columns agree).") + "\n", doc
+
+
+def precision(arrays, model, epochs, members=3):
+  rows, doc = [], {}
+  for p in ("fp32", "bf16"):
+    s, c, acc = engine(arrays, models.with_precision(model, p), members, epochs)
+    doc[p] = dict(s_per_model_epoch=s, test_acc=acc.tolist())
+    rows.append([p, results.mean_std(acc.tolist()), f"{s:.3f}", f"{doc['fp32']['s_per_model_epoch'] / s:.2f}x"])
+  return results.markdown_table(
+      ["matrix math", "test acc (%)", "s / epoch / model", "speed-up"], rows,
+      f"**Mixed precision** (reference MLP, {epochs} epochs, mean ± std over {members} seeds; "
+      "fp32 master weights and loss either way).") + "\n", doc
+
+
 def main(argv=None):
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   p.add_argument("--epochs", type=int, default=3)
   p.add_argument("--sizes", default="", help="model counts for the scaling table, e.g. 1,8,64")
-  p.add_argument("--quick", action="store_true", help="fewer epochs and sizes (a smoke test)")
+  p.add_argument("--quick", action="store_true", help="one epoch, fewer sizes, no cost-growth table")
   args = p.parse_args(argv)
   setup_jax()
   gpu = jax.default_backend() != "cpu"
@@ -146,58 +217,35 @@ def main(argv=None):
   model = reference_model(ds.num_classes)
   flops_epoch = train_flops_per_epoch(model, ds.shape, len(ds.y_train))
   env = results.environment()
-  print(f"# make bench: {env['devices']}, {env['cpu_count']} CPU cores, jax {env['jax']}")
   peak = matmul_peak()
-  print(f"fp32 matmul peak: {peak:.0f} GFLOP/s; one epoch of the reference MLP: {flops_epoch / 1e9:.0f} GFLOP")
-
-  rows = {}
-  rows["torch eager"] = torch_eager(ds.x_train, ds.y_train, epochs)
-  rows["jax step loop"] = jax_step_loop(arrays, model, epochs)
-  single, compile_1 = engine(arrays, model, 1, epochs)
-  rows["engine, 1 run"] = single
-  chunked, _ = engine(arrays, model, 1, epochs, chunk=1)
-  scaling = {}
-  for m in sizes:
-    s, c = engine(arrays, model, m, 1 if m >= 64 else epochs)
-    scaling[m] = (s, c)
-    if m > 1:
-      rows[f"engine, {m} runs vmapped"] = s
-  ref = rows["torch eager"]
-  table = [["torch eager" if ref else "torch eager (torch not installed)", "", "", ""]]
-  lines = []
-  for name, s in rows.items():
-    if s is None:
-      continue
-    ratio = f"{ref / s:.2f}x" if ref else "n/a"
-    util = flops_epoch / s / 1e9
-    lines.append([name, f"{s:.3f}", ratio, f"{util:.0f} GFLOP/s ({100 * util / peak:.0f}% of peak)"])
-  table = lines
-  out = results.markdown_table(["training loop", "s / epoch / model", "speed-up vs torch eager", "achieved"],
-                               table, f"**Reference MLP 784-256-256-10, Adam, batch 128, Fashion-MNIST, "
-                               f"{env['devices']}, {env['cpu_count']} cores.** Mean over {epochs} epochs "
-                               "after a warm-up; compile time excluded.")
-  overhead = chunked / single - 1
-  out += (f"\nChunking the run into one call per epoch (progress bar, checkpoints): {chunked:.3f} vs "
-          f"{single:.3f} s/epoch, overhead {100 * overhead:+.1f}%. Compile of the 1-run program: {compile_1:.1f} s.\n")
-  out += "\n" + results.markdown_table(
-      ["models vmapped", "s / epoch / model", "vs 1 model", "vs torch eager", "compile s", "% of matmul peak"],
-      [[m, f"{s:.4f}", f"{scaling[1][0] / s:.2f}x" if 1 in scaling else "", f"{ref / s:.1f}x" if ref else "n/a",
-        f"{c:.1f}", f"{100 * flops_epoch / s / 1e9 / peak:.0f}%"] for m, (s, c) in scaling.items()],
-      "**Scaling with the number of models in one vmapped program.**")
-  print(out)
-  doc = dict(environment=env, peak_gflops=peak, flops_per_epoch=flops_epoch, epochs=epochs,
-             seconds_per_epoch_per_model=rows, chunk_overhead=overhead, chunked=chunked,
-             compile_s=compile_1, scaling={str(k): dict(s_per_model_epoch=v[0], compile_s=v[1])
-                                            for k, v in scaling.items()},
-             date=time.strftime("%Y-%m-%d"))
-  outdir = paths.results_dir() / "bench"
-  results.write_json(outdir / "bench.json", doc)
-  results.write_atomic(outdir / "table.md", out)
+  out = (f"# make bench, {time.strftime('%Y-%m-%d')}: {env['devices']}, {env['cpu_count']} CPU cores, "
+         f"jax {env['jax']}\n\nfp32 matmul peak measured: {peak:.0f} GFLOP/s; one epoch of the reference "
+         f"MLP: {flops_epoch / 1e9:.0f} GFLOP (forward + backward).\n\n")
+  print(out, end="", flush=True)
+  head, head_doc = headline(arrays, ds, model, epochs, 64 if gpu else 8, flops_epoch, peak)
+  print(head, flush=True)
+  ref = head_doc["seconds_per_epoch_per_model"]["torch eager"]
+  scale, scale_doc = scaling(arrays, model, sizes, epochs, flops_epoch, peak, ref)
+  print(scale, flush=True)
+  growth, growth_doc = ("", []) if args.quick else cost_growth(ds, max(1, epochs - 1))
+  print(growth, flush=True)
+  prec, prec_doc = precision(arrays, model, epochs)
+  print(prec, flush=True)
+  verdict = ""
   if ref:
-    target = 1.3 if not gpu else 300
-    best = min(s for k, s in rows.items() if k.startswith("engine") and s)
-    verdict = "meets" if ref / best >= target else "MISSES"
-    print(f"target: engine >= {target}x torch eager per model on this device: {ref / best:.2f}x, {verdict} it")
+    target, m = (300, 64) if gpu else (1.3, None)
+    best = (scale_doc[m]["s_per_model_epoch"] if m in scale_doc else
+            min(s for k, s in head_doc["seconds_per_epoch_per_model"].items() if k.startswith("engine")))
+    verdict = (f"Target on this device: engine >= {target}x faster per model than torch eager"
+               f"{f' with {m} models vmapped' if m else ''}: measured {ref / best:.2f}x, "
+               f"{'met' if ref / best >= target else 'NOT met'}.\n")
+    print(verdict)
+  doc = dict(environment=env, date=time.strftime("%Y-%m-%d"), peak_gflops=peak, flops_per_epoch=flops_epoch,
+             epochs=epochs, headline=head_doc, scaling={str(k): v for k, v in scale_doc.items()},
+             cost_growth=growth_doc, precision=prec_doc)
+  outdir = paths.results_dir() / "bench" / ("gpu" if gpu else "cpu")
+  results.write_json(outdir / "bench.json", doc)
+  results.write_atomic(outdir / "table.md", out + head + "\n" + scale + "\n" + growth + "\n" + prec + "\n" + verdict)
   return 0
 
 

@@ -156,6 +156,9 @@ def common(cfg):
   if "optimizer" in cfg:
     from research import optim
     optim.check(cfg.optimizer)
+  if "precision" in cfg:
+    from research import models
+    one_of(cfg, "precision", tuple(models.PRECISIONS))
   if "shard" in cfg:
     from research import sharding
     one_of(cfg, "shard", sharding.MODES)

@@ -86,6 +86,25 @@ def mlp_widths(widths, num_classes, residual=False, activation="relu"):
 lenet_300_100 = functools.partial(mlp_widths, (300, 100))
 
 
+PRECISIONS = {"fp32": jnp.float32, "bf16": jnp.bfloat16}
+
+
+def with_precision(model, precision="fp32"):
+  """Matrix math in `precision` (bf16), master weights and logits in fp32.
+
+  The params stay fp32 (the optimizer updates them there); apply casts them and
+  the input down, and the logits back up, so the loss and its gradient are fp32.
+  """
+  dtype = PRECISIONS[precision]
+  if dtype == jnp.float32:
+    return model
+
+  def apply(params, x_BxS):
+    low = jax.tree.map(lambda p: p.astype(dtype), params)
+    return model.apply(low, x_BxS.astype(dtype)).astype(jnp.float32)
+  return Model(model.init, apply)
+
+
 # name -> builder(num_classes, **options). Experiments and configs use these names.
 MODELS = {
     "logistic": logistic,
