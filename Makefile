@@ -13,7 +13,7 @@ FASHION_DIR := /usr/share/datasets/fashion-mnist
 RUN = $(PY) -m research run
 
 EXPERIMENTS := depth wide modular architectures lr pruning data_hunger
-.PHONY: all paper test bench report data setup clean-results clean-checkpoints $(EXPERIMENTS) help
+.PHONY: all paper test bench report readme data setup clean-results clean-checkpoints $(EXPERIMENTS) help
 
 help:
 	@sed -n '2,6p' Makefile | sed 's/^# //'
@@ -53,10 +53,14 @@ data_hunger: setup
 report: setup
 	$(PY) -m research report
 
-paper: setup
+readme: setup
+	$(PY) -m research readme
+
+paper:
 	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory setup && \
 	for e in $(EXPERIMENTS); do $(MAKE) --no-print-directory $$e PROFILE=$(PROFILE) || exit $$?; done; \
-	$(PY) -m research report && \
+	$(PY) -m research report --paper-seconds=$$(( $$(date +%s) - start )) && \
 	echo "make paper (PROFILE=$(PROFILE)): $$(( $$(date +%s) - start )) s on $$(nproc) CPU cores"
 
 test: setup

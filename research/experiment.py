@@ -237,7 +237,8 @@ def _main(argv):
     return 0
   if cmd == "report":
     from research import report
-    print(report.write())
+    seconds = next((float(a.split("=", 1)[1]) for a in rest if a.startswith("--paper-seconds=")), None)
+    print(report.write(seconds))
     return 0
   if cmd == "readme":
     from research import report
