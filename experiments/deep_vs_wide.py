@@ -212,8 +212,10 @@ def reading(doc):
     best = max(t["rows"], key=lambda r: _mean(r["deep"]))
     first = t["rows"][0]
     lines.append(f"  Going deeper at fixed N: {first['deep']['shape']} {_mean(first['deep']):.1f}% → best "
-                 f"{best['deep']['shape']} {_mean(best['deep']):.1f}%. Seide's speech nets gained 7 WER points "
-                 "from 1 to 7 layers and kept a 5-point lead over the matched shallow nets.")
+                 f"{best['deep']['shape']} {_mean(best['deep']):.1f}%. Seide's speech nets gained "
+                 f"{SEIDE_DEEP[1] - SEIDE_DEEP[7]:.1f} WER points from 1 to 7 layers and kept a lead of "
+                 f"{min(w - SEIDE_DEEP[d] for d, (_, w) in SEIDE_SHALLOW.items()):.1f} points or more over the "
+                 "matched shallow nets.")
   h = res["hunger"]
   if h:
     gaps = [f"n={x['n_train']}: {_mean(x['deep']) - _mean(x['shallow']):+.1f}" for x in h]

@@ -139,29 +139,35 @@ def plots(doc):
 
 def reading(doc):
   cfg, res = doc["config"], doc["results"]
-  mean = lambda r: float(np.nanmean(np.array(r["test_acc"], float))) * 100
-  std = lambda r: float(np.nanstd(np.array(r["test_acc"], float), ddof=1)) * 100 if len(r["test_acc"]) > 1 else 0.0
+  acc = lambda r: 100 * np.array([a for a in r["test_acc"] if a is not None], float)
+  mean = lambda r: float(acc(r).mean()) if len(acc(r)) else float("nan")
+  std = lambda r: float(acc(r).std(ddof=1)) if len(acc(r)) > 1 else 0.0
   plain = [r for r in res["rows"] if r["variant"] == "plain"]
-  best = max(plain, key=mean)
-  base = plain[0]
-  deepest = plain[-1]
-  lines = [f"- Best plain depth: L = {best['depth']} at {mean(best):.1f} ± {std(best):.1f}% "
-           f"(L = {base['depth']}: {mean(base):.1f}%; {cfg['seeds']} seeds)."]
-  if best["depth"] != base["depth"]:
-    gain = mean(best) - mean(base)
-    lines.append(f"- Depth pays at first: going from L = {base['depth']} to L = {best['depth']} adds "
-                 f"{gain:.1f} points of test accuracy.")
-  within = [r["depth"] for r in plain if mean(best) - mean(r) <= 2 * max(std(best), std(r), 0.05)]
-  lines.append(f"- Depths within two standard deviations of the best: L in {within}; beyond the first "
-               "hidden layers extra depth buys little on this data.")
+  best, base, deepest = max(plain, key=mean), plain[0], plain[-1]
+  tie = lambda a, b: abs(mean(a) - mean(b)) <= 2 * max(std(a), std(b), 0.05)
+  lines = [f"- Best plain depth: L = {best['depth']} at {mean(best):.1f} ± {std(best):.1f}% test accuracy "
+           f"(L = {base['depth']}: {mean(base):.1f} ± {std(base):.1f}%; {cfg['seeds']} seeds)."]
+  if best is not base:
+    lines.append(f"- Depth pays at first: L = {base['depth']} → {best['depth']} adds {mean(best) - mean(base):.1f} points.")
+  near = [r["depth"] for r in plain if tie(r, best)]
+  if len(near) > 1:
+    lines.append(f"- Within two standard deviations of the best: L in {near}. Past L = {min(near)}, more depth "
+                 "buys nothing measurable on this data.")
+  else:
+    lines.append(f"- Only L = {best['depth']} is within two standard deviations of the best: a clear peak.")
   drop = mean(best) - mean(deepest)
-  lines.append(f"- The deepest plain net (L = {deepest['depth']}) is {drop:.1f} points below the best.")
+  if deepest is not best:
+    lines.append(f"- The deepest plain net (L = {deepest['depth']}) is {drop:.1f} points below the best"
+                 + (" — within the seed spread: no degradation shows." if tie(best, deepest)
+                    else ", more than the seed spread: plain nets degrade with depth, as He et al. saw on CIFAR-10."))
   res_deep = _by(res, deepest["depth"], "residual")
   if res_deep:
-    lines.append(f"- With residual skips, L = {deepest['depth']} reaches {mean(res_deep):.1f} ± {std(res_deep):.1f}% "
-                 f"({mean(res_deep) - mean(deepest):+.1f} vs plain).")
+    verdict = "a tie" if tie(res_deep, deepest) else ("better" if mean(res_deep) > mean(deepest) else "worse")
+    lines.append(f"- Residual skips at L = {deepest['depth']}: {mean(res_deep):.1f} ± {std(res_deep):.1f}% "
+                 f"({mean(res_deep) - mean(deepest):+.1f} vs plain, {verdict}).")
   gap = [100 * (np.nanmean(np.array(r["train_acc"], float)) - np.nanmean(np.array(r["test_acc"], float)))
          for r in plain]
-  lines.append(f"- The train-test gap grows from {gap[0]:.1f} to {max(gap):.1f} points: the deep nets fit the "
-               "training set better than they generalise from it.")
+  widest = plain[int(np.argmax(gap))]
+  lines.append(f"- Train minus test accuracy grows from {gap[0]:.1f} points (L = {base['depth']}) to {max(gap):.1f} "
+               f"(L = {widest['depth']}): the extra capacity of depth goes into fitting the training set.")
   return "\n".join(lines)

@@ -1,0 +1,236 @@
+"""Does deep learning need big data? Test accuracy vs training-set size, shallow vs deep vs CNN.
+
+  make data_hunger                  # full profile, about 5 minutes on 2 CPU cores
+  make data_hunger PROFILE=quick    # two sizes, 2 seeds: a smoke test
+  make data_hunger ARGS="--config.sizes=[250,1000,4000]"
+
+Fashion-MNIST at 16x16 (the article's 256 inputs; a CNN on 28x28 costs too much CPU time for 5 sizes
+x 5 seeds), training sets of 500, 2k, 8k, 32k and all 60k images (stratified subsets), four models:
+logistic regression, a shallow MLP (one hidden layer of 1024) and a deep one (four of 256) with about
+the same number of parameters, and a small CNN. Every model gets the same number of gradient steps
+at every size, so a small set is seen many times and only the amount of data differs. The test set
+is always the full 10k.
+
+Expect (full): at 500 images all four are within a few points and the linear model is competitive;
+the CNN leads from the smallest sizes on, the deep MLP pulls away from the shallow one only at the
+largest sizes, if at all. The reading measures where each gap first exceeds the noise.
+"""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import ml_collections
+import numpy as np
+
+from research import cnn, config, data, models, results, train
+
+NAME = "data_hunger"
+TITLE = "Data hunger: test accuracy vs training-set size for logistic, shallow MLP, deep MLP and CNN"
+
+MODELS = ("logistic", "shallow", "deep", "cnn")
+
+
+def get_config():
+  c = ml_collections.ConfigDict()
+  c.dataset = "fashion_mnist"
+  c.resize = 16
+  c.sizes = [500, 2000, 8000, 32000, 0]   # 0 = all
+  c.models = list(MODELS)
+  c.shallow_width = 1024                   # 1 x 1024: ~274K parameters at 256 inputs
+  c.deep_depth = 4
+  c.deep_width = 256                       # 4 x 256: ~266K parameters
+  c.cnn_channels = [6, 16]
+  c.cnn_kernel = 3
+  # Every run: `epochs` epochs of about `epoch_rows` rows (a small set is repeated a whole number of
+  # times), so about the same number of gradient steps at every size: 2 x 500 = 1000 of batch 128.
+  c.epochs = 2
+  c.epoch_rows = 64000
+  c.optimizer = "adam"
+  c.learning_rate = 1e-3
+  c.batch_size = 128
+  c.seeds = 5
+  c.chunk_epochs = 1
+  c.checkpoint_every_s = 60.0
+  c.shard = "auto"
+  return c
+
+
+PROFILES = {"quick": dict(sizes=[500, 2000], epochs=1, epoch_rows=2000, seeds=2)}
+
+
+def validate(cfg):
+  config.nonempty(cfg, "sizes", "models", "cnn_channels")
+  config.non_negative(cfg, "sizes")
+  config.positive(cfg, "shallow_width", "deep_depth", "deep_width", "cnn_kernel", "epoch_rows")
+  for m in cfg.models:
+    config.require(m in MODELS, f"config models: '{m}' is not one of {', '.join(MODELS)}")
+  for n in cfg.sizes:
+    config.require(n == 0 or n >= cfg.batch_size,
+                   f"config sizes: {n} is smaller than batch_size={cfg.batch_size}")
+
+
+def build(name, cfg, num_classes):
+  return {"logistic": lambda: (models.logistic(num_classes), "logistic"),
+          "shallow": lambda: (models.mlp(1, cfg.shallow_width, num_classes), f"MLP 1x{cfg.shallow_width}"),
+          "deep": lambda: (models.mlp(cfg.deep_depth, cfg.deep_width, num_classes),
+                           f"MLP {cfg.deep_depth}x{cfg.deep_width}"),
+          "cnn": lambda: (cnn.cnn(num_classes, channels=tuple(cfg.cnn_channels), kernel=cfg.cnn_kernel,
+                                  padding="SAME", pool=2, dense=(120,)),
+                          f"CNN {'/'.join(map(str, cfg.cnn_channels))} ch. {cfg.cnn_kernel}x{cfg.cnn_kernel}, 120"),
+          }[name]()
+
+
+def repeat(arrays, rows):
+  """The training set repeated a whole number of times to about `rows` examples: one 'epoch' then
+  holds many passes, so a small set does not pay a full test-set evaluation per pass."""
+  n = arrays["y_train"].shape[0]
+  t = max(1, rows // n)
+  if t == 1:
+    return arrays, 1
+  tiled = dict(arrays)
+  for k in ("x_train", "y_train"):
+    tiled[k] = jnp.tile(arrays[k], (t,) + (1,) * (arrays[k].ndim - 1))
+  return tiled, t
+
+
+def resized(cfg):
+  """The raw dataset resized once. Why not ctx.data(resize=, n_train=) per size: it resizes all 70k
+  images again for every size before taking the subset (~8 s each on 2 cores)."""
+  raw = data.load_raw(cfg.dataset)
+  if not cfg.resize:
+    return raw
+  return dataclasses.replace(raw, x_train=data.resize_images(raw.x_train, cfg.resize),
+                             x_test=data.resize_images(raw.x_test, cfg.resize))
+
+
+def run(cfg, ctx):
+  seeds = list(range(cfg.seeds))
+  ctx.plan(len(cfg.sizes) * len(cfg.models))
+  raw = resized(cfg)
+  rows = []
+  full = None
+  for n in cfg.sizes:
+    # The same numbers as data.load(dataset, resize=cfg.resize, n_train=n): resize, subset, standardize.
+    ds = data.prepare(cfg.dataset, raw, n_train=n)
+    arrays = jax.device_put(ds.arrays())
+    arrays, reps = repeat(arrays, cfg.epoch_rows)
+    steps_per_epoch = arrays["y_train"].shape[0] // cfg.batch_size
+    for name in cfg.models:
+      model, label = build(name, cfg, ds.num_classes)
+      trainer = train.make_trainer(model, cfg.optimizer, cfg.batch_size)
+      spec = dict(model=name, label=label, optimizer=cfg.optimizer, learning_rate=cfg.learning_rate,
+                  batch_size=cfg.batch_size, dataset=ds.describe(), repeats=reps)
+      out = ctx.cell(trainer, arrays, name=f"n{len(ds.y_train)}-{name}", spec=spec, seeds=seeds,
+                     hparams=[{"learning_rate": cfg.learning_rate}] * len(seeds))
+      members = out.summary["members"]
+      rows.append(dict(n_train=len(ds.y_train), model=name, label=label, steps=cfg.epochs * steps_per_epoch,
+                       passes=cfg.epochs * steps_per_epoch * cfg.batch_size / len(ds.y_train),
+                       test_acc=[m["final"]["test_acc"] for m in members],
+                       train_acc=[m["final"]["train_acc"] for m in members],
+                       s_per_model=out.summary["timing"]["s_per_model"],
+                       **models.describe(model, ds.shape)))
+    full = ds.describe()
+  return dict(dataset=full, rows=rows)
+
+
+def _acc(row):
+  a = np.array([np.nan if v is None else v for v in row["test_acc"]], float) * 100
+  return float(np.nanmean(a))
+
+
+def _std(row):
+  a = np.array([v for v in row["test_acc"] if v is not None], float) * 100
+  return float(a.std(ddof=1)) if len(a) > 1 else 0.0
+
+
+def _get(res, n, model):
+  return next((r for r in res["rows"] if r["n_train"] == n and r["model"] == model), None)
+
+
+def _sizes(res):
+  return sorted({r["n_train"] for r in res["rows"]})
+
+
+def table(doc):
+  cfg, res = doc["config"], doc["results"]
+  names = [m for m in MODELS if m in cfg["models"]]
+  labels = {m: next(r["label"] for r in res["rows"] if r["model"] == m) for m in names}
+  params = {m: results.human(next(r["params"] for r in res["rows"] if r["model"] == m)) for m in names}
+  header = ["n train", "steps", "passes over the set"] + [f"{labels[m]} ({params[m]})" for m in names]
+  rows = []
+  for n in _sizes(res):
+    first = _get(res, n, names[0])
+    rows.append([f"{n:,}", first["steps"], f"{first['passes']:.0f}"] +
+                [results.mean_std(_get(res, n, m)["test_acc"]) for m in names])
+  ds = res["dataset"]
+  caption = (f"**Data hunger.** Test accuracy (%) on the full {ds['n_test']}-image {ds['name']} test set, "
+             f"inputs resized to {'x'.join(map(str, ds['shape']))}, vs the number of training images "
+             f"(stratified subsets, the same subset for every model and seed), mean ± std over {cfg['seeds']} seeds "
+             f"(initialization and batch order). Every run takes about the same number of steps (column) of {cfg['optimizer']} "
+             f"(lr {cfg['learning_rate']:g}, batch {cfg['batch_size']}); parameters in brackets. Published "
+             "reference (qualitative, no table): the \"paper cutting\" example of Hung-yi Lee's \"Why deep?\" "
+             "lecture, in which a deep net degrades more gracefully than a shallow one of the same size when "
+             "the data shrinks (deep nets need less data), against the popular \"deep learning needs big data\".")
+  return results.markdown_table(header, rows, caption)
+
+
+def plots(doc):
+  cfg, res = doc["config"], doc["results"]
+  fig, ax = plt.subplots(figsize=(6, 4))
+  for i, m in enumerate(m for m in MODELS if m in cfg["models"]):
+    rows = [_get(res, n, m) for n in _sizes(res)]
+    ax.errorbar([r["n_train"] for r in rows], [_acc(r) for r in rows], yerr=[_std(r) for r in rows],
+                marker="o", capsize=3, color=f"C{i}", label=f"{rows[0]['label']} ({results.human(rows[0]['params'])})")
+  ax.set_xscale("log")
+  ax.set_xlabel("training images")
+  ax.set_ylabel("test accuracy (%)")
+  ax.set_title(f"{res['dataset']['name']} {'x'.join(map(str, res['dataset']['shape'][:2]))}, "
+               f"~{res['rows'][0]['steps']} steps, {cfg['seeds']} seeds")
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=8)
+  return {"accuracy_vs_data.png": fig}
+
+
+def _pays(res, a, b):
+  """Sizes where model a beats model b by more than twice the larger of their seed std's."""
+  out = []
+  for n in _sizes(res):
+    ra, rb = _get(res, n, a), _get(res, n, b)
+    if ra and rb and _acc(ra) - _acc(rb) > 2 * max(_std(ra), _std(rb), 0.05):
+      out.append(n)
+  return out
+
+
+def reading(doc):
+  cfg, res = doc["config"], doc["results"]
+  sizes = _sizes(res)
+  names = [m for m in MODELS if m in cfg["models"]]
+  lines = []
+  for n in (sizes[0], sizes[-1]):
+    accs = {m: _acc(_get(res, n, m)) for m in names}
+    best = max(accs, key=accs.get)
+    lines.append(f"- {n:,} training images: " + ", ".join(f"{m} {a:.1f}%" for m, a in accs.items()) +
+                 f"; best {best}, spread {max(accs.values()) - min(accs.values()):.1f} points ({cfg['seeds']} seeds).")
+  for a, b, what in (("deep", "shallow", "depth (same parameter count)"), ("cnn", "deep", "convolution over the deep MLP"),
+                     ("deep", "logistic", "the deep MLP over the linear model")):
+    if a in names and b in names:
+      wins = _pays(res, a, b)
+      loses = _pays(res, b, a)
+      gaps = ", ".join(f"{_acc(_get(res, n, a)) - _acc(_get(res, n, b)):+.1f}" for n in sizes)
+      text = (f"pays from {wins[0]:,} images on" if wins and wins == [n for n in sizes if n >= wins[0]]
+              else f"pays at {', '.join(f'{n:,}' for n in wins)} images" if wins else "never pays beyond the noise")
+      lines.append(f"- {what.capitalize()} {text} (gaps {gaps} points at {', '.join(f'{n:,}' for n in sizes)})"
+                   + (f"; it is worse at {', '.join(f'{n:,}' for n in loses)}." if loses else "."))
+  if "deep" in names and "shallow" in names:
+    small, large = sizes[0], sizes[-1]
+    d = lambda n: _acc(_get(res, n, "deep")) - _acc(_get(res, n, "shallow"))
+    drop = lambda m: _acc(_get(res, large, m)) - _acc(_get(res, small, m))
+    lines.append(f"- From {large:,} down to {small:,} images the shallow MLP loses {drop('shallow'):.1f} points and "
+                 f"the deep one {drop('deep'):.1f}. The lecture's claim (the deep net degrades more gracefully) "
+                 + ("holds here." if drop("deep") < drop("shallow") - 2 * max(_std(_get(res, small, "deep")),
+                                                                              _std(_get(res, small, "shallow")), 0.05)
+                    else "does not show beyond the noise here.")
+                 + f" Deep minus shallow: {d(small):+.1f} points at {small:,}, {d(large):+.1f} at {large:,}.")
+  return "\n".join(lines)
