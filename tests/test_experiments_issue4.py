@@ -1,0 +1,75 @@
+"""Quick-profile runs of issue 4's experiments (architectures, learning rate, pruning, data hunger),
+end to end through the driver: the files exist and the numbers in them are sane."""
+import json
+
+from research import experiment
+
+
+def _run(name):
+  out, _ = experiment.execute(name, "quick", [], progress=False)
+  doc = json.loads((out / "results.json").read_text())
+  table = (out / "table.md").read_text()
+  reading = (out / "reading.md").read_text()
+  assert doc["profile"] == "quick" and reading.strip()
+  assert "2 seeds" in table
+  pngs = list(out.glob("*.png"))
+  assert pngs and all(p.stat().st_size > 10_000 for p in pngs)
+  return out, doc, table, reading
+
+
+def _acc_ok(values):
+  return all(v is not None and 0 < v <= 1 for v in values)
+
+
+def test_architectures_quick(workdir):
+  _, doc, table, reading = _run("architectures")
+  datasets = doc["results"]["datasets"]
+  assert set(datasets) == {"mnist1d", "mnist1d_shuffled"}
+  for d in datasets.values():
+    assert [r["family"] for r in d["rows"]] == ["logistic", "mlp", "cnn", "gru"]
+    for r in d["rows"]:
+      assert _acc_ok(r["test_acc"]) and len(r["test_acc"]) == 2
+      assert r["params"] > 0 and r["flops"] > 0 and r["s_per_model"] >= 0
+  gru = datasets["mnist1d"]["rows"][3]
+  # 40 steps x 2 directions x 2 x 6 x 18 for the recurrent products alone: counted over all steps,
+  # not one loop body (which XLA reports as ~14.5K)
+  assert gru["flops"] > 40 * 2 * 2 * 6 * 18
+  assert table.count("| 94 |") == 1 and table.count("| 56 |") == 1  # the published column
+  assert "Shuffling the positions costs" in reading
+
+
+def test_learning_rate_quick(workdir):
+  _, doc, table, reading = _run("lr")
+  rows = doc["results"]["rows"]
+  assert len(rows) == 2 * 3  # sgd and adam x 3 rates
+  sgd10 = next(r for r in rows if r["optimizer"] == "sgd" and r["learning_rate"] == 10)
+  assert all(sgd10["diverged"])  # plain SGD at rate 10 overflows
+  assert next(line for line in table.splitlines() if line.startswith("| 10 |")).split("|")[2].strip() == "diverged"
+  ok = [r for r in rows if not any(r["diverged"])]
+  assert ok and all(_acc_ok(r["test_acc"]) for r in ok)
+  assert "Diverged (inf/NaN" in reading
+
+
+def test_pruning_quick(workdir):
+  _, doc, table, reading = _run("pruning")
+  rows = doc["results"]["rows"]
+  assert [r["round"] for r in rows] == [0, 1, 2]
+  kept = [r["kept"] for r in rows]
+  assert kept[0] == 1 and kept[0] > kept[1] > kept[2] > 0
+  assert all(r["exact_zeros"] for r in rows[1:])
+  for r in rows:
+    assert _acc_ok(r["han"]["test_acc"])
+  assert all(_acc_ok(r["lottery"]["test_acc"]) for r in rows[1:])
+  assert "Han et al. 2015" in table and "12x" in table
+  assert "exactly 0.0" in reading
+
+
+def test_data_hunger_quick(workdir):
+  _, doc, table, reading = _run("data_hunger")
+  rows = doc["results"]["rows"]
+  assert {(r["n_train"], r["model"]) for r in rows} == {
+      (n, m) for n in (500, 2000) for m in ("logistic", "shallow", "deep", "cnn")}
+  assert all(_acc_ok(r["test_acc"]) for r in rows)
+  # the same number of steps at both sizes: the 500 images are repeated 4x
+  assert len({r["steps"] for r in rows}) == 1
+  assert "| 500 |" in table and "| 2,000 |" in table
