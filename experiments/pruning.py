@@ -22,6 +22,7 @@ import hashlib
 
 import jax
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import ml_collections
 import numpy as np
 
@@ -212,7 +213,8 @@ def table(doc):
              f"the hidden layers and {100 * cfg['output_prune_rate']:.0f}% of the output layer's, smallest "
              f"magnitude first, per layer and per seed. Retrained (Han): the survivors train "
              f"{cfg['retrain_epochs']} more epochs at lr × {cfg['retrain_lr_factor']:g} after each round, "
-             f"continuing the chain (so a retrained net has had {cfg['epochs']} + {cfg['retrain_epochs']} x round epochs in all). Rewound (lottery, Frankle and Carbin 2019): a separate chain whose survivors "
+             f"continuing the chain (so a retrained net has had {cfg['epochs']} + {cfg['retrain_epochs']} x round "
+             f"epochs in all). Rewound (lottery, Frankle and Carbin 2019): a separate chain whose survivors "
              f"restart from their initial values and train {cfg['epochs']} epochs at the original rate. Weights: "
              "kernel entries (biases are not pruned). Δ: points vs the dense net. The published row is Han's "
              "LeNet-300-100 on MNIST, an easier dataset (98.4% dense), trained with their recipe: compare the "
@@ -244,8 +246,11 @@ def plots(doc):
   ax.invert_xaxis()
   ax.set_xlabel("weights kept (%)")
   ax.set_ylabel("test accuracy - dense (points)")
-  lo = min([-3.0] + [100 * np.nanmean(np.array(r["han"]["test_acc"], float)) - dense for r in pruned])
-  ax.set_ylim(max(lo - 0.5, -15), 2)
+  means = [100 * np.nanmean(np.array(r[k]["test_acc"], float)) - dense
+           for r in pruned for k in ("han", "lottery") if r.get(k)]
+  ax.set_ylim(max(min([-3.0] + means) - 0.5, -15), max([2.0] + means) + 0.5)
+  ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+  ax.xaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
   ax.set_title(f"LeNet-300-100, {res['dataset']['name']}, dense {dense:.1f}%, {cfg['seeds']} seeds")
   ax.grid(alpha=0.3)
   ax.legend(fontsize=8, loc="lower left")
