@@ -169,7 +169,8 @@ def plots(doc):
     ax.set_yscale("log")
     ax.set_xlabel("steps")
     ax.set_ylabel("training loss (epoch mean)")
-    ax.set_title(f"{o}: one line per seed; red x = diverged (inf/NaN)")
+    n_div = sum(sum(r["diverged"]) for r in res["rows"] if r["optimizer"] == o)
+    ax.set_title(f"{o}: one line per seed; red x: {n_div} runs diverged (inf/NaN)")
     ax.grid(alpha=0.3)
     ax.legend(title="learning rate", fontsize=7, ncol=2)
   ax = axes[0][-1]
