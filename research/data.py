@@ -198,6 +198,10 @@ def _mnist1d(shuffled):
 
 
 def _tfds(name):
+  import importlib.util
+  if importlib.util.find_spec("tensorflow") is None:  # fail at once, before tfds tries the network
+    raise UserError(f"tfds:{name} needs TensorFlow (pip install tensorflow) and a network to build it; "
+                    "the datasets built in here (fashion_mnist, digits, mnist1d) need neither")
   try:
     import tensorflow_datasets as tfds
     builder = tfds.builder(name, data_dir=str(paths.cache_dir() / "tfds"))
