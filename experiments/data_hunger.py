@@ -233,4 +233,16 @@ def reading(doc):
                                                                               _std(_get(res, small, "shallow")), 0.05)
                     else "does not show beyond the noise here.")
                  + f" Deep minus shallow: {d(small):+.1f} points at {small:,}, {d(large):+.1f} at {large:,}.")
+  nonlinear = [m for m in ("shallow", "deep", "cnn") if m in names]
+  if "logistic" in names and nonlinear:
+    small, large = sizes[0], sizes[-1]
+    lead = lambda n: max(_acc(_get(res, n, m)) for m in nonlinear) - _acc(_get(res, n, "logistic"))
+    lines.append(f"- \"Deep learning needs big data\", read as \"the gain of a non-linear model over a linear one "
+                 f"grows with the data\": the best non-linear model leads logistic regression by {lead(small):+.1f} "
+                 f"points at {small:,} images and {lead(large):+.1f} at {large:,}"
+                 + (" (the claim holds in that sense)." if lead(large) > lead(small) + 1 else " (the claim does not show)."))
+  if "cnn" in names and not _pays(res, "cnn", "deep") and not _pays(res, "cnn", "shallow"):
+    lines.append(f"- The small CNN never beats the MLPs here: at {res['dataset']['shape'][0]}x"
+                 f"{res['dataset']['shape'][1]} pixels and this short training it has no edge (see the architectures "
+                 "experiment for LeNet-5 at full resolution).")
   return "\n".join(lines)
