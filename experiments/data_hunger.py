@@ -1,19 +1,20 @@
 """Does deep learning need big data? Test accuracy vs training-set size, shallow vs deep vs CNN.
 
-  make data_hunger                  # full profile, about 5 minutes on 2 CPU cores
+  make data_hunger                  # full profile, about 4 minutes on 2 CPU cores
   make data_hunger PROFILE=quick    # two sizes, 2 seeds: a smoke test
   make data_hunger ARGS="--config.sizes=[250,1000,4000]"
 
 Fashion-MNIST at 16x16 (the article's 256 inputs; a CNN on 28x28 costs too much CPU time for 5 sizes
 x 5 seeds), training sets of 500, 2k, 8k, 32k and all 60k images (stratified subsets), four models:
 logistic regression, a shallow MLP (one hidden layer of 320) and a deep one (four of 128) with about
-the same number of parameters (~85K), and a small CNN (33K). Every model gets the same number of gradient steps
-at every size, so a small set is seen many times and only the amount of data differs. The test set
-is always the full 10k.
+the same number of parameters (~85K), and a small CNN (33K). Every model gets the same number of
+gradient steps (~1000) at every size, so a small set is seen many times and only the amount of data
+differs. The test set is always the full 10k.
 
-Expect (full): at 500 images all four are within a few points and the linear model is competitive;
-the CNN leads from the smallest sizes on, the deep MLP pulls away from the shallow one only at the
-largest sizes, if at all. The reading measures where each gap first exceeds the noise.
+Expect (full, measured): at 500 images all four within ~1.3 points (77-78%); at 60k the MLPs at
+~86%, the small CNN ~85%, logistic regression 81%. Depth at equal parameter count never pays beyond
+the seed noise; what grows with the data is the lead of the non-linear models over the linear one
+(from under 1 to ~5 points). The reading measures where each gap first exceeds the noise.
 """
 
 import dataclasses
