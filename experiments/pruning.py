@@ -1,22 +1,23 @@
 """Pruning: how many of a trained network's weights does it need?
 
-  make pruning                   # full profile, about 5 minutes on 2 CPU cores
+  make pruning                   # full profile, about 4.5 minutes on 2 CPU cores
   make pruning PROFILE=quick     # 2 rounds on a subset: a smoke test
-  make pruning ARGS="--config.prune_rate=0.5 --config.lottery=false"
+  make pruning ARGS="--config.prune_rate=0.4 --config.rounds=6 --config.lottery=false"
 
 LeNet-300-100 (784-300-100-10) is trained on Fashion-MNIST, then pruned iteratively (Han et al. 2015):
 each round removes, in every layer, the given fraction of the remaining weights closest to zero and
 retrains the survivors at a tenth of the learning rate. The mask is part of the training state and
-applied after every step inside the compiled program, so pruned weights stay exactly zero.
-Optionally (lottery=True, Frankle and Carbin 2019) a second chain rewinds the survivors to their
-initial values at every round and trains them from there, to ask whether the sparse net could have
-been trained from the start.
+applied after every step inside the compiled program, so pruned weights stay exactly zero. A
+control chain retrains the dense net the same way without pruning (the lower rate alone adds a
+point). Optionally (lottery=True, Frankle and Carbin 2019) a second chain rewinds the survivors to
+their initial values at every round and trains them from there, to ask whether the sparse net
+could have been trained from the start.
 
-Expect (full): the dense net at ~89%; Han-style retraining keeps the accuracy within a few tenths of a
-point down to about 5-8% of the weights (12-20x fewer), and loses more beyond; rewound tickets
-match the dense net down to ~10-20% of the weights and fall behind below. Han's LeNet-300-100 on
-MNIST (12x, no loss) is shown beside ours; the reading says where our curve crosses the
-0.5-point line.
+Expect (full, measured): dense 88.1% after 6 epochs, the control 89.4-89.6%; pruned and retrained
+within 0.5 points of the control down to 25% of the weights (4x), -1.3 points at 12.6% (7.9x) and
+-2.8 at 6.4% (15.7x): Han's 12x without loss (on MNIST) does not carry over with this short
+retraining. Rewound tickets stay at ~89% down to 6.4% of the weights (15.7x), +0.9 points over
+the dense net trained the same way. The reading says where each chain crosses the 0.5-point line.
 """
 import hashlib
 
@@ -45,8 +46,8 @@ def get_config():
   c.learning_rate = 1e-3
   c.batch_size = 128
   c.epochs = 6                  # the dense net, and every rewound lottery ticket
-  c.rounds = 5                  # pruning rounds: 55%, 30%, 17%, 9%, 5% of the hidden weights kept
-  c.prune_rate = 0.45           # fraction of the remaining hidden-layer weights removed per round
+  c.rounds = 4                  # pruning rounds: 50%, 25%, 12.5%, 6.25% of the hidden weights kept
+  c.prune_rate = 0.5            # fraction of the remaining hidden-layer weights removed per round
   c.output_prune_rate = 0.2     # the small output layer is pruned at half the rate (Frankle and Carbin)
   c.retrain_epochs = 2          # Han-style retraining after each round
   c.retrain_lr_factor = 0.1     # Han et al.: retrain at 1/10 of the original learning rate
@@ -339,6 +340,12 @@ def reading(doc):
     lines += _chain_reading(rows, "lottery", dense, lim,
                             "Lottery tickets (survivors rewound to their initial values, trained from there)",
                             "the dense net")
+    if ctl:
+      sparsest = [r for r in rows[1:] if r.get("lottery")][-1]
+      lines.append(f"  The dense net they are compared with trained the same {cfg['epochs']} epochs at one rate; "
+                   f"against the best dense number here (the control after {len(ctl)} rounds, "
+                   f"{_acc(ctl[-1]['control']):.2f}%) the sparsest tickets ({100 * sparsest['lottery_kept']:.1f}%) "
+                   f"are {_acc(sparsest['lottery']) - _acc(ctl[-1]['control']):+.2f} points.")
     lines.append("  Frankle and Carbin report, on MNIST, tickets at 21% that match or beat the dense net and "
                  "fall back to its accuracy at 3.6%.")
   return "\n".join(lines)
