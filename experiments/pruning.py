@@ -19,7 +19,6 @@ within 0.5 points of the control down to 25% of the weights (4x), -1.3 points at
 retraining. Rewound tickets stay at ~89% down to 6.4% of the weights (15.7x), +0.9 points over
 the dense net trained the same way. The reading says where each chain crosses the 0.5-point line.
 """
-import hashlib
 
 import jax
 import matplotlib.pyplot as plt
@@ -108,15 +107,6 @@ def kept(mask):
   return frac, per
 
 
-def digest(tree):
-  """A short hash of a pytree's values. Cells are reused by their spec, and run_cell's fingerprint
-  does not look inside masks or starting weights: their digest in the spec does."""
-  h = hashlib.sha1()
-  for leaf in jax.tree.leaves(tree):
-    h.update(np.ascontiguousarray(np.asarray(leaf)).tobytes())
-  return h.hexdigest()[:12]
-
-
 # ----------------------------------------------------------------------------
 
 def run(cfg, ctx):
@@ -150,21 +140,21 @@ def run(cfg, ctx):
     han_mask = prune(han_params, han_mask, rates)
     frac, per = kept(han_mask)
     before = masked_test_acc(han_params, han_mask)
-    spec = dict(base, chain="retrain", round=r, mask=digest(han_mask), start=digest(han_params))
+    spec = dict(base, chain="retrain", round=r)  # run_cell's fingerprint covers the mask and start values
     han = ctx.cell(trainer, arrays, name=f"retrain-r{r}", spec=spec, seeds=seeds, hparams=hp_retrain,
                    epochs=cfg.retrain_epochs, masks=han_mask, init_params=han_params, need_state=True)
     han_params = han.state.params
     row = dict(round=r, kept=frac, layer_kept=per, han=cell_numbers(han.summary), lottery=None, control=None,
                before_retraining=before, exact_zeros=exact_zeros(han_params, han_mask))
     if cfg.control:
-      spec = dict(base, chain="control", round=r, start=digest(ctl_params))
+      spec = dict(base, chain="control", round=r)
       ctl = ctx.cell(trainer, arrays, name=f"control-r{r}", spec=spec, seeds=seeds, hparams=hp_retrain,
                      epochs=cfg.retrain_epochs, init_params=ctl_params, need_state=True)
       ctl_params = ctl.state.params
       row.update(control=cell_numbers(ctl.summary))
     if cfg.lottery:
       lot_mask = prune(lot_params, lot_mask, rates)
-      spec = dict(base, chain="lottery", round=r, mask=digest(lot_mask), start=digest(init_params))
+      spec = dict(base, chain="lottery", round=r)
       lot = ctx.cell(trainer, arrays, name=f"lottery-r{r}", spec=spec, seeds=seeds, hparams=hp,
                      masks=lot_mask, init_params=init_params, need_state=True)
       lot_params = lot.state.params

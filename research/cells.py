@@ -32,6 +32,16 @@ class CellResult(NamedTuple):
   state: Any     # the final TrainState with a member axis; None if read back without need_state
 
 
+def digest(tree):
+  """A short hash of a pytree's values: cells that start from other masks or weights are other cells."""
+  if tree is None:
+    return None
+  h = hashlib.sha1()
+  for leaf in jax.tree.leaves(tree):
+    h.update(np.ascontiguousarray(sharding.to_host(leaf)).tobytes())
+  return h.hexdigest()[:16]
+
+
 def fingerprint(spec):
   return hashlib.sha1(json.dumps(results.clean_json(spec), sort_keys=True).encode()).hexdigest()[:10]
 
@@ -93,7 +103,7 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
                     f"of cell {name}; use a smaller batch_size or more data")
   spec = dict(spec, seeds=list(seeds), hparams=hparams, epochs=epochs,
               data={k: list(v.shape) for k, v in data.items()},
-              masked=masks is not None, init_params=init_params is not None)
+              masks=digest(masks), init_params=digest(init_params))
   cell_dir = pathlib.Path(root) / f"{name}-{fingerprint(spec)}"
   result_path = cell_dir / "result.json"
   v = train.vmapped(trainer)

@@ -308,6 +308,14 @@ def prepare(name, raw, *, resize=0, val_size=0, n_train=0, seed=0):
                  raw.class_names, raw.source, idx)
 
 
+@functools.lru_cache(maxsize=4)
+def _resized_raw(name, size):
+  """The raw arrays at size x size, resized once per process (every n_train reuses them)."""
+  raw = load_raw(name)
+  return dataclasses.replace(raw, x_train=resize_images(raw.x_train, size), x_test=resize_images(raw.x_test, size))
+
+
 def load(name, *, resize=0, val_size=0, n_train=0, seed=0):
   """A dataset by name, ready for the engine. resize=0 / val_size=0 / n_train=0 mean off / none / all."""
-  return prepare(name, load_raw(name), resize=resize, val_size=val_size, n_train=n_train, seed=seed)
+  raw = _resized_raw(name, resize) if resize else load_raw(name)
+  return prepare(name, raw, val_size=val_size, n_train=n_train, seed=seed)

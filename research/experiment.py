@@ -86,7 +86,8 @@ class Context:
   def cell(self, trainer, arrays, *, name, spec, seeds, hparams, **kw):
     """cells.run_cell with this experiment's checkpoint folder, chunking, sharding and progress."""
     cfg = self.cfg
-    kw.setdefault("epochs", cfg.epochs)
+    if "epochs" not in kw:
+      kw["epochs"] = cfg.epochs
     mesh = sharding.auto_mesh(cfg.get("shard", "auto"), len(seeds))
     out = cells.run_cell(trainer, arrays, name=name, spec=spec, seeds=seeds, hparams=hparams,
                          root=self.ckpt_root, chunk_epochs=cfg.get("chunk_epochs", 1),

@@ -155,7 +155,10 @@ def _flops(model, example_shape):
 
 
 def flops_per_example(model, example_shape):
-  """Forward FLOPs of one example (XLA's count: a multiply-add is 2); training is about 3x."""
+  """Forward FLOPs of one example (XLA's count: a multiply-add is 2); training is about 3x.
+
+  XLA counts the body of a loop once: a model with a lax.scan over time (rnn.py)
+  must be counted on an unrolled copy (rnn.py's models do that)."""
   return _flops(model, tuple(example_shape))
 
 

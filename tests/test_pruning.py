@@ -32,7 +32,7 @@ def test_prune_removes_the_smallest_surviving_weights():
   frac, per = pruning.kept(m2)
   assert per == {"Dense_0": 9 / 30, "Dense_1": 15 / 20}
   assert frac == (9 + 15) / 50
-  assert pruning.digest(m2) != pruning.digest(m1) and pruning.digest(m1) == pruning.digest(
+  assert cells.digest(m2) != cells.digest(m1) and cells.digest(m1) == cells.digest(
       pruning.prune(params, mask, {"Dense_0": 0.5, "Dense_1": 0.25}))
 
 
