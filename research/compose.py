@@ -16,12 +16,11 @@ stop_gradient, so their gradient is exactly zero and Adam or SGD leave them
 bit-for-bit unchanged: the engine trains the combiner alone without knowing
 that the model has parts. frozen=False fine-tunes everything end to end.
 """
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
 
-from research.models import ACTIVATIONS, GAINS, Model
+from research.models import Model, mlp_widths
 
 
 def parallel(*modules):
@@ -34,25 +33,12 @@ def parallel(*modules):
   return Model(init, apply)
 
 
-class SharedTrunk(nn.Module):
-  """x -> hidden layers (the trunk) -> one Dense head per attribute, logits side by side."""
-  widths: tuple
-  heads: tuple = (2, 2)
-  activation: str = "relu"
-
-  @nn.compact
-  def __call__(self, x_BxS):
-    act, gain = ACTIVATIONS[self.activation], GAINS[self.activation]
-    init = lambda g: nn.initializers.variance_scaling(g, "fan_in", "truncated_normal")
-    h_BxW = x_BxS.reshape(x_BxS.shape[0], -1)
-    for i, w in enumerate(self.widths):
-      h_BxW = act(nn.Dense(w, kernel_init=init(1.0 if i == 0 else gain))(h_BxW))
-    return jnp.concatenate([nn.Dense(k, kernel_init=init(gain))(h_BxW) for k in self.heads], -1)
-
-
 def shared_trunk(widths, heads=(2, 2), activation="relu"):
-  from research.models import from_flax
-  return from_flax(SharedTrunk(tuple(widths), tuple(heads), activation))
+  """x -> hidden layers (the trunk) -> one Dense head per attribute, logits side by side.
+
+  Heads side by side on one trunk are one Dense layer of sum(heads) outputs, so
+  this is the MLP itself, read as len(heads) groups of logits."""
+  return mlp_widths(widths, sum(heads), activation=activation)
 
 
 def head_log_probs(logits_BxH, heads=(2, 2)):
