@@ -45,7 +45,7 @@ def get_config():
   c.optimizer = "adam"
   c.learning_rate = 1e-3
   c.batch_size = 128
-  c.epochs = 5
+  c.epochs = 4
   c.seeds = 5
   c.chunk_epochs = 1
   c.checkpoint_every_s = 60.0
