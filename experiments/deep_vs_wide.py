@@ -9,9 +9,11 @@ one-hidden-layer network 1 x N' with the same number of parameters, at 28x28
 input and at 16x16 (the article's 256 inputs), and in a data-hunger variant:
 the 5 x N vs 1 x N' pair trained on 1k, 4k, 16k and all training images.
 
-Expect (full, 2 CPU cores): on Fashion-MNIST the deep and the matched shallow
-networks land within about a point of each other; nothing like the 5-point
-WER gap of speech recognition in 2011.
+Expect (full, 5 seeds, ~17 min on 2 CPU cores): on Fashion-MNIST every deep
+net and its matched shallow net land within 0.6 points of each other (87-88%)
+at both input sizes, the shallow one never behind; on 1k-4k training images the
+shallow net leads by about 0.8 points. Nothing like the 5-point WER gap of
+speech recognition in 2011.
 """
 import math
 
@@ -189,10 +191,10 @@ def plots(doc):
   return {"deep_vs_wide.png": fig}
 
 
-def _verdict(diff, spread):
-  if abs(diff) <= 2 * spread:
-    return "a tie within two standard deviations"
-  return "deep ahead" if diff > 0 else "shallow ahead"
+def _verdict(row):
+  if not results.separated(row["deep"]["test_acc"], row["shallow"]["test_acc"]):
+    return "tie"
+  return "deep ahead" if _mean(row["deep"]) > _mean(row["shallow"]) else "shallow ahead"
 
 
 def reading(doc):
@@ -202,13 +204,12 @@ def reading(doc):
     pairs = [r for r in t["rows"] if r["depth"] > 1]
     if not pairs:
       continue
-    diffs = [(_mean(r["deep"]) - _mean(r["shallow"]), max(_std(r["deep"]), _std(r["shallow"]), 0.05), r)
-             for r in pairs]
-    verdicts = [f"{r['deep']['shape']} vs {r['shallow']['shape']}: {d:+.1f} ({_verdict(d, s)})" for d, s, r in diffs]
-    wins = sum(d > 2 * s for d, s, _ in diffs)
-    losses = sum(d < -2 * s for d, s, _ in diffs)
-    lines.append(f"- {t['resolution']}x{t['resolution']} input: " + "; ".join(verdicts) + ". "
-                 f"Deep wins {wins}, shallow wins {losses}, ties {len(diffs) - wins - losses} of {len(diffs)} pairs.")
+    verdicts = [_verdict(r) for r in pairs]
+    lines.append(f"- {t['resolution']}x{t['resolution']} input: " + "; ".join(
+        f"{r['deep']['shape']} vs {r['shallow']['shape']}: {_mean(r['deep']) - _mean(r['shallow']):+.1f} ({v})"
+        for r, v in zip(pairs, verdicts)) + f". Deep ahead in {verdicts.count('deep ahead')}, shallow ahead in "
+        f"{verdicts.count('shallow ahead')}, ties in {verdicts.count('tie')} of {len(pairs)} pairs "
+        "(ahead: more than two standard errors of the difference).")
     best = max(t["rows"], key=lambda r: _mean(r["deep"]))
     first = t["rows"][0]
     lines.append(f"  Going deeper at fixed N: {first['deep']['shape']} {_mean(first['deep']):.1f}% → best "

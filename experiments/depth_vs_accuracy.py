@@ -4,10 +4,10 @@
   make depth PROFILE=quick        # a smoke test, about a minute on 2 CPU cores
   make depth ARGS="--config.activation=sigmoid"   # the article's logistic neurons
 
-Expect (full, 2 CPU cores): test accuracy climbs from ~84% (L=0, logistic
-regression) to ~89% at one or two hidden layers and stays flat within about a
-point as L grows to 16; plain nets lose a little at the deepest end, residual
-ones less.
+Expect (full, 5 seeds, ~14 min on 2 CPU cores): test accuracy climbs from
+83.7% (L=0, logistic regression) to 87.6-87.8% at one or two hidden layers,
+is flat to L=4, and drifts down to 86.6% for the plain L=16 net; residual
+skips hold L=16 at 87.2%.
 """
 import matplotlib.pyplot as plt
 import ml_collections
@@ -144,22 +144,23 @@ def reading(doc):
   std = lambda r: float(acc(r).std(ddof=1)) if len(acc(r)) > 1 else 0.0
   plain = [r for r in res["rows"] if r["variant"] == "plain"]
   best, base, deepest = max(plain, key=mean), plain[0], plain[-1]
-  tie = lambda a, b: abs(mean(a) - mean(b)) <= 2 * max(std(a), std(b), 0.05)
+  tie = lambda a, b: not results.separated(a["test_acc"], b["test_acc"])
   lines = [f"- Best plain depth: L = {best['depth']} at {mean(best):.1f} ± {std(best):.1f}% test accuracy "
            f"(L = {base['depth']}: {mean(base):.1f} ± {std(base):.1f}%; {cfg['seeds']} seeds)."]
   if best is not base:
     lines.append(f"- Depth pays at first: L = {base['depth']} → {best['depth']} adds {mean(best) - mean(base):.1f} points.")
   near = [r["depth"] for r in plain if tie(r, best)]
   if len(near) > 1:
-    lines.append(f"- Within two standard deviations of the best: L in {near}. Past L = {min(near)}, more depth "
-                 "buys nothing measurable on this data.")
+    lines.append(f"- Not separable from the best (difference under two standard errors): L in {near}. Past "
+                 f"L = {min(near)}, more depth buys nothing measurable on this data.")
   else:
-    lines.append(f"- Only L = {best['depth']} is within two standard deviations of the best: a clear peak.")
+    lines.append(f"- Every other depth is more than two standard errors below L = {best['depth']}: a clear peak.")
   drop = mean(best) - mean(deepest)
   if deepest is not best:
     lines.append(f"- The deepest plain net (L = {deepest['depth']}) is {drop:.1f} points below the best"
                  + (" — within the seed spread: no degradation shows." if tie(best, deepest)
-                    else ", more than the seed spread: plain nets degrade with depth, as He et al. saw on CIFAR-10."))
+                    else ", more than two standard errors: plain nets degrade with depth, as He et al. saw "
+                         "(far more strongly) on CIFAR-10."))
   res_deep = _by(res, deepest["depth"], "residual")
   if res_deep:
     verdict = "a tie" if tie(res_deep, deepest) else ("better" if mean(res_deep) > mean(deepest) else "worse")

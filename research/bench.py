@@ -233,12 +233,17 @@ def main(argv=None):
   print(prec, flush=True)
   verdict = ""
   if ref:
-    target, m = (300, 64) if gpu else (1.3, None)
-    best = (scale_doc[m]["s_per_model_epoch"] if m in scale_doc else
-            min(s for k, s in head_doc["seconds_per_epoch_per_model"].items() if k.startswith("engine")))
-    verdict = (f"Target on this device: engine >= {target}x faster per model than torch eager"
-               f"{f' with {m} models vmapped' if m else ''}: measured {ref / best:.2f}x, "
-               f"{'met' if ref / best >= target else 'NOT met'}.\n")
+    speed = lambda s: ref / s
+    single = head_doc["seconds_per_epoch_per_model"]["engine, 1 run"]
+    if gpu:  # issue targets on one H200
+      checks = [("one compiled run", speed(single), 20)]
+      checks += [(f"{m} models vmapped", speed(scale_doc[m]["s_per_model_epoch"]), t)
+                 for m, t in ((64, 300), (512, 500)) if m in scale_doc]
+    else:
+      best = min(s for k, s in head_doc["seconds_per_epoch_per_model"].items() if k.startswith("engine"))
+      checks = [("the engine's best layout", speed(best), 1.3)]
+    verdict = "".join(f"Target: {name} >= {t}x faster per model than torch eager: measured {x:.2f}x, "
+                      f"{'met' if x >= t else 'NOT met'}.\n" for name, x, t in checks)
     print(verdict)
   doc = dict(environment=env, date=time.strftime("%Y-%m-%d"), peak_gflops=peak, flops_per_epoch=flops_epoch,
              epochs=epochs, headline=head_doc, scaling={str(k): v for k, v in scale_doc.items()},

@@ -21,6 +21,9 @@ def write_atomic(path, data):
       f.write(data)
       f.flush()
       os.fsync(f.fileno())
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make results private
     os.replace(tmp, path)
   except BaseException:
     pathlib.Path(tmp).unlink(missing_ok=True)
@@ -84,6 +87,17 @@ def mean_std(values, scale=100.0, digits=1):
   if len(ok) < len(v):
     s += f" ({len(v) - len(ok)} of {len(v)} diverged)"
   return s
+
+
+def separated(a, b, z=2.0):
+  """Whether two sets of per-seed numbers differ by more than z standard errors of the difference
+  of their means (about a two-sided 95% test); None and NaN entries are left out."""
+  a, b = (np.array([x for x in v if x is not None], float) for v in (a, b))
+  a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+  if len(a) < 2 or len(b) < 2:
+    return abs(a.mean() - b.mean()) > 0 if len(a) and len(b) else False
+  se = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+  return bool(abs(a.mean() - b.mean()) > z * max(se, 1e-12))
 
 
 def human(n):
