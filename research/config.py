@@ -38,8 +38,12 @@ def _parse(text, like, key):
   try:
     value = ast.literal_eval(text)
   except (ValueError, SyntaxError):
-    raise UserError(f"--config.{key}={text}: expected a {type(like).__name__} like {like!r}") from None
+    raise UserError(f"--config.{key}={text}: expected {_kind(like)} like {like!r}") from None
   return _coerce(value, like, key, text)
+
+
+def _kind(like):
+  return {int: "an integer", float: "a number", str: "a string"}.get(type(like), f"a {type(like).__name__}")
 
 
 def _coerce(value, like, key, text):
@@ -57,7 +61,7 @@ def _coerce(value, like, key, text):
     return type(like)(value)
   if like is None or type(value) is type(like):
     return value
-  raise UserError(f"--config.{key}={text}: expected a {type(like).__name__} like {like!r}")
+  raise UserError(f"--config.{key}={text}: expected {_kind(like)} like {like!r}")
 
 
 def _set(cfg, key, value, source):

@@ -27,9 +27,9 @@ def test_quick_profile_overrides_the_defaults():
 
 @pytest.mark.parametrize("arg,message", [
     ("--config.epoch=3", "unknown config key 'epoch' (did you mean 'epochs'?)"),
-    ("--config.epochs=three", "expected a int"),
-    ("--config.epochs=2.5", "expected a int"),
-    ("--config.depths=[1,'a']", "expected a int"),
+    ("--config.epochs=three", "expected an integer"),
+    ("--config.epochs=2.5", "expected an integer"),
+    ("--config.depths=[1,'a']", "expected an integer"),
     ("--config.residual=maybe", "expected true or false"),
     ("--config.epochs", "has no value"),
     ("--epochs=3", "overrides look like --config.KEY=VALUE"),
