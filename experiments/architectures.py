@@ -155,13 +155,11 @@ def cell_numbers(summary):
 
 
 def _mean(row):
-  a = np.array([np.nan if v is None else v for v in row["test_acc"]], float) * 100
-  return float(np.nanmean(a)) if np.isfinite(a).any() else float("nan")
+  return results.mean_and_std(row["test_acc"])[0]
 
 
 def _std(row):
-  a = np.array([v for v in row["test_acc"] if v is not None], float) * 100
-  return float(a.std(ddof=1)) if len(a) > 1 else 0.0
+  return results.mean_and_std(row["test_acc"])[1]
 
 
 def _rising(curve):

@@ -23,7 +23,6 @@ import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import ml_collections
-import numpy as np
 
 from research import cnn, config, data, models, results, train
 
@@ -137,13 +136,11 @@ def run(cfg, ctx):
 
 
 def _acc(row):
-  a = np.array([np.nan if v is None else v for v in row["test_acc"]], float) * 100
-  return float(np.nanmean(a))
+  return results.mean_and_std(row["test_acc"])[0]
 
 
 def _std(row):
-  a = np.array([v for v in row["test_acc"] if v is not None], float) * 100
-  return float(a.std(ddof=1)) if len(a) > 1 else 0.0
+  return results.mean_and_std(row["test_acc"])[1]
 
 
 def _get(res, n, model):

@@ -19,7 +19,6 @@ import math
 
 import matplotlib.pyplot as plt
 import ml_collections
-import numpy as np
 
 from research import config, models, results, train
 from experiments.depth_vs_accuracy import cell_numbers
@@ -121,12 +120,11 @@ def _acc(cell):
 
 
 def _mean(cell):
-  return 100 * float(np.nanmean(np.array(cell["test_acc"], float)))
+  return results.mean_and_std(cell["test_acc"])[0]
 
 
 def _std(cell):
-  a = 100 * np.array(cell["test_acc"], float)
-  return float(np.nanstd(a, ddof=1)) if np.isfinite(a).sum() > 1 else 0.0
+  return results.mean_and_std(cell["test_acc"])[1]
 
 
 def table(doc):

@@ -123,9 +123,8 @@ def plots(doc):
     if not rows:
       continue
     d = [r["depth"] for r in rows]
-    acc = [100 * np.array([a for a in r["test_acc"] if a is not None]) for r in rows]
-    ax.errorbar(d, [a.mean() if len(a) else np.nan for a in acc],
-                yerr=[a.std(ddof=1) if len(a) > 1 else 0 for a in acc],
+    ms = [results.mean_and_std(r["test_acc"]) for r in rows]
+    ax.errorbar(d, [m for m, _ in ms], yerr=[s for _, s in ms],
                 marker="o", capsize=3, color=color, label=f"{variant}: test")
     tr = [100 * np.nanmean(np.array(r["train_acc"], float)) for r in rows]
     ax.plot(d, tr, ls="--", color=color, alpha=0.6, label=f"{variant}: train")
@@ -139,9 +138,8 @@ def plots(doc):
 
 def reading(doc):
   cfg, res = doc["config"], doc["results"]
-  acc = lambda r: 100 * np.array([a for a in r["test_acc"] if a is not None], float)
-  mean = lambda r: float(acc(r).mean()) if len(acc(r)) else float("nan")
-  std = lambda r: float(acc(r).std(ddof=1)) if len(acc(r)) > 1 else 0.0
+  mean = lambda r: results.mean_and_std(r["test_acc"])[0]
+  std = lambda r: results.mean_and_std(r["test_acc"])[1]
   plain = [r for r in res["rows"] if r["variant"] == "plain"]
   best, base, deepest = max(plain, key=mean), plain[0], plain[-1]
   tie = lambda a, b: not results.separated(a["test_acc"], b["test_acc"])

@@ -112,7 +112,7 @@ def steps_text(row):
     return "diverged"
   if not s:
     return "not reached"
-  text = f"{np.mean(s):.0f} ± {np.std(s, ddof=1) if len(s) > 1 else 0:.0f}"
+  text = results.mean_std(s, scale=1.0, digits=0)
   return text if len(s) == n else f"{text} ({len(s)} of {n})"
 
 
@@ -177,10 +177,10 @@ def plots(doc):
   ax = axes[0][-1]
   for j, o in enumerate(opts):
     rows = [r for r in res["rows"] if r["optimizer"] == o]
-    acc = [100 * np.array([a for a, d in zip(r["test_acc"], r["diverged"]) if a is not None and not d]) for r in rows]
+    ms = [_acc_std(r) for r in rows]
     x = np.array([r["learning_rate"] for r in rows])
-    m = np.array([a.mean() if len(a) else np.nan for a in acc])
-    ax.errorbar(x, m, yerr=[a.std(ddof=1) if len(a) > 1 else 0 for a in acc], marker="o", capsize=3,
+    m = np.array([m for m, _ in ms])
+    ax.errorbar(x, m, yerr=[s for _, s in ms], marker="o", capsize=3,
                 color=f"C{j}", label=o)
     dead = [r["learning_rate"] for r in rows if all(r["diverged"])]
     ax.plot(dead, [0] * len(dead), "x", color=f"C{j}", ms=9, label=f"{o}: all diverged" if dead else None)
@@ -195,8 +195,12 @@ def plots(doc):
 
 
 def _acc(r):
-  a = [x for x, d in zip(r["test_acc"], r["diverged"]) if x is not None and not d]
-  return 100 * float(np.mean(a)) if a else float("nan")
+  return _acc_std(r)[0]
+
+
+def _acc_std(r):
+  """Test accuracy (%) mean and std over the members that did not diverge."""
+  return results.mean_and_std([x for x, d in zip(r["test_acc"], r["diverged"]) if not d])
 
 
 def _rates(rows):

@@ -342,8 +342,7 @@ def _main(res):
 
 
 def _mean(values):
-  v = np.asarray([np.nan if x is None else x for x in values], float)
-  return float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+  return results.mean_and_std(values, scale=1.0)[0]
 
 
 def _pct(rho):
@@ -454,9 +453,8 @@ def plots(doc):
 
   def line(ax, points, x_of, ticks):
     for i, k in enumerate(CONTENDERS):
-      vals = [100 * np.asarray([v for v in p["contenders"][k]["rare"] if v is not None]) for p in points]
-      ax.errorbar([x_of(p) for p in points], [v.mean() for v in vals],
-                  yerr=[v.std(ddof=1) if len(v) > 1 else 0 for v in vals],
+      ms = [results.mean_and_std(p["contenders"][k]["rare"]) for p in points]
+      ax.errorbar([x_of(p) for p in points], [m for m, _ in ms], yerr=[s for _, s in ms],
                   marker="o", capsize=3, color=f"C{i}", label=LABELS[k])
     ax.set_xscale("log")
     ax.set_xticks([x_of(p) for p in points], [ticks(p) for p in points])
@@ -483,10 +481,7 @@ def plots(doc):
 
 def difference(a, b, scale=100.0):
   """(mean of a - mean of b, its standard error) in points, and whether it is clear (> 2 standard errors)."""
-  a = scale * np.asarray([x for x in a if x is not None], float)
-  b = scale * np.asarray([x for x in b if x is not None], float)
-  se = math.sqrt((a.var(ddof=1) / len(a) if len(a) > 1 else 0) + (b.var(ddof=1) / len(b) if len(b) > 1 else 0))
-  d = float(a.mean() - b.mean())
+  d, se = results.difference(a, b, scale)
   return d, se, abs(d) > 2 * se and abs(d) >= 0.1
 
 
@@ -566,16 +561,16 @@ def reading(doc):
 
   # 2. rho sweep
   by_rho = [_point(res, rho, res["n_main"]) for rho in sorted(res["rhos"])]
-  lines.append(f"- **Rare fraction** (rare-group accuracy, minus monolithic): "
+  lines.append("- **Rare fraction** (rare-group accuracy, minus monolithic): "
                + _sweep_line(by_rho, "rare", lambda p: f"rho {_pct(p['rho'])}"))
   rew = [100 * (_mean(p["contenders"]["reweighted"]["rare"]) - max(_mean(p["contenders"][k]["rare"])
          for k in ("modular", "combiner", "trunk"))) for p in by_rho]
-  lines.append(f"  Reweighting minus the best modular design, per rho: "
+  lines.append("  Reweighting minus the best modular design, per rho: "
                + ", ".join(f"{r:+.1f}" for r in rew) + " points.")
 
   # 3. less data
   by_n = [_point(res, res["rho_main"], n) for n in sorted(res["sizes"])]
-  lines.append(f"- **Less data** (worst-group accuracy, minus monolithic): "
+  lines.append("- **Less data** (worst-group accuracy, minus monolithic): "
                + _sweep_line(by_n, "worst", lambda p: f"n = {p['n_train']:,}"))
   if len(by_n) > 1:
     full_mono = _mean(by_n[-1]["contenders"]["monolithic"]["worst"])

@@ -178,8 +178,7 @@ def cell_numbers(summary):
 
 
 def _acc(numbers):
-  a = [x for x in (numbers or {}).get("test_acc", []) if x is not None]
-  return 100 * float(np.mean(a)) if a else float("nan")
+  return results.mean_and_std((numbers or {}).get("test_acc", []))[0]
 
 
 def _base(row, key, dense):
@@ -246,14 +245,14 @@ def plots(doc):
   for key, label, color in (("han", "retrained (Han) - control" if ctl else "retrained (Han) - dense", "C0"),
                             ("lottery", "rewound to init (lottery) - dense", "C1"),
                             ("before_retraining", "pruned, not retrained - dense", "C7")):
-    pts = [(100 * r["kept"], np.array(r[key]["test_acc"] if isinstance(r[key], dict) else r[key], float) * 100,
+    pts = [(100 * r["kept"], results.mean_and_std(r[key]["test_acc"] if isinstance(r[key], dict) else r[key]),
             _base(r, key, dense)) for r in pruned if r.get(key)]
     if not pts:
       continue
-    y = [a.mean() - b for _, a, b in pts]
+    y = [m - b for _, (m, _), b in pts]
     if key != "before_retraining":
       means += y
-    ax.errorbar([p[0] for p in pts], y, yerr=[a.std(ddof=1) if len(a) > 1 else 0 for _, a, _ in pts],
+    ax.errorbar([p[0] for p in pts], y, yerr=[s for _, (_, s), _ in pts],
                 marker="o", capsize=3, color=color, label=label)
   ax.axhline(0, color="k", lw=1)
   ax.axhspan(-cfg["max_drop"], cfg["max_drop"], color="k", alpha=0.08, label=f"±{cfg['max_drop']:g} points")

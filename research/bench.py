@@ -14,7 +14,6 @@ width and training-set size. Writes results/bench/{bench.json,table.md}.
   python -m research.bench [--epochs 3] [--sizes 1,8,64] [--quick]
 """
 import argparse
-import json
 import os
 import time
 
