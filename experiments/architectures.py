@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from research import cnn, config, models, results, rnn, train
+from research import cnn, config, models, results, rnn, stats, train
 
 NAME = "architectures"
 TITLE = "Architectures: logistic, MLP, CNN and GRU on MNIST-1D (plain, shuffled) and Fashion-MNIST"
@@ -155,11 +155,11 @@ def cell_numbers(summary):
 
 
 def _mean(row):
-  return results.mean_and_std(row["test_acc"])[0]
+  return stats.mean_sd(row["test_acc"])[0]
 
 
 def _std(row):
-  return results.mean_and_std(row["test_acc"])[1]
+  return stats.mean_sd(row["test_acc"])[1]
 
 
 def _rising(curve):
@@ -190,7 +190,7 @@ def table(doc):
     ds = r["dataset"]
     header = ["model", "params", "FLOPs/ex", "epochs", "test acc (ours)", "published", "s / model"]
     rows = [[row["model"], results.human(row["params"]), results.human(row["flops"]), row["epochs"],
-             results.mean_std(row["test_acc"]), _published(dataset, row["family"]), f"{row['s_per_model']:.1f}"]
+             stats.mean_sd_text(row["test_acc"]), _published(dataset, row["family"]), f"{row['s_per_model']:.1f}"]
             for row in r["rows"]]
     caption = (f"**{ds['name']}** ({ds['n_train']} train / {ds['n_test']} test, input "
                f"{'x'.join(map(str, ds['shape']))}): test accuracy (%), mean ± std over {cfg['seeds']} seeds; "

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import ml_collections
 
-from research import cnn, config, data, models, results, train
+from research import cnn, config, data, models, results, stats, train
 
 NAME = "data_hunger"
 TITLE = "Data hunger: test accuracy vs training-set size for logistic, shallow MLP, deep MLP and CNN"
@@ -136,11 +136,11 @@ def run(cfg, ctx):
 
 
 def _acc(row):
-  return results.mean_and_std(row["test_acc"])[0]
+  return stats.mean_sd(row["test_acc"])[0]
 
 
 def _std(row):
-  return results.mean_and_std(row["test_acc"])[1]
+  return stats.mean_sd(row["test_acc"])[1]
 
 
 def _get(res, n, model):
@@ -161,7 +161,7 @@ def table(doc):
   for n in _sizes(res):
     first = _get(res, n, names[0])
     rows.append([f"{n:,}", first["steps"], f"{first['passes']:.0f}"] +
-                [results.mean_std(_get(res, n, m)["test_acc"]) for m in names])
+                [stats.mean_sd_text(_get(res, n, m)["test_acc"]) for m in names])
   ds = res["dataset"]
   caption = (f"**Data hunger.** Test accuracy (%) on the full {ds['n_test']}-image {ds['name']} test set, "
              f"inputs resized to {'x'.join(map(str, ds['shape']))}, vs the number of training images "

@@ -20,7 +20,7 @@ import math
 import matplotlib.pyplot as plt
 import ml_collections
 
-from research import config, models, results, train
+from research import config, models, results, stats, train
 from experiments.depth_vs_accuracy import cell_numbers
 
 NAME = "deep_vs_wide"
@@ -116,15 +116,15 @@ def run(cfg, ctx):
 
 
 def _acc(cell):
-  return results.mean_std(cell["test_acc"])
+  return stats.mean_sd_text(cell["test_acc"])
 
 
 def _mean(cell):
-  return results.mean_and_std(cell["test_acc"])[0]
+  return stats.mean_sd(cell["test_acc"])[0]
 
 
 def _std(cell):
-  return results.mean_and_std(cell["test_acc"])[1]
+  return stats.mean_sd(cell["test_acc"])[1]
 
 
 def table(doc):
@@ -190,7 +190,7 @@ def plots(doc):
 
 
 def _verdict(row):
-  if not results.separated(row["deep"]["test_acc"], row["shallow"]["test_acc"]):
+  if not stats.separated(row["deep"]["test_acc"], row["shallow"]["test_acc"]):
     return "tie"
   return "deep ahead" if _mean(row["deep"]) > _mean(row["shallow"]) else "shallow ahead"
 

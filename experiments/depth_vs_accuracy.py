@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from research import config, models, results, train
+from research import config, models, results, stats, train
 
 NAME = "depth_vs_accuracy"
 TITLE = "Depth vs accuracy: MLPs of width 256 on Fashion-MNIST, 0 to 16 hidden layers"
@@ -102,9 +102,9 @@ def table(doc):
     p, r = _by(res, depth, "plain"), _by(res, depth, "residual")
     secs = f"{p['s_per_model']:.1f}" + (f" / {r['s_per_model']:.1f}" if r else "")
     rows.append([depth, results.human(p["params"]), results.human(p["flops"]),
-                 results.mean_std(p["train_acc"]), results.mean_std(p["test_acc"]),
-                 results.mean_std(r["train_acc"]) if r else "= plain",
-                 results.mean_std(r["test_acc"]) if r else "= plain", secs])
+                 stats.mean_sd_text(p["train_acc"]), stats.mean_sd_text(p["test_acc"]),
+                 stats.mean_sd_text(r["train_acc"]) if r else "= plain",
+                 stats.mean_sd_text(r["test_acc"]) if r else "= plain", secs])
   caption = (f"**Depth vs accuracy.** Accuracy (%) of MLPs with L hidden layers of width {cfg['width']} "
              f"({cfg['activation']}) on {ds['name']} ({ds['n_train']} train / {ds['n_test']} test, "
              f"input {'x'.join(map(str, ds['shape']))}), mean ± std over {cfg['seeds']} seeds; "
@@ -123,7 +123,7 @@ def plots(doc):
     if not rows:
       continue
     d = [r["depth"] for r in rows]
-    ms = [results.mean_and_std(r["test_acc"]) for r in rows]
+    ms = [stats.mean_sd(r["test_acc"]) for r in rows]
     ax.errorbar(d, [m for m, _ in ms], yerr=[s for _, s in ms],
                 marker="o", capsize=3, color=color, label=f"{variant}: test")
     tr = [100 * np.nanmean(np.array(r["train_acc"], float)) for r in rows]
@@ -138,11 +138,11 @@ def plots(doc):
 
 def reading(doc):
   cfg, res = doc["config"], doc["results"]
-  mean = lambda r: results.mean_and_std(r["test_acc"])[0]
-  std = lambda r: results.mean_and_std(r["test_acc"])[1]
+  mean = lambda r: stats.mean_sd(r["test_acc"])[0]
+  std = lambda r: stats.mean_sd(r["test_acc"])[1]
   plain = [r for r in res["rows"] if r["variant"] == "plain"]
   best, base, deepest = max(plain, key=mean), plain[0], plain[-1]
-  tie = lambda a, b: not results.separated(a["test_acc"], b["test_acc"])
+  tie = lambda a, b: not stats.separated(a["test_acc"], b["test_acc"])
   lines = [f"- Best plain depth: L = {best['depth']} at {mean(best):.1f} ± {std(best):.1f}% test accuracy "
            f"(L = {base['depth']}: {mean(base):.1f} ± {std(base):.1f}%; {cfg['seeds']} seeds)."]
   if best is not base:

@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from research import config, models, optim, results, train
+from research import config, models, optim, results, stats, train
 
 NAME = "learning_rate"
 TITLE = "Learning rate: SGD and Adam from 1e-4 to 10, divergence detected in the compiled program"
@@ -112,7 +112,7 @@ def steps_text(row):
     return "diverged"
   if not s:
     return "not reached"
-  text = results.mean_std(s, scale=1.0, digits=0)
+  text = stats.mean_sd_text(s, scale=1.0, digits=0)
   return text if len(s) == n else f"{text} ({len(s)} of {n})"
 
 
@@ -134,7 +134,7 @@ def table(doc):
     row = [f"{lr:g}"]
     for o in opts:
       r = next(r for r in res["rows"] if r["optimizer"] == o and r["learning_rate"] == lr)
-      row += [results.mean_std(r["test_acc"]), steps_text(r), loss_text(r)]
+      row += [stats.mean_sd_text(r["test_acc"]), steps_text(r), loss_text(r)]
     rows.append(row)
   caption = (f"**Learning rate.** MLP {cfg['depth']}x{cfg['width']} ({results.human(res['params'])} parameters) on "
              f"{ds['n_train']} {ds['name']} training images ({ds['n_test']} test), batch {cfg['batch_size']} "
@@ -200,7 +200,7 @@ def _acc(r):
 
 def _acc_std(r):
   """Test accuracy (%) mean and std over the members that did not diverge."""
-  return results.mean_and_std([x for x, d in zip(r["test_acc"], r["diverged"]) if not d])
+  return stats.mean_sd([x for x, d in zip(r["test_acc"], r["diverged"]) if not d])
 
 
 def _rates(rows):

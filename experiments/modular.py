@@ -40,7 +40,7 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from research import compose, config, groups, models, results, train
+from research import compose, config, groups, models, results, stats, train
 
 NAME = "modular"
 TITLE = "Modular vs monolithic: a rare combination of two Fashion-MNIST attributes (the long-hair boys)"
@@ -342,7 +342,7 @@ def _main(res):
 
 
 def _mean(values):
-  return results.mean_and_std(values, scale=1.0)[0]
+  return stats.mean_sd(values, scale=1.0)[0]
 
 
 def _pct(rho):
@@ -382,9 +382,9 @@ def table(doc):
   for k in CONTENDERS:
     c = main["contenders"][k]
     acc = np.asarray(c["group_acc"])
-    rows.append([LABELS[k], results.human(c["params"]), results.mean_std(c["average"]),
-                 results.mean_std(c["train_mix"]), *[results.mean_std(acc[:, g]) for g in range(4)],
-                 results.mean_std(c["worst"]), results.mean_std(c["rare"])])
+    rows.append([LABELS[k], results.human(c["params"]), stats.mean_sd_text(c["average"]),
+                 stats.mean_sd_text(c["train_mix"]), *[stats.mean_sd_text(acc[:, g]) for g in range(4)],
+                 stats.mean_sd_text(c["worst"]), stats.mean_sd_text(c["rare"])])
   for k, (avg, worst) in SAGAWA.items():
     rows.append([f"*Sagawa et al. 2020, CelebA: {'ERM' if k == 'monolithic' else 'upweighting'}*", "ResNet50",
                  "", f"*{avg}*", *[""] * 4, f"*{worst}*", ""])
@@ -399,7 +399,7 @@ def table(doc):
     rows = []
     for r in points:
       rows.append([label(r), f"{r['counts']['train'][rare]:,}",
-                   *[results.mean_std(r["contenders"][k][metric]) for k in CONTENDERS]])
+                   *[stats.mean_sd_text(r["contenders"][k][metric]) for k in CONTENDERS]])
     return results.markdown_table(["setting", "rare examples", *[LABELS[k] for k in CONTENDERS]], rows, caption)
 
   by_rho = [_point(res, rho, res["n_main"]) for rho in sorted(res["rhos"])]
@@ -418,10 +418,10 @@ def table(doc):
     c = main["contenders"][k]
     hits = to_target(c, target)
     ok = [h for h in hits if h is not None]
-    steps = results.mean_std([h[0] for h in ok], scale=1, digits=0) if ok else "not reached"
-    secs = results.mean_std([h[1] for h in ok], scale=1, digits=2) if ok else "not reached"
+    steps = stats.mean_sd_text([h[0] for h in ok], scale=1, digits=0) if ok else "not reached"
+    secs = stats.mean_sd_text([h[1] for h in ok], scale=1, digits=2) if ok else "not reached"
     rows.append([LABELS[k], f"{len(ok)} of {len(hits)}", steps, secs, f"{c['steps_per_epoch']}",
-                 f"{c['s_per_model_epoch']:.3f}", results.mean_std(c["average"])])
+                 f"{c['s_per_model_epoch']:.3f}", stats.mean_sd_text(c["average"])])
   spe = main["contenders"]["monolithic"]["steps_per_epoch"]
   parts.append(results.markdown_table(
       ["contender", "seeds reaching", "optimizer steps", "seconds", "steps / epoch", "s / model-epoch",
@@ -434,8 +434,8 @@ def table(doc):
       "other work may have shared them)."))
 
   ru = res["reuse"]
-  rows = [[REUSE_LABELS[k], results.human(r["trainable_params"]), r["steps"], results.mean_std(r["train_acc"]),
-           results.mean_std(r["test_acc"])] for k, r in ru["rows"].items()]
+  rows = [[REUSE_LABELS[k], results.human(r["trainable_params"]), r["steps"], stats.mean_sd_text(r["train_acc"]),
+           stats.mean_sd_text(r["test_acc"])] for k, r in ru["rows"].items()]
   task = ("a != b: light tops and dark footwear vs the rest" if ru["task"] == "xor"
           else f"a and b: is it {res['group_names'][3]}")
   parts.append(results.markdown_table(["model", "trainable params", "steps", "train acc", "test acc"], rows,
@@ -453,7 +453,7 @@ def plots(doc):
 
   def line(ax, points, x_of, ticks):
     for i, k in enumerate(CONTENDERS):
-      ms = [results.mean_and_std(p["contenders"][k]["rare"]) for p in points]
+      ms = [stats.mean_sd(p["contenders"][k]["rare"]) for p in points]
       ax.errorbar([x_of(p) for p in points], [m for m, _ in ms], yerr=[s for _, s in ms],
                   marker="o", capsize=3, color=f"C{i}", label=LABELS[k])
     ax.set_xscale("log")
@@ -481,7 +481,7 @@ def plots(doc):
 
 def difference(a, b, scale=100.0):
   """(mean of a - mean of b, its standard error) in points, and whether it is clear (> 2 standard errors)."""
-  d, se = results.difference(a, b, scale)
+  d, se = stats.difference(a, b, scale)
   return d, se, abs(d) > 2 * se and abs(d) >= 0.1
 
 

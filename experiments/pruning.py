@@ -26,7 +26,7 @@ import matplotlib.ticker
 import ml_collections
 import numpy as np
 
-from research import config, models, results, train
+from research import config, models, results, stats, train
 
 NAME = "pruning"
 TITLE = "Pruning: LeNet-300-100 on Fashion-MNIST, iterative magnitude pruning and lottery tickets"
@@ -178,7 +178,7 @@ def cell_numbers(summary):
 
 
 def _acc(numbers):
-  return results.mean_and_std((numbers or {}).get("test_acc", []))[0]
+  return stats.mean_sd((numbers or {}).get("test_acc", []))[0]
 
 
 def _base(row, key, dense):
@@ -205,10 +205,10 @@ def table(doc):
   for r in res["rows"]:
     per = " / ".join(f"{100 * r['layer_kept'][l]:.0f}%" for l in names)
     rows.append([r["round"] or "dense", f"{100 * r['kept']:.1f}%", f"{1 / r['kept']:.1f}x", per,
-                 results.mean_std(r["before_retraining"]) if r["before_retraining"] else "—"]
-                + ([results.mean_std(r["control"]["test_acc"]) if r.get("control") else "—"] if control else [])
-                + [results.mean_std(r["han"]["test_acc"]), f"{_delta(r, 'han', dense):+.2f}" if r["round"] else "",
-                   results.mean_std(r["lottery"]["test_acc"]) if r["lottery"] else "—",
+                 stats.mean_sd_text(r["before_retraining"]) if r["before_retraining"] else "—"]
+                + ([stats.mean_sd_text(r["control"]["test_acc"]) if r.get("control") else "—"] if control else [])
+                + [stats.mean_sd_text(r["han"]["test_acc"]), f"{_delta(r, 'han', dense):+.2f}" if r["round"] else "",
+                   stats.mean_sd_text(r["lottery"]["test_acc"]) if r["lottery"] else "—",
                    f"{_delta(r, 'lottery', dense):+.2f}" if r["lottery"] else "—"])
   h = HAN
   rows.append(["published: Han et al. 2015, LeNet-300-100 on **MNIST**",
@@ -245,7 +245,7 @@ def plots(doc):
   for key, label, color in (("han", "retrained (Han) - control" if ctl else "retrained (Han) - dense", "C0"),
                             ("lottery", "rewound to init (lottery) - dense", "C1"),
                             ("before_retraining", "pruned, not retrained - dense", "C7")):
-    pts = [(100 * r["kept"], results.mean_and_std(r[key]["test_acc"] if isinstance(r[key], dict) else r[key]),
+    pts = [(100 * r["kept"], stats.mean_sd(r[key]["test_acc"] if isinstance(r[key], dict) else r[key]),
             _base(r, key, dense)) for r in pruned if r.get(key)]
     if not pts:
       continue

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from research import data, models, paths, results, train
+from research import data, models, paths, results, stats, train
 from research.experiment import setup_jax
 
 BATCH, LR, WIDTHS = 128, 1e-3, (256, 256)
@@ -236,7 +236,7 @@ def precision(arrays, model, epochs, members=3):
   for p in ("fp32", "bf16"):
     s, c, acc = engine(arrays, models.with_precision(model, p), members, epochs)
     doc[p] = dict(s_per_model_epoch=s, test_acc=acc.tolist())
-    rows.append([p, results.mean_std(acc.tolist()), f"{s:.3f}", f"{doc['fp32']['s_per_model_epoch'] / s:.2f}x"])
+    rows.append([p, stats.mean_sd_text(acc.tolist()), f"{s:.3f}", f"{doc['fp32']['s_per_model_epoch'] / s:.2f}x"])
   return results.markdown_table(
       ["matrix math", "test acc (%)", "s / epoch / model", "speed-up"], rows,
       f"**Mixed precision** (reference MLP, {epochs} epochs, mean ± std over {members} seeds; "

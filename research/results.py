@@ -77,51 +77,6 @@ def environment():
 # ----------------------------------------------------------------------------
 # Numbers as a paper shows them
 
-def finite(values, scale=1.0):
-  """The finite per-seed numbers (None, NaN and inf left out), times scale, as an array."""
-  v = np.asarray([np.nan if x is None else x for x in values], float) * scale
-  return v[np.isfinite(v)]
-
-
-def mean_and_std(values, scale=100.0):
-  """(mean, std with ddof=1) of the finite values times scale; the mean is NaN when there are none,
-  the std 0 when there are fewer than two."""
-  v = finite(values, scale)
-  return (float(v.mean()) if len(v) else float("nan")), (float(v.std(ddof=1)) if len(v) > 1 else 0.0)
-
-
-def mean_std(values, scale=100.0, digits=1):
-  """'89.3 ± 0.2' over the finite values (std with ddof=1); 'diverged' if none are finite."""
-  n_ok = len(finite(values))
-  if not n_ok:
-    return "diverged"
-  m, sd = mean_and_std(values, scale)
-  s = f"{m:.{digits}f} ± {sd:.{digits}f}"
-  if n_ok < len(values):
-    s += f" ({len(values) - n_ok} of {len(values)} diverged)"
-  return s
-
-
-def difference(a, b, scale=1.0):
-  """(mean of a - mean of b, the standard error of that difference) over the finite values, times
-  scale; a set of one value adds no variance."""
-  a, b = finite(a, scale), finite(b, scale)
-  se = np.sqrt(sum(v.var(ddof=1) / len(v) for v in (a, b) if len(v) > 1))
-  return float(a.mean() - b.mean()), float(se)
-
-
-def separated(a, b, z=2.0):
-  """Whether two sets of per-seed numbers differ by more than z standard errors of the difference
-  of their means (about a two-sided 95% test); None and NaN entries are left out."""
-  n_a, n_b = len(finite(a)), len(finite(b))
-  if not n_a or not n_b:
-    return False
-  d, se = difference(a, b)
-  if n_a < 2 or n_b < 2:
-    return abs(d) > 0
-  return bool(abs(d) > z * max(se, 1e-12))
-
-
 def human(n):
   """12345 -> '12.3K'; for parameter and FLOP counts."""
   for unit, div in (("G", 1e9), ("M", 1e6), ("K", 1e3)):

@@ -3,27 +3,27 @@ import math
 
 import numpy as np
 
-from research import results
+from research import results, stats
 
 
 def test_mean_and_std_leave_out_missing_and_diverged_seeds():
-  assert results.mean_and_std([0.8, None, 0.9, float("nan")]) == (85.0, np.std([80.0, 90.0], ddof=1))
-  assert results.mean_and_std([0.8]) == (80.0, 0.0)
-  m, s = results.mean_and_std([None, float("inf")])
+  assert stats.mean_sd([0.8, None, 0.9, float("nan")]) == (85.0, np.std([80.0, 90.0], ddof=1))
+  assert stats.mean_sd([0.8]) == (80.0, 0.0)
+  m, s = stats.mean_sd([None, float("inf")])
   assert math.isnan(m) and s == 0.0
 
 
 def test_mean_std_text_counts_the_diverged():
-  assert results.mean_std([0.8, 0.9]) == "85.0 ± 7.1"
-  assert results.mean_std([0.8, 0.9, None]) == "85.0 ± 7.1 (1 of 3 diverged)"
-  assert results.mean_std([None, float("nan")]) == "diverged"
-  assert results.mean_std([248, 248], scale=1.0, digits=0) == "248 ± 0"
+  assert stats.mean_sd_text([0.8, 0.9]) == "85.0 ± 7.1"
+  assert stats.mean_sd_text([0.8, 0.9, None]) == "85.0 ± 7.1 (1 of 3 diverged)"
+  assert stats.mean_sd_text([None, float("nan")]) == "diverged"
+  assert stats.mean_sd_text([248, 248], scale=1.0, digits=0) == "248 ± 0"
 
 
 def test_difference_and_separated():
   a, b = [0.90, 0.91, 0.92], [0.80, 0.81, 0.82]
-  d, se = results.difference(a, b, scale=100)
+  d, se = stats.difference(a, b, scale=100)
   assert math.isclose(d, 10.0) and math.isclose(se, math.sqrt(2 / 3))
-  assert results.separated(a, b) and not results.separated(a, [0.905, 0.91, 0.915])
-  assert results.difference([0.5], [0.4]) == (0.5 - 0.4, 0.0)  # one value each adds no variance
-  assert results.separated([0.5], [0.4]) and not results.separated([0.5], [None])
+  assert stats.separated(a, b) and not stats.separated(a, [0.905, 0.91, 0.915])
+  assert stats.difference([0.5], [0.4]) == (0.5 - 0.4, 0.0)  # one value each adds no variance
+  assert stats.separated([0.5], [0.4]) and not stats.separated([0.5], [None])
