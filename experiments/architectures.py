@@ -138,20 +138,10 @@ def run(cfg, ctx):
       res = ctx.cell(trainer, arrays, name=f"{dataset}-{family}", spec=spec, seeds=seeds,
                      hparams=[{"learning_rate": recipe.learning_rate}] * len(seeds), epochs=epochs(family))
       rows.append(dict(family=family, model=label, epochs=epochs(family),
-                       **cost(family, dataset, cfg, ds.num_classes, ds.shape), **cell_numbers(res.summary)))
+                       **cost(family, dataset, cfg, ds.num_classes, ds.shape), **res.summary.numbers()))
     out[dataset] = dict(dataset=ds.describe(), learning_rate=recipe.learning_rate,
                         batch_size=recipe.batch_size, rows=rows)
   return dict(datasets=out)
-
-
-def cell_numbers(summary):
-  members = summary["members"]
-  final = lambda k: [m["final"][k] for m in members]
-  return dict(test_acc=final("test_acc"), train_acc=final("train_acc"), diverged=final("diverged"),
-              seeds=[m["seed"] for m in members],
-              curve=np.nanmean([m["history"]["test_acc"] for m in members], 0).tolist(),
-              s_per_model=summary["timing"]["s_per_model"], compile_s=summary["timing"]["compile_s"],
-              reused=summary["reused"])
 
 
 def _mean(row):

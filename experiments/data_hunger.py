@@ -124,12 +124,10 @@ def run(cfg, ctx):
                   batch_size=cfg.batch_size, dataset=ds.describe(), repeats=reps)
       out = ctx.cell(trainer, arrays, name=f"n{len(ds.y_train)}-{name}", spec=spec, seeds=seeds,
                      hparams=[{"learning_rate": cfg.learning_rate}] * len(seeds))
-      members = out.summary["members"]
       rows.append(dict(n_train=len(ds.y_train), model=name, label=label, steps=cfg.epochs * steps_per_epoch,
                        passes=cfg.epochs * steps_per_epoch * cfg.batch_size / len(ds.y_train),
-                       test_acc=[m["final"]["test_acc"] for m in members],
-                       train_acc=[m["final"]["train_acc"] for m in members],
-                       s_per_model=out.summary["timing"]["s_per_model"],
+                       test_acc=out.summary.final("test_acc"), train_acc=out.summary.final("train_acc"),
+                       s_per_model=out.summary.timing.s_per_model,
                        **models.describe(model, ds.shape)))
     full = ds.describe()
   return dict(dataset=full, rows=rows)

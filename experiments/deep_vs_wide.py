@@ -21,7 +21,6 @@ import matplotlib.pyplot as plt
 import ml_collections
 
 from research import config, models, results, stats, train
-from experiments.depth_vs_accuracy import cell_numbers
 
 NAME = "deep_vs_wide"
 TITLE = "Deep vs wide at equal parameter count (Seide et al. 2011 redone on Fashion-MNIST)"
@@ -91,7 +90,7 @@ def run(cfg, ctx):
     name = f"{tag}-{len(widths)}x{widths[0]}"
     out = ctx.cell(trainer, arrays, name=name, spec=spec, seeds=seeds, hparams=hp, epochs=epochs)
     return dict(shape=f"{len(widths)} x {widths[0]}", depth=len(widths), width=widths[0], epochs=epochs,
-                **models.describe(model, ds.shape), **cell_numbers(out.summary))
+                **models.describe(model, ds.shape), **out.summary.numbers())
 
   def pair(ds, arrays, depth, tag, epochs):
     deep = train_mlp(ds, arrays, (cfg.width,) * depth, tag, epochs)

@@ -72,20 +72,8 @@ def run(cfg, ctx):
       out = ctx.cell(trainer, arrays, name=f"L{depth}-{variant}", spec=spec, seeds=seeds,
                      hparams=[{"learning_rate": cfg.learning_rate}] * len(seeds))
       rows.append(dict(depth=depth, variant=variant, **models.describe(model, ds.shape),
-                       **cell_numbers(out.summary)))
+                       **out.summary.numbers()))
   return dict(dataset=ds.describe(), rows=rows)
-
-
-def cell_numbers(summary):
-  """Per-seed final numbers, mean test-accuracy curve and timing of a cell."""
-  members = summary["members"]
-  final = lambda k: [m["final"][k] for m in members]
-  return dict(test_acc=final("test_acc"), train_acc=final("train_acc"), test_loss=final("test_loss"),
-              diverged=final("diverged"), seeds=[m["seed"] for m in members],
-              curve=np.nanmean([m["history"]["test_acc"] for m in members], 0).tolist(),
-              s_per_model=summary["timing"]["s_per_model"],
-              s_per_model_epoch=summary["timing"]["s_per_model_epoch"],
-              compile_s=summary["timing"]["compile_s"], reused=summary["reused"])
 
 
 def _by(res, depth, variant):

@@ -68,11 +68,11 @@ def run(cfg, ctx):
                 batch_size=cfg.batch_size, dataset=ds.describe())
     res = ctx.cell(trainer, arrays, name=opt, spec=spec, seeds=seeds * len(cfg.learning_rates),
                    hparams=hparams)
-    members = res.summary["members"]
+    members = res.summary.members
     for i, lr in enumerate(cfg.learning_rates):
       group = members[i * len(seeds):(i + 1) * len(seeds)]
       out.append(dict(optimizer=opt, learning_rate=lr, **rate_numbers(group, cfg.target_loss, steps_per_epoch),
-                      s_per_model=res.summary["timing"]["s_per_model"]))
+                      s_per_model=res.summary.timing.s_per_model))
   return dict(dataset=ds.describe(), steps_per_epoch=steps_per_epoch, rows=out,
               **models.describe(model, ds.shape))
 
@@ -89,18 +89,18 @@ def steps_to(loss_E, target, steps_per_epoch, diverged_epoch):
 
 def rate_numbers(members, target, steps_per_epoch):
   """The seeds of one learning rate: final numbers, steps to target, loss curves cut at divergence."""
-  final = lambda k: [m["final"][k] for m in members]
+  final = lambda k: [getattr(m.final, k) for m in members]
   curves = []
   for m in members:
-    c = [np.nan if v is None else v for v in m["history"]["train_loss"]]
-    if m["final"]["diverged"]:  # after the step that diverged, the member is frozen: no curve
-      c = c[:m["final"]["diverged_epoch"]]
+    c = [np.nan if v is None else v for v in m.history["train_loss"]]
+    if m.final.diverged:  # after the step that diverged, the member is frozen: no curve
+      c = c[:m.final.diverged_epoch]
     curves.append(c)
   return dict(test_acc=final("test_acc"), train_loss=final("train_loss"), diverged=final("diverged"),
-              diverged_epoch=final("diverged_epoch"), seeds=[m["seed"] for m in members],
-              steps_to_target=[None if m["final"]["diverged"] and m["final"]["diverged_epoch"] == 0 else
-                               steps_to(m["history"]["train_loss"], target, steps_per_epoch,
-                                        m["final"]["diverged_epoch"]) for m in members],
+              diverged_epoch=final("diverged_epoch"), seeds=[m.seed for m in members],
+              steps_to_target=[None if m.final.diverged and m.final.diverged_epoch == 0 else
+                               steps_to(m.history["train_loss"], target, steps_per_epoch,
+                                        m.final.diverged_epoch) for m in members],
               peak_loss=[float(np.nanmax(c)) if len(c) and np.isfinite(c).any() else None for c in curves],
               curves=curves)
 

@@ -211,16 +211,15 @@ def train_point(cfg, ctx, m, pool, split, x_test, data_spec, tools):
 
 
 def summarize(summary, pred_MxN, split, model, shape, n, batch_size):
-  members = summary["members"]
   acc = groups.group_accuracy(pred_MxN, split.g_test)                 # M x 4
   mix = np.asarray(groups.counts(split)["train_fraction"])
   return dict(group_acc=acc.tolist(), average=acc.mean(1).tolist(), train_mix=(acc @ mix).tolist(),
               worst=acc.min(1).tolist(), rare=acc[:, split.rare].tolist(),
-              curve=[m["history"]["test_acc"] for m in members],
-              epochs=len(members[0]["history"]["test_acc"]), steps_per_epoch=n // batch_size,
-              s_per_model_epoch=summary["timing"]["s_per_model_epoch"],
-              compile_s=summary["timing"]["compile_s"], reused=summary["reused"],
-              diverged=[m["final"]["diverged"] for m in members], before_steps=0, before_s=0.0,
+              curve=summary.history("test_acc"),
+              epochs=len(summary.members[0].history["test_acc"]), steps_per_epoch=n // batch_size,
+              s_per_model_epoch=summary.timing.s_per_model_epoch,
+              compile_s=summary.timing.compile_s, reused=summary.reused,
+              diverged=summary.final("diverged"), before_steps=0, before_s=0.0,
               **models.describe(model, tuple(shape)))
 
 
@@ -262,9 +261,7 @@ def reuse_runs(cfg, ctx, m, pool, rows, main_split, x_test, states, data_spec, m
                     hparams=[{"learning_rate": lr}] * len(seeds), epochs=cfg.reuse_epochs,
                     spec=dict(spec, contender=name, learning_rate=lr, modules=main_specs.get(source)),
                     init_params=init)
-    mem = cell.summary["members"]
-    out[name] = dict(test_acc=[mm["final"]["test_acc"] for mm in mem],
-                     train_acc=[mm["final"]["train_acc"] for mm in mem],
+    out[name] = dict(test_acc=cell.summary.final("test_acc"), train_acc=cell.summary.final("train_acc"),
                      trainable_params=trainable_count(model, source, pool.x.shape[1:]),
                      steps=cfg.reuse_epochs * (len(rows) // batch), learning_rate=lr)
   return dict(task=cfg.reuse_task, n_labels=int(len(rows)), n_test=int(len(y_test)),

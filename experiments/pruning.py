@@ -131,7 +131,7 @@ def run(cfg, ctx):
     p = jax.tree.map(lambda a, m: a * m, params, mask)
     return np.asarray(evaluate(p, arrays["x_test"], arrays["y_test"])[1]).tolist()
 
-  rows = [dict(round=0, kept=1.0, layer_kept={l: 1.0 for l in names}, han=cell_numbers(dense.summary),
+  rows = [dict(round=0, kept=1.0, layer_kept={l: 1.0 for l in names}, han=dense.summary.numbers(),
                lottery=None, control=None, before_retraining=None)]
   han_params, han_mask = dense.state.params, ones_mask(dense.state.params)
   lot_params, lot_mask = dense.state.params, han_mask
@@ -144,21 +144,21 @@ def run(cfg, ctx):
     han = ctx.cell(trainer, arrays, name=f"retrain-r{r}", spec=spec, seeds=seeds, hparams=hp_retrain,
                    epochs=cfg.retrain_epochs, masks=han_mask, init_params=han_params, need_state=True)
     han_params = han.state.params
-    row = dict(round=r, kept=frac, layer_kept=per, han=cell_numbers(han.summary), lottery=None, control=None,
+    row = dict(round=r, kept=frac, layer_kept=per, han=han.summary.numbers(), lottery=None, control=None,
                before_retraining=before, exact_zeros=exact_zeros(han_params, han_mask))
     if cfg.control:
       spec = dict(base, chain="control", round=r)
       ctl = ctx.cell(trainer, arrays, name=f"control-r{r}", spec=spec, seeds=seeds, hparams=hp_retrain,
                      epochs=cfg.retrain_epochs, init_params=ctl_params, need_state=True)
       ctl_params = ctl.state.params
-      row.update(control=cell_numbers(ctl.summary))
+      row.update(control=ctl.summary.numbers())
     if cfg.lottery:
       lot_mask = prune(lot_params, lot_mask, rates)
       spec = dict(base, chain="lottery", round=r)
       lot = ctx.cell(trainer, arrays, name=f"lottery-r{r}", spec=spec, seeds=seeds, hparams=hp,
                      masks=lot_mask, init_params=init_params, need_state=True)
       lot_params = lot.state.params
-      row.update(lottery=cell_numbers(lot.summary), lottery_kept=kept(lot_mask)[0])
+      row.update(lottery=lot.summary.numbers(), lottery_kept=kept(lot_mask)[0])
     rows.append(row)
   return dict(dataset=ds.describe(), layers=names, rates=rates, rows=rows, **models.describe(model, ds.shape))
 
@@ -167,14 +167,6 @@ def exact_zeros(params, mask):
   """True if every pruned weight of every member is exactly 0.0 after training."""
   return bool(all(np.all(np.asarray(p)[np.asarray(m) == 0] == 0.0)
                   for p, m in zip(jax.tree.leaves(params), jax.tree.leaves(mask))))
-
-
-def cell_numbers(summary):
-  members = summary["members"]
-  return dict(test_acc=[m["final"]["test_acc"] for m in members],
-              train_acc=[m["final"]["train_acc"] for m in members],
-              curve=np.nanmean([m["history"]["test_acc"] for m in members], 0).tolist(),
-              s_per_model=summary["timing"]["s_per_model"], reused=summary["reused"])
 
 
 def _acc(numbers):

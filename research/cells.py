@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import json
 import pathlib
-import shutil
 import time
 from typing import Any, NamedTuple
 
@@ -24,12 +23,13 @@ import orbax.checkpoint as ocp
 from tqdm.auto import tqdm
 
 from research import results, sharding, train
+from research.summary import Final, Member, Summary, Timing
 from research.errors import UserError
 
 
 class CellResult(NamedTuple):
-  summary: dict  # JSON-able: members, final metrics, per-epoch history, timing
-  state: Any     # the final TrainState with a member axis; None if read back without need_state
+  summary: Summary  # members' final metrics, per-epoch history, timing
+  state: Any        # the final TrainState with a member axis; None if read back without need_state
 
 
 def digest(tree):
@@ -72,20 +72,18 @@ def _restore(mngr, target, cell_dir):
                     f"delete that folder to train the cell again") from e
 
 
-def _member_summaries(seeds, hparams, hist, final_train, diverged):
+def _members(seeds, hparams, hist, final_train, diverged):
   members = []
   for i, (seed, hp) in enumerate(zip(seeds, hparams)):
     h = {k: v[i] for k, v in hist.items()}
     bad = bool(diverged[i])
     nan_if = lambda x: float("nan") if bad else float(x)
-    final = dict(train_loss=nan_if(final_train[0][i]), train_acc=nan_if(final_train[1][i]),
-                 test_loss=nan_if(h["test_loss"][-1]), test_acc=nan_if(h["test_acc"][-1]),
-                 val_loss=nan_if(h["val_loss"][-1]), val_acc=nan_if(h["val_acc"][-1]),
-                 diverged=bad,
-                 diverged_epoch=int(np.argmax(h["diverged"])) if bad else None)
-    members.append(dict(seed=int(seed), hparams=hp, final=final,
-                        history={k: v.tolist() for k, v in h.items() if k != "diverged"}))
-  return members
+    final = Final(train_loss=nan_if(final_train[0][i]), train_acc=nan_if(final_train[1][i]),
+                  test_loss=nan_if(h["test_loss"][-1]), test_acc=nan_if(h["test_acc"][-1]),
+                  val_loss=nan_if(h["val_loss"][-1]), val_acc=nan_if(h["val_acc"][-1]),
+                  diverged=bad, diverged_epoch=int(np.argmax(h["diverged"])) if bad else None)
+    members.append(Member(int(seed), hp, final, {k: v.tolist() for k, v in h.items() if k != "diverged"}))
+  return tuple(members)
 
 
 def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_epochs=1,
@@ -117,9 +115,9 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
     return sharding.shard(sharding.pad(state, n, mesh), mesh)
 
   hist = {k: np.full((n, epochs), np.nan, np.float32) for k in train.History._fields}
-  summary = _read_json(result_path)
+  summary = _read_summary(result_path)
   if summary is not None:
-    summary["reused"] = True
+    summary = summary._replace(reused=True)
     if not need_state:
       return CellResult(summary, None)
     restored = _restore(_manager(cell_dir / "ckpt"),
@@ -173,16 +171,14 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   state = sharding.unpad(state, n)
   final_train = (sharding.to_host(train_loss)[:n], sharding.to_host(train_acc)[:n])
   trained = max(1, epochs - resumed_from)
-  summary = dict(name=name, spec=spec,
-                 members=_member_summaries(seeds, hparams, hist, final_train,
-                                                           sharding.to_host(state.diverged)),
-                 timing=dict(compile_s=compile_s, train_s=train_s, epochs_trained=epochs - resumed_from,
-                             resumed_from_epoch=resumed_from, devices=1 if mesh is None else mesh.size,
-                             s_per_model=train_s / n, s_per_model_epoch=train_s / n / trained),
-                 reused=False)
-  summary = results.clean_json(summary)  # the same numbers a later read-back gives (NaN -> None)
+  summary = Summary(name, spec, _members(seeds, hparams, hist, final_train, sharding.to_host(state.diverged)),
+                    Timing(compile_s=compile_s, train_s=train_s, epochs_trained=epochs - resumed_from,
+                           resumed_from_epoch=resumed_from, devices=1 if mesh is None else mesh.size,
+                           s_per_model=train_s / n, s_per_model_epoch=train_s / n / trained))
+  # The same numbers a later read-back gives (NaN -> None).
+  summary = Summary.from_json(results.clean_json(summary.to_json()))
   if sharding.is_main_process():
-    results.write_json(result_path, summary)
+    results.write_json(result_path, summary.to_json())
   return CellResult(summary, state)
 
 
@@ -193,7 +189,9 @@ def _read_json(path):
     return None  # missing, torn or unreadable: the cell trains again
 
 
-def remove(root, name=None):
-  """Deletes a cell's (or all cells') checkpoints under root."""
-  for d in pathlib.Path(root).glob(f"{name}-*" if name else "*"):
-    shutil.rmtree(d, ignore_errors=True)
+def _read_summary(path):
+  doc = _read_json(path)
+  try:
+    return None if doc is None else Summary.from_json(doc)
+  except (KeyError, TypeError):
+    return None  # not a cell summary (e.g. `{}`): the cell trains again

@@ -31,14 +31,14 @@ def main():
       single = cell(f"{tag}-single", seeds, None)
       mesh = sharding.auto_mesh(mode, len(seeds))
       sharded = cell(f"{tag}-sharded", seeds, mesh)
-      a = np.array([m["history"]["train_loss"] for m in single.summary["members"]])
-      b = np.array([m["history"]["train_loss"] for m in sharded.summary["members"]])
+      a = np.array(single.summary.history("train_loss"))
+      b = np.array(sharded.summary.history("train_loss"))
       pa, pb = (np.concatenate([np.ravel(l) for l in jax.tree.leaves(r.state.params)]) for r in (single, sharded))
-      out[tag] = dict(mesh=list(mesh.axis_names), devices=mesh.size, members=len(sharded.summary["members"]),
+      out[tag] = dict(mesh=list(mesh.axis_names), devices=mesh.size, members=len(sharded.summary.members),
                       loss_max_diff=float(np.abs(a - b).max()), params_max_diff=float(np.abs(pa - pb).max()),
                       identical=bool(np.array_equal(a, b) and np.array_equal(pa, pb)),
-                      acc_single=[m["final"]["test_acc"] for m in single.summary["members"]],
-                      acc_sharded=[m["final"]["test_acc"] for m in sharded.summary["members"]],
+                      acc_single=single.summary.final("test_acc"),
+                      acc_sharded=sharded.summary.final("test_acc"),
                       sharding=str(sharded.state.params["Dense_0"]["kernel"].sharding))
   json.dump(out, sys.stdout)
 

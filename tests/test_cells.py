@@ -17,10 +17,10 @@ def _cell(data, root, epochs=4, width=16, **kw):
 
 def test_checkpoint_round_trip_and_reuse(tiny, tmp_path):
   first = _cell(tiny, tmp_path, checkpoint_every_s=0)
-  assert not first.summary["reused"] and len(first.summary["members"]) == 2
+  assert not first.summary.reused and len(first.summary.members) == 2
   again = _cell(tiny, tmp_path, need_state=True)
-  assert again.summary["reused"]
-  assert again.summary["members"] == json.loads(json.dumps(first.summary["members"]))
+  assert again.summary.reused
+  assert again.summary.members == first.summary.members
   for a, b in zip(jax.tree.leaves(first.state), jax.tree.leaves(again.state)):
     np.testing.assert_array_equal(a, b)
 
@@ -42,15 +42,15 @@ def test_a_resumed_cell_ends_with_the_same_numbers(tiny, tmp_path, monkeypatch):
   monkeypatch.undo()
   assert saves == [2]
   resumed = _cell(tiny, tmp_path / "b", epochs=4, chunk_epochs=2)
-  assert resumed.summary["timing"]["resumed_from_epoch"] == 2
-  for m_whole, m_res in zip(whole.summary["members"], resumed.summary["members"]):
-    assert m_whole["history"] == m_res["history"] and m_whole["final"] == m_res["final"]
+  assert resumed.summary.timing.resumed_from_epoch == 2
+  for m_whole, m_res in zip(whole.summary.members, resumed.summary.members):
+    assert m_whole.history == m_res.history and m_whole.final == m_res.final
 
 
 def test_different_config_is_a_different_cell(tiny, tmp_path):
   _cell(tiny, tmp_path, epochs=2)
   other = _cell(tiny, tmp_path, epochs=3)
-  assert not other.summary["reused"]
+  assert not other.summary.reused
   assert len(list(tmp_path.glob("c-*"))) == 2
 
 

@@ -16,16 +16,16 @@ def test_diverging_rate_is_reported_as_diverged(tiny, tmp_path):
   res = cells.run_cell(trainer, tiny, name="lr", spec={}, seeds=seeds * len(lrs),
                        hparams=[{"learning_rate": lr} for lr in lrs for _ in seeds], epochs=3,
                        root=tmp_path, progress=False)
-  members = res.summary["members"]
-  assert [m["final"]["diverged"] for m in members] == [False, False, True, True]
-  assert all(m["final"]["test_acc"] is None or np.isnan(m["final"]["test_acc"]) for m in members[2:])
-  assert all(0 < m["final"]["test_acc"] <= 1 for m in members[:2])
-  assert all(m["final"]["diverged_epoch"] == 0 for m in members[2:])
+  finals = [m.final for m in res.summary.members]
+  assert [f.diverged for f in finals] == [False, False, True, True]
+  assert all(f.test_acc is None or np.isnan(f.test_acc) for f in finals[2:])
+  assert all(0 < f.test_acc <= 1 for f in finals[:2])
+  assert all(f.diverged_epoch == 0 for f in finals[2:])
 
   # The same cell through the experiment's summary and table: "diverged", not a number.
   steps_per_epoch = tiny["y_train"].shape[0] // 32
   rows = [dict(optimizer="sgd", learning_rate=lr, s_per_model=0.0,
-               **learning_rate.rate_numbers(members[i * 2:(i + 1) * 2], 1.5, steps_per_epoch))
+               **learning_rate.rate_numbers(res.summary.members[i * 2:(i + 1) * 2], 1.5, steps_per_epoch))
           for i, lr in enumerate(lrs)]
   assert rows[1]["curves"] == [[], []]  # nothing plotted after the divergence
   doc = json.loads(results.dumps(dict(

@@ -56,5 +56,5 @@ def test_mask_stays_applied_through_training(digits, tmp_path):
     assert (k[m == 0] == 0.0).all()
     assert np.mean(k[m == 1] != k0[m == 1]) > 0.9  # the survivors trained
   assert res.state.mask is not None
-  acc = [m["final"]["test_acc"] for m in res.summary["members"]]
+  acc = res.summary.final("test_acc")
   assert all(a > 0.5 for a in acc), acc  # an 80%-pruned first layer still learns the digits

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from research import results, stats
+from research import stats
 
 
 def test_mean_and_std_leave_out_missing_and_diverged_seeds():

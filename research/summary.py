@@ -1,0 +1,87 @@
+"""What a trained cell reports, as typed values: the one way experiments read a cell's numbers.
+
+  cell = ctx.cell(...).summary          # a Summary
+  cell.final("test_acc")                # one number per member (None where it diverged)
+  cell.curve("test_acc")                # the members' mean per epoch
+  cell.numbers()                        # the per-cell fields every results.json row carries
+
+On disk (a cell's result.json) a Summary is plain JSON: `to_json` / `from_json`.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Final(NamedTuple):
+  """A member's numbers after its last epoch; NaN (None in JSON) where the member diverged."""
+  train_loss: float
+  train_acc: float
+  test_loss: float
+  test_acc: float
+  val_loss: float
+  val_acc: float
+  diverged: bool
+  diverged_epoch: int = None  # the epoch whose step first gave a non-finite loss or gradient
+
+
+class Member(NamedTuple):
+  seed: int
+  hparams: dict
+  final: Final
+  history: dict  # metric name -> one value per epoch (train_loss, test_loss, test_acc, val_loss, val_acc)
+
+
+class Timing(NamedTuple):
+  compile_s: float
+  train_s: float
+  epochs_trained: int
+  resumed_from_epoch: int
+  devices: int
+  s_per_model: float
+  s_per_model_epoch: float
+
+
+class Summary(NamedTuple):
+  name: str
+  spec: dict
+  members: tuple
+  timing: Timing
+  reused: bool = False
+
+  def final(self, key):
+    """One value of Final.<key> per member."""
+    return [getattr(m.final, key) for m in self.members]
+
+  def history(self, key):
+    """Per member, the per-epoch values of `key` (None for NaN)."""
+    return [m.history[key] for m in self.members]
+
+  def curve(self, key="test_acc"):
+    """Per epoch, the mean of `key` over the members that have a value."""
+    values = np.array([[np.nan if v is None else v for v in h] for h in self.history(key)], float)
+    with np.errstate(all="ignore"):
+      return [None if np.isnan(v) else float(v) for v in np.nanmean(values, 0)] if values.size else []
+
+  @property
+  def seeds(self):
+    return [m.seed for m in self.members]
+
+  def numbers(self):
+    """The fields an experiment's results row takes from a cell (JSON-able)."""
+    return dict(test_acc=self.final("test_acc"), train_acc=self.final("train_acc"),
+                test_loss=self.final("test_loss"), diverged=self.final("diverged"), seeds=self.seeds,
+                curve=self.curve("test_acc"), s_per_model=self.timing.s_per_model,
+                s_per_model_epoch=self.timing.s_per_model_epoch, compile_s=self.timing.compile_s,
+                reused=self.reused)
+
+  def to_json(self):
+    return dict(name=self.name, spec=self.spec,
+                members=[dict(seed=m.seed, hparams=m.hparams, final=m.final._asdict(), history=m.history)
+                         for m in self.members],
+                timing=self.timing._asdict(), reused=self.reused)
+
+  @classmethod
+  def from_json(cls, d):
+    """Raises KeyError or TypeError on a document that is not a cell summary."""
+    members = tuple(Member(m["seed"], m["hparams"], Final(**m["final"]), m["history"]) for m in d["members"])
+    return cls(d["name"], d["spec"], members, Timing(**d["timing"]), bool(d.get("reused", False)))
