@@ -25,6 +25,7 @@ import numpy as np
 from research import cnn, config, models, results, rnn, stats, train
 
 NAME = "architectures"
+ORDER = 4
 TITLE = "Architectures: logistic, MLP, CNN and GRU on MNIST-1D (plain, shuffled) and Fashion-MNIST"
 
 FAMILIES = ("logistic", "mlp", "cnn", "gru")

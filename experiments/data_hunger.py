@@ -27,6 +27,7 @@ import ml_collections
 from research import cnn, config, data, models, results, stats, train
 
 NAME = "data_hunger"
+ORDER = 7
 TITLE = "Data hunger: test accuracy vs training-set size for logistic, shallow MLP, deep MLP and CNN"
 
 MODELS = ("logistic", "shallow", "deep", "cnn")

@@ -23,6 +23,8 @@ import ml_collections
 from research import config, models, results, stats, train
 
 NAME = "deep_vs_wide"
+ALIAS = "wide"
+ORDER = 2
 TITLE = "Deep vs wide at equal parameter count (Seide et al. 2011 redone on Fashion-MNIST)"
 
 # Seide, Li, Yu 2011 (Switchboard WER %, shared/anchors.md): L x 2k, and 1 x N' of equal size.

@@ -16,6 +16,8 @@ import numpy as np
 from research import config, models, results, stats, train
 
 NAME = "depth_vs_accuracy"
+ALIAS = "depth"
+ORDER = 1
 TITLE = "Depth vs accuracy: MLPs of width 256 on Fashion-MNIST, 0 to 16 hidden layers"
 
 

@@ -21,6 +21,8 @@ import numpy as np
 from research import config, models, optim, results, stats, train
 
 NAME = "learning_rate"
+ALIAS = "lr"
+ORDER = 5
 TITLE = "Learning rate: SGD and Adam from 1e-4 to 10, divergence detected in the compiled program"
 
 

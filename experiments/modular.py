@@ -43,6 +43,7 @@ import numpy as np
 from research import compose, config, groups, models, results, stats, train
 
 NAME = "modular"
+ORDER = 3
 TITLE = "Modular vs monolithic: a rare combination of two Fashion-MNIST attributes (the long-hair boys)"
 
 CONTENDERS = ("monolithic", "reweighted", "modular", "combiner", "trunk")

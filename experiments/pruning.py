@@ -29,6 +29,7 @@ import numpy as np
 from research import config, models, results, stats, train
 
 NAME = "pruning"
+ORDER = 6
 TITLE = "Pruning: LeNet-300-100 on Fashion-MNIST, iterative magnitude pruning and lottery tickets"
 
 # Han, Pool, Tran, Dally 2015, Table 1 and 2: LeNet-300-100 on MNIST.
@@ -140,7 +141,7 @@ def run(cfg, ctx):
     han_mask = prune(han_params, han_mask, rates)
     frac, per = kept(han_mask)
     before = masked_test_acc(han_params, han_mask)
-    spec = dict(base, chain="retrain", round=r)  # run_cell's fingerprint covers the mask and start values
+    spec = dict(base, chain="retrain", round=r)  # the cell identity covers the mask and start values
     han = ctx.cell(trainer, arrays, name=f"retrain-r{r}", spec=spec, seeds=seeds, hparams=hp_retrain,
                    epochs=cfg.retrain_epochs, masks=han_mask, init_params=han_params, need_state=True)
     han_params = han.state.params

@@ -1,5 +1,125 @@
+"""python -m research COMMAND ...
+
+  run NAME [--profile P] [--config.KEY=VALUE ...] [--no-progress]
+                 trains (or reuses) an experiment's cells and writes results/[P/]NAME/
+  render NAME [--profile P]   rewrites NAME's tables, reading and plots from its results.json
+  report [--profile P]        writes results/[P/]REPORT.md and summary.md from every experiment
+  paper [--profile P]         runs every experiment in the registry's order, then the report
+  readme                      copies the full profile's tables into README.md's results block
+  list                        every experiment, its alias and title
+
+--debug shows the traceback of an error instead of its one line. Profiles: full (the default,
+the committed results), quick and tiny (each written apart, under results/<profile>/).
+"""
+import argparse
+import subprocess
 import sys
+import time
 
-from research.experiment import main
+from research import paths, registry
+from research.errors import UserError
 
-sys.exit(main())
+COMMANDS = ("run", "render", "report", "paper", "readme", "list")
+
+
+class _Parser(argparse.ArgumentParser):
+  """argparse whose errors are the project's one-line errors."""
+
+  def error(self, message):
+    raise UserError(message)
+
+
+def parser():
+  p = _Parser(prog="python -m research", description=__doc__.split("\n")[0], add_help=False)
+  sub = p.add_subparsers(dest="command", parser_class=_Parser)
+  for name in COMMANDS:
+    c = sub.add_parser(name, add_help=False)
+    if name in ("run", "render"):
+      c.add_argument("name")
+    if name in ("run", "render", "report", "paper"):
+      c.add_argument("--profile", default=paths.FULL)
+    if name == "run":
+      c.add_argument("--no-progress", dest="progress", action="store_false")
+    if name == "report":
+      c.add_argument("--paper-seconds", type=float, default=None)
+  return p
+
+
+def parse(argv):
+  """(arguments, config overrides) from the command line; one line on any mistake."""
+  if not argv or argv[0] in ("-h", "--help", "help"):
+    return None, []
+  if argv[0] not in COMMANDS:
+    raise UserError(f"unknown command '{argv[0]}'; valid: {', '.join(COMMANDS)}")
+  if argv[0] in ("run", "render") and (len(argv) < 2 or argv[1].startswith("-")):
+    raise UserError(f"`{argv[0]}` needs an experiment name; valid: {', '.join(registry.names())}")
+  args, rest = parser().parse_known_args(argv)
+  overrides = []
+  for a in rest:
+    if not a.startswith("--config.") or args.command != "run":
+      raise UserError(f"unknown argument '{a}'" + ("; overrides look like --config.KEY=VALUE"
+                                                    if args.command == "run" else ""))
+    if "=" not in a:
+      raise UserError(f"'{a}' has no value; write {a}=VALUE")
+    overrides.append(a)
+  return args, overrides
+
+
+def paper(profile):
+  """Every experiment in the registry's order, each in its own process, then the report."""
+  start = time.time()
+  for name in registry.names():
+    code = subprocess.call([sys.executable, "-m", "research", "run", name, "--profile", profile])
+    if code:
+      return code
+  from research import report
+  seconds = time.time() - start
+  print(report.write(profile, seconds))
+  print(f"make paper (PROFILE={profile}): {seconds:.0f} s")
+  return 0
+
+
+def dispatch(args, overrides):
+  if args is None:
+    print(__doc__)
+    return 0
+  if args.command == "list":
+    for e in registry.scan():
+      print(f"{e.name:20s} {e.alias or '':8s} {e.title}")
+    return 0
+  from research import config
+  if args.command in ("run", "render", "report", "paper"):
+    config.check_profile_name(args.profile)
+  if args.command == "paper":
+    return paper(args.profile)
+  from research import experiment, report
+  if args.command == "report":
+    print(report.write(args.profile, args.paper_seconds))
+  elif args.command == "readme":
+    print(report.sync_readme())
+  elif args.command == "render":
+    print(experiment.render(args.name, args.profile))
+  else:
+    out_dir, wall = experiment.execute(args.name, args.profile, overrides, progress=args.progress)
+    print(f"{out_dir}: done in {wall:.0f} s")
+  return 0
+
+
+def main(argv=None):
+  argv = list(sys.argv[1:] if argv is None else argv)
+  debug = "--debug" in argv
+  argv = [a for a in argv if a != "--debug"]
+  try:
+    return dispatch(*parse(argv))
+  except UserError as e:
+    if debug:
+      raise
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  except KeyboardInterrupt:
+    print("interrupted; run the same command again to resume where it stopped", file=sys.stderr)
+    return 130
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -8,7 +8,7 @@ Prints seconds per epoch per model for
   engine, M runs    M seeds vmapped into one program, per model
 and their ratios to the reference, the engine's achieved FLOP/s against this
 machine's measured fp32 matmul peak, the cost of chunking a run into one call
-per epoch, and (issue 5) how time grows with the number of models, depth,
+per epoch, and how time grows with the number of models, depth,
 width and training-set size. Writes results/bench/{bench.json,table.md}.
 
   python -m research.bench [--epochs 3] [--sizes 1,8,64] [--quick]
@@ -21,8 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from research import data, models, paths, results, stats, train
-from research.experiment import setup_jax
+from research import data, models, paths, results, runtime, stats, train
 
 BATCH, LR, WIDTHS = 128, 1e-3, (256, 256)
 
@@ -249,7 +248,7 @@ def main(argv=None):
   p.add_argument("--sizes", default="", help="model counts for the scaling table, e.g. 1,8,64")
   p.add_argument("--quick", action="store_true", help="one epoch, fewer sizes, no cost-growth table")
   args = p.parse_args(argv)
-  setup_jax()
+  runtime.setup_jax()
   gpu = jax.default_backend() != "cpu"
   sizes = [int(s) for s in args.sizes.split(",") if s] or ([1, 8, 64, 512] if gpu else [1, 8, 64])
   epochs = 1 if args.quick else args.epochs

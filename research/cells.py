@@ -4,8 +4,12 @@
                     hparams=[{"learning_rate": 1e-3}] * 5, epochs=10, root=ckpt_dir)
 
 The cell trains in chunks of `chunk_epochs` (a progress bar per chunk),
-checkpointing its state with orbax under root/<name>-<fingerprint>/ at most
-every `checkpoint_every_s` seconds and at the end. Running it again reads the
+checkpointing its state with orbax under root/<name>-<identity>/ at most
+every `checkpoint_every_s` seconds and at the end. The identity is a hash of
+what determines the numbers (see `identity`): the lowered training program,
+the data's content, seeds and hyperparameters; `spec` is only the label that
+tables and spec.json show. Change anything that changes the numbers and the
+cell trains again; change nothing and it is read back. Running it again reads the
 finished result back instead of training; a killed run resumes from its last
 checkpoint and, because every epoch's shuffle depends only on (seed, epoch),
 ends with the same numbers as an uninterrupted one.
@@ -42,8 +46,49 @@ def digest(tree):
   return h.hexdigest()[:16]
 
 
-def fingerprint(spec):
-  return hashlib.sha1(json.dumps(results.clean_json(spec), sort_keys=True).encode()).hexdigest()[:10]
+# id(array) -> (array, hash): an experiment hands the same data arrays to many cells; holding the
+# array keeps its id from being reused by another.
+_ARRAY_HASHES = {}
+
+
+def _array_hash(a):
+  hit = _ARRAY_HASHES.get(id(a))
+  if hit is not None and hit[0] is a:
+    return hit[1]
+  host = np.ascontiguousarray(sharding.to_host(a))
+  value = hashlib.sha1(f"{host.dtype}{host.shape}".encode() + host.tobytes()).hexdigest()[:16]
+  if len(_ARRAY_HASHES) > 64:
+    _ARRAY_HASHES.pop(next(iter(_ARRAY_HASHES)))
+  _ARRAY_HASHES[id(a)] = (a, value)
+  return value
+
+
+def _program_hash(lowered):
+  return hashlib.sha1(lowered.as_text().encode()).hexdigest()[:16]
+
+
+def identity(trainer, data, *, seeds, hparams, epochs, masks=None, init_params=None):
+  """What determines a cell's numbers, hashed: {part: hash} and the combined key.
+
+  The programs are the lowered StableHLO of the cell's init and of one training epoch (one
+  epoch so that chunking, which changes no number, changes no identity): they hold the model,
+  its constants, the loss, the optimizer, the batch size and the engine itself. The data, masks
+  and starting weights enter by content; seeds, hyperparameter values and epochs by value; the
+  JAX version and backend because another compiler may round otherwise.
+  """
+  v = train.vmapped(trainer)
+  keys, hps = train.keys(seeds), train.stack(hparams)
+  init = jax.jit(v.init).lower(keys, hps, data, masks, init_params)
+  abstract_state = jax.eval_shape(v.init, keys, hps, data, masks, init_params)
+  abstract_data = {k: jax.ShapeDtypeStruct(a.shape, a.dtype) for k, a in data.items()}
+  step = jax.jit(v.train, static_argnums=2).lower(abstract_state, abstract_data, 1)
+  parts = dict(init_program=_program_hash(init), train_program=_program_hash(step),
+               data={k: _array_hash(a) for k, a in sorted(data.items())},
+               masks=digest(masks), init_params=digest(init_params),
+               seeds=[int(s) for s in seeds], hparams=results.clean_json(hparams), epochs=int(epochs),
+               jax=jax.__version__, backend=jax.default_backend())
+  key = hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
+  return key, parts
 
 
 def _manager(path):
@@ -99,10 +144,13 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   if trainer.batch_size > n_train:
     raise UserError(f"batch_size={trainer.batch_size} is larger than the {n_train} training examples "
                     f"of cell {name}; use a smaller batch_size or more data")
+  t_identity = time.perf_counter()
+  key, parts = identity(trainer, data, seeds=seeds, hparams=hparams, epochs=epochs, masks=masks,
+                        init_params=init_params)
+  identity_s = time.perf_counter() - t_identity
   spec = dict(spec, seeds=list(seeds), hparams=hparams, epochs=epochs,
-              data={k: list(v.shape) for k, v in data.items()},
-              masks=digest(masks), init_params=digest(init_params))
-  cell_dir = pathlib.Path(root) / f"{name}-{fingerprint(spec)}"
+              data={k: list(v.shape) for k, v in data.items()})
+  cell_dir = pathlib.Path(root) / f"{name}-{key}"
   result_path = cell_dir / "result.json"
   v = train.vmapped(trainer)
 
@@ -128,6 +176,7 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   cell_dir.mkdir(parents=True, exist_ok=True)
   if sharding.is_main_process():
     results.write_json(cell_dir / "spec.json", spec)
+    results.write_json(cell_dir / "identity.json", parts)
   mngr = _manager(cell_dir / "ckpt")
   state = fresh_state()
   restored = _restore(mngr, {"state": state, "history": hist}, cell_dir)
@@ -174,7 +223,8 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   summary = Summary(name, spec, _members(seeds, hparams, hist, final_train, sharding.to_host(state.diverged)),
                     Timing(compile_s=compile_s, train_s=train_s, epochs_trained=epochs - resumed_from,
                            resumed_from_epoch=resumed_from, devices=1 if mesh is None else mesh.size,
-                           s_per_model=train_s / n, s_per_model_epoch=train_s / n / trained))
+                           s_per_model=train_s / n, s_per_model_epoch=train_s / n / trained,
+                           identity_s=identity_s))
   # The same numbers a later read-back gives (NaN -> None).
   summary = Summary.from_json(results.clean_json(summary.to_json()))
   if sharding.is_main_process():

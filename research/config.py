@@ -14,11 +14,22 @@ import ml_collections
 from research.errors import UserError
 
 
+# full: the committed results; quick: a smoke run of the same pipeline (minutes); tiny: seconds,
+# on digits or synthetic data (what the tests run for every experiment).
+PROFILE_NAMES = ("full", "quick", "tiny")
+
+
+def check_profile_name(profile):
+  if profile not in PROFILE_NAMES:
+    raise UserError(f"unknown profile '{profile}'; valid: {', '.join(PROFILE_NAMES)}")
+
+
 def with_profile(module, profile):
+  check_profile_name(profile)
   cfg = module.get_config()
   profiles = {"full": {}, **getattr(module, "PROFILES", {})}
   if profile not in profiles:
-    raise UserError(f"unknown profile '{profile}'; valid: {', '.join(profiles)}")
+    raise UserError(f"unknown profile '{profile}' for {module.NAME}; valid: {', '.join(profiles)}")
   for key, value in profiles[profile].items():
     _set(cfg, key, value, source=f"profile {profile}")
   return cfg

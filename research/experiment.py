@@ -1,61 +1,25 @@
-"""The driver every experiment runs under.
+"""Running an experiment: config, cells, and its results folder written as a whole.
 
-An experiment is a module in experiments/ with
-  NAME, TITLE            its name (results/NAME/) and a one-line title
-  get_config()           defaults: the `full` profile
-  PROFILES               {"quick": {key: value, ...}} overrides
-  validate(cfg)          raises UserError on bad values (before anything is written)
-  run(cfg, ctx) -> dict  trains through ctx.cell(...), returns JSON-able results
-  table(res) -> str      the paper-style markdown table(s)
-  plots(res) -> {file: matplotlib Figure}
-  reading(res) -> str    a short reading of the numbers, for REPORT.md
+  out_dir, seconds = execute("depth", profile="tiny", overrides=["--config.width=32"])
+  render("depth")          # tables and plots again from results.json, no training
 
-The driver parses the command line, checks everything it can before any
-training, and writes results/NAME/ (results.json, table.md, reading.md, PNGs)
-as a whole: into a staging folder first, then swapped in, so a killed run
-never leaves a torn or half-replaced result.
+An experiment is a module in experiments/ (see research/registry.py for what it defines).
+`execute` checks everything it can before any training, trains through `Context.cell`, and
+publishes results/[<profile>/]NAME/ (results.json, table.md/.tex/.csv, reading.md, PNGs) in
+one swap: built in a staging folder first, so a killed run never leaves a torn or
+half-replaced result. `render` publishes the same files the same way from results.json.
 """
 import dataclasses
-import importlib
+import io
+import json
 import os
 import pathlib
 import shutil
-import sys
+import tempfile
 import time
 
-from research import cells, config, paths, results, sharding
+from research import cells, config, paths, registry, results, sharding
 from research.errors import UserError
-
-# In the order `make paper` runs them and REPORT.md shows them.
-EXPERIMENTS = {
-    "depth_vs_accuracy": "experiments.depth_vs_accuracy",
-    "deep_vs_wide": "experiments.deep_vs_wide",
-    "modular": "experiments.modular",
-    "architectures": "experiments.architectures",
-    "learning_rate": "experiments.learning_rate",
-    "pruning": "experiments.pruning",
-    "data_hunger": "experiments.data_hunger",
-}
-ALIASES = {"depth": "depth_vs_accuracy", "wide": "deep_vs_wide", "lr": "learning_rate"}
-
-
-def setup_jax():
-  """The persistent compilation cache, on by default, under the project's cache folder."""
-  import jax
-  jax.config.update("jax_compilation_cache_dir", str(paths.cache_dir() / "jax"))
-  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-  jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-
-
-def resolve(name):
-  import difflib
-  full = ALIASES.get(name, name)
-  if full not in EXPERIMENTS:
-    names = sorted(set(EXPERIMENTS) | set(ALIASES))
-    hint = difflib.get_close_matches(name, names, n=1)
-    hint = f" (did you mean '{hint[0]}'?)" if hint else ""
-    raise UserError(f"unknown experiment '{name}'{hint}; valid: {', '.join(names)}")
-  return importlib.import_module(EXPERIMENTS[full])
 
 
 @dataclasses.dataclass
@@ -102,9 +66,8 @@ class Context:
       self._bar.close()
 
 
-def _check_writable(folder, what):
+def check_writable(folder, what):
   """A real write probe (os.access says yes to root even on a read-only folder)."""
-  import tempfile
   folder = pathlib.Path(folder)
   probe = folder
   while not probe.exists():
@@ -132,20 +95,56 @@ def _clean_leftovers(out_dir, ckpt_root):
     p.unlink(missing_ok=True)
 
 
-def execute(name, profile="full", overrides=(), progress=True):
-  """Runs one experiment end to end; returns the path of its results folder."""
-  module = resolve(name)
+def configure(name, profile, overrides):
+  """(module, validated config) for a run; raises UserError before anything is written."""
+  module = registry.resolve(name)
   cfg = config.with_profile(module, profile)
   config.apply_overrides(cfg, overrides)
   config.common(cfg)
   module.validate(cfg)
-  out_dir = paths.results_dir() / module.NAME
-  ckpt_root = paths.checkpoints_dir() / module.NAME
+  return module, cfg
+
+
+def output_files(module, doc):
+  """Everything results/NAME/ holds besides results.json, as {file name: bytes}."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  table = module.table(doc)
+  files = {"table.md": table.encode(), "reading.md": (module.reading(doc).strip() + "\n").encode()}
+  for fname, fig in module.plots(doc).items():
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=120, bbox_inches="tight", format="png")
+    plt.close(fig)
+    files[fname] = buf.getvalue()
+  return files
+
+
+def publish(files, out_dir):
+  """Writes {file: bytes} as the whole of out_dir: staged beside it, then swapped in."""
+  out_dir.parent.mkdir(parents=True, exist_ok=True)
+  staging = out_dir.parent / f".staging-{out_dir.name}-{os.getpid()}"
+  shutil.rmtree(staging, ignore_errors=True)
+  staging.mkdir()
+  try:
+    for fname, data in files.items():
+      (staging / fname).write_bytes(data)
+      os.chmod(staging / fname, 0o644)
+    results.replace_dir(staging, out_dir)
+  finally:
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def execute(name, profile=paths.FULL, overrides=(), progress=True):
+  """Runs one experiment end to end; returns (its results folder, wall seconds)."""
+  module, cfg = configure(name, profile, overrides)
+  out_dir = paths.results_dir(profile) / module.NAME
+  ckpt_root = paths.checkpoints_dir(profile) / module.NAME
   for folder in (out_dir.parent, out_dir):  # staging folders are made beside out_dir
-    _check_writable(folder, "results")
-  _check_writable(ckpt_root, "checkpoints")
-  setup_jax()
-  sharding.maybe_initialize()
+    check_writable(folder, "results")
+  check_writable(ckpt_root, "checkpoints")
+  from research import runtime
+  runtime.setup_jax()
   _clean_leftovers(out_dir, ckpt_root)
 
   ctx = Context(module.NAME, cfg, ckpt_root, progress)
@@ -159,116 +158,38 @@ def execute(name, profile="full", overrides=(), progress=True):
              environment=results.environment(), wall_s=wall,
              finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), results=res)
   doc = results.clean_json(doc)
-  if not sharding.is_main_process():
-    return out_dir, wall  # one host writes the results
-
-  out_dir.parent.mkdir(parents=True, exist_ok=True)
-  staging = out_dir.parent / f".staging-{module.NAME}-{os.getpid()}"
-  shutil.rmtree(staging, ignore_errors=True)
-  staging.mkdir()
-  try:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    (staging / "results.json").write_text(results.dumps(doc) + "\n")
-    (staging / "table.md").write_text(module.table(doc))
-    (staging / "reading.md").write_text(module.reading(doc).strip() + "\n")
-    for fname, fig in module.plots(doc).items():
-      fig.savefig(staging / fname, dpi=120, bbox_inches="tight")
-      plt.close(fig)
-    results.replace_dir(staging, out_dir)
-  finally:
-    shutil.rmtree(staging, ignore_errors=True)
+  if sharding.is_main_process():  # one host writes the results
+    files = {"results.json": (results.dumps(doc) + "\n").encode(), **output_files(module, doc)}
+    publish(files, out_dir)
   return out_dir, wall
 
 
-def render(name):
-  """Rewrites table.md, reading.md and plots from an existing results.json (no training)."""
-  import json
-  module = resolve(name)
-  out_dir = paths.results_dir() / module.NAME
-  path = out_dir / "results.json"
-  if not path.exists():
-    raise UserError(f"no {path}: run `make` for the experiment first")
-  doc = json.loads(path.read_text())
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-  results.write_atomic(out_dir / "table.md", module.table(doc))
-  results.write_atomic(out_dir / "reading.md", module.reading(doc).strip() + "\n")
-  for fname, fig in module.plots(doc).items():
-    tmp = out_dir / f".tmp-{fname}"
-    fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
-    plt.close(fig)
-    os.replace(tmp, out_dir / fname)
-  return out_dir
-
-
-def main(argv=None):
-  """python -m research {run NAME [--profile P] [--config.KEY=VALUE ...] | render NAME | report | readme | list} [--debug]
-
-  run      trains (or reuses) an experiment's cells and writes results/NAME/
-  render   rewrites results/NAME/ tables and plots from its results.json
-  report   writes results/REPORT.md from every experiment's results
-  readme   copies the results tables into README.md's marked blocks
-  """
-  argv = list(sys.argv[1:] if argv is None else argv)
-  debug = "--debug" in argv
-  argv = [a for a in argv if a != "--debug"]
+def read_doc(path, raw=None):
+  """An experiment's results.json (from `raw` bytes when given), or one line saying what is wrong."""
   try:
-    return _main(argv)
-  except UserError as e:
-    if debug:
-      raise
-    print(f"error: {e}", file=sys.stderr)
-    return 2
-  except KeyboardInterrupt:
-    print("interrupted; run the same command again to resume where it stopped", file=sys.stderr)
-    return 130
+    doc = json.loads(pathlib.Path(path).read_bytes() if raw is None else raw)
+  except FileNotFoundError:
+    raise UserError(f"no {path}: run the experiment first") from None
+  except (OSError, ValueError) as e:
+    raise UserError(f"{path} is unreadable or corrupt ({type(e).__name__}); run the experiment again "
+                    "to rewrite it (its finished cells are reused)") from None
+  if not isinstance(doc, dict) or not {"config", "results", "environment"} <= set(doc):
+    raise UserError(f"{path} is not an experiment's results (keys config, results, environment missing); "
+                    "run the experiment again to rewrite it (its finished cells are reused)")
+  return doc
 
 
-def _main(argv):
-  if not argv or argv[0] in ("-h", "--help", "help"):
-    print(main.__doc__)
-    return 0
-  cmd, rest = argv[0], argv[1:]
-  if cmd == "list":
-    for name in EXPERIMENTS:
-      print(f"{name:20s} {resolve(name).TITLE}")
-    return 0
-  if cmd == "report":
-    from research import report
-    seconds = next((float(a.split("=", 1)[1]) for a in rest if a.startswith("--paper-seconds=")), None)
-    print(report.write(seconds))
-    return 0
-  if cmd == "readme":
-    from research import report
-    print(report.sync_readme())
-    return 0
-  if cmd not in ("run", "render"):
-    raise UserError(f"unknown command '{cmd}'; valid: run, render, report, readme, list")
-  if not rest or rest[0].startswith("-"):
-    raise UserError(f"`{cmd}` needs an experiment name; valid: {', '.join(EXPERIMENTS)}")
-  name, rest = rest[0], rest[1:]
-  if cmd == "render":
-    print(render(name))
-    return 0
-  profile = "full"
-  overrides = []
-  i = 0
-  while i < len(rest):
-    a = rest[i]
-    if a == "--profile" and i + 1 < len(rest):
-      profile, i = rest[i + 1], i + 2
-      continue
-    if a.startswith("--profile="):
-      profile = a.split("=", 1)[1]
-    elif a == "--no-progress":
-      pass
-    else:
-      overrides.append(a)
-    i += 1
-  progress = "--no-progress" not in rest
-  out_dir, wall = execute(name, profile or "full", overrides, progress=progress)
-  print(f"{out_dir}: done in {wall:.0f} s")
-  return 0
+def render(name, profile=paths.FULL):
+  """Rewrites results/NAME/'s tables, reading and plots from its results.json (no training)."""
+  module = registry.resolve(name)
+  out_dir = paths.results_dir(profile) / module.NAME
+  path = out_dir / "results.json"
+  raw = path.read_bytes() if path.exists() else None
+  doc = read_doc(path, raw)
+  try:
+    files = output_files(module, doc)
+  except (KeyError, TypeError, IndexError, ValueError) as e:
+    raise UserError(f"{path} does not hold what {module.NAME}'s tables need ({type(e).__name__}: {e}); "
+                    "run the experiment again to rewrite it") from None
+  publish({"results.json": raw, **files}, out_dir)
+  return out_dir

@@ -1,74 +1,113 @@
-"""results/REPORT.md: every experiment's table, plots and reading, in one page."""
-import json
+"""REPORT.md and summary.md from every registered experiment's outputs, and README's results block.
+
+A report covers one profile: results/REPORT.md the full profile (the committed paper),
+results/<profile>/REPORT.md any other. Each section says which profile and run it shows; a
+section whose results.json was written by another profile is flagged at the top.
+"""
+import re
 import time
 
-from research import paths, results
-from research.experiment import EXPERIMENTS, resolve
+from research import paths, registry, results
+from research.experiment import read_doc
 
 
-def write(paper_seconds=None):
-  """Writes results/REPORT.md and results/summary.md; paper_seconds: `make paper`'s own clock."""
-  root = paths.results_dir()
-  parts = ["# How deep is deep learning? Measured.\n",
-           f"Generated {time.strftime('%Y-%m-%d %H:%M %Z')} by `make paper` from the files under results/. "
-           "Every number below comes from the results.json next to its table.\n"]
+def _section(entry, doc, folder):
+  env = doc["environment"]
+  module = registry.resolve(entry.name)
+  title = module.title(doc) if hasattr(module, "title") else doc.get("title", entry.title)
+  target = entry.alias or entry.name
+  extras = [f"[{f.name}]({entry.name}/{f.name})" for f in sorted(folder.glob("table*.tex")) +
+            sorted(folder.glob("table*.csv"))]
+  parts = [f"## {title}\n",
+           f"`make {target}` (profile {doc['profile']}), {doc['wall_s'] / 60:.1f} min on {env['devices']} "
+           f"({env['cpu_count']} CPU cores), jax {env['jax']}, finished {doc['finished']}.\n",
+           (folder / "table.md").read_text()]
+  if extras:
+    parts.append("Also as " + ", ".join(extras) + ".\n")
+  parts += [f"![{png.stem}]({entry.name}/{png.name})\n" for png in sorted(folder.glob("*.png"))]
+  if (folder / "reading.md").exists():
+    parts.append("**Reading.**\n\n" + (folder / "reading.md").read_text())
+  return parts
+
+
+def write(profile=paths.FULL, paper_seconds=None):
+  """Writes REPORT.md and summary.md of one profile; paper_seconds: `make paper`'s own clock."""
+  root = paths.results_dir(profile)
+  sections, summary, missing, foreign = [], [], [], []
   total = 0.0
-  missing = []
-  summary = []
-  for name in EXPERIMENTS:
-    d = root / name
-    if not (d / "results.json").exists():
-      missing.append(name)
+  for entry in registry.scan():
+    folder = root / entry.name
+    if not (folder / "results.json").exists():
+      missing.append(entry.name)
       continue
-    doc = json.loads((d / "results.json").read_text())
+    doc = read_doc(folder / "results.json")
+    if doc["profile"] != profile:
+      foreign.append(f"{entry.name} ({doc['profile']})")
     env = doc["environment"]
     total += doc["wall_s"]
-    summary.append([f"`{name}`", doc["profile"], f"{doc['wall_s'] / 60:.1f}", env["devices"],
+    summary.append([f"`{entry.name}`", doc["profile"], f"{doc['wall_s'] / 60:.1f}", env["devices"],
                     env["cpu_count"], env["jax"], doc["finished"]])
-    parts.append(f"## {doc['title']}\n")
-    parts.append(f"`make {name}` (profile {doc['profile']}), {doc['wall_s'] / 60:.1f} min on "
-                 f"{env['devices']} ({env['cpu_count']} CPU cores), jax {env['jax']}, finished {doc['finished']}.\n")
-    parts.append((d / "table.md").read_text())
-    for png in sorted(d.glob("*.png")):
-      parts.append(f"![{png.stem}]({name}/{png.name})\n")
-    if (d / "reading.md").exists():
-      parts.append("**Reading.**\n\n" + (d / "reading.md").read_text())
-  if missing:
-    parts.append(f"\nNot run yet: {', '.join(missing)}.\n")
+    sections += _section(entry, doc, folder)
   clock = (f" `make paper` took {paper_seconds / 60:.1f} min from start to report (set-up, data, "
            "compilation and training)." if paper_seconds else "")
   summary.append(["total", "", f"{total / 60:.1f}", "", "", "", ""])
   table = results.markdown_table(["experiment", "profile", "minutes", "devices", "CPU cores", "jax", "finished"],
                                  summary, f"Wall time of each experiment's last run, summed: {total / 60:.1f} min."
                                  + clock)
-  parts.insert(2, table)
+  head = ["# How deep is deep learning? Measured.\n",
+          f"Generated {time.strftime('%Y-%m-%d %H:%M %Z')} from the files under {root.name}/, profile "
+          f"**{profile}**. Every number below comes from the results.json next to its table.\n"]
+  if foreign:
+    head.append(f"**Mixed profiles:** these sections were written by another profile: {', '.join(foreign)}.\n")
+  parts = head + [table] + sections
+  if missing:
+    parts.append(f"\nNot run yet ({profile} profile): {', '.join(missing)}.\n")
   results.write_atomic(root / "summary.md", table)
   path = root / "REPORT.md"
   results.write_atomic(path, "\n".join(parts))
   return path
 
 
-__all__ = ["write", "resolve"]
+BEGIN, END = "<!-- paper -->", "<!-- /paper -->"
 
 
 def readme_blocks(text):
-  """{name: (start, end)} of the `<!-- results:NAME -->` ... `<!-- /results -->` blocks of a README."""
-  import re
+  """{name: (start, end)} of the `<!-- results:PATH -->` ... `<!-- /results -->` blocks of a README."""
   return {m.group(1): (m.start(2), m.end(2))
           for m in re.finditer(r"<!-- results:([\w/.]+) -->\n(.*?)(?=<!-- /results -->)", text, re.S)}
 
 
-def sync_readme(readme=None):
-  """Copies each results/NAME/table.md (or results/PATH) into the README's matching block."""
-  readme = readme or paths.ROOT / "README.md"
-  text = readme.read_text()
+def paper_block():
+  """README's generated results: one section per registered experiment with full results."""
+  root = paths.results_dir(paths.FULL)
+  parts = []
+  for entry in registry.scan():
+    table = root / entry.name / "table.md"
+    if table.exists():
+      title = read_doc(root / entry.name / "results.json").get("title", entry.title)
+      parts.append(f"### {title}\n\n{table.read_text().rstrip()}\n")
+  return "\n".join(parts)
+
+
+def synced(text):
+  """README text with its blocks filled from the full profile's files."""
+  root = paths.results_dir(paths.FULL)
   out, last = [], 0
   for name, (start, end) in sorted(readme_blocks(text).items(), key=lambda kv: kv[1][0]):
-    src = paths.results_dir() / (name if "." in name else f"{name}/table.md")
+    src = root / name
     if not src.exists():
       continue
     out += [text[last:start], src.read_text().rstrip("\n") + "\n"]
     last = end
   out.append(text[last:])
-  results.write_atomic(readme, "".join(out))
+  text = "".join(out)
+  if BEGIN in text and END in text:
+    head, rest = text.split(BEGIN, 1)
+    text = head + BEGIN + "\n" + paper_block() + rest[rest.index(END):]
+  return text
+
+
+def sync_readme(readme=None):
+  readme = readme or paths.ROOT / "README.md"
+  results.write_atomic(readme, synced(readme.read_text()))
   return readme

@@ -39,6 +39,7 @@ class Timing(NamedTuple):
   devices: int
   s_per_model: float
   s_per_model_epoch: float
+  identity_s: float = 0.0  # hashing the programs and data that identify the cell
 
 
 class Summary(NamedTuple):

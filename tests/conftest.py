@@ -6,9 +6,9 @@ import jax.numpy as jnp
 import pytest
 
 from research import data
-from research.experiment import setup_jax
+from research import runtime
 
-setup_jax()
+runtime.setup_jax()
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from contextlib import redirect_stderr
 
 import pytest
 
-from research import data, experiment
+from research import data
+from research.__main__ import main as cli_main
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FASHION = pathlib.Path(os.environ.get("FASHION_MNIST_DIR", data.DEBIAN_DIR))
@@ -34,13 +35,13 @@ def _cli(workdir, *args, env=None, **kw):
 
 
 def _numbers(workdir):
-  doc = json.loads((workdir / "results" / "depth_vs_accuracy" / "results.json").read_text())
+  doc = json.loads((workdir / "results" / "quick" / "depth_vs_accuracy" / "results.json").read_text())
   return [(r["depth"], r["variant"], r["test_acc"], r["train_acc"], r["test_loss"], r["curve"])
           for r in doc["results"]["rows"]]
 
 
 def _table_without_timing(workdir):
-  lines = (workdir / "results" / "depth_vs_accuracy" / "table.md").read_text().splitlines()
+  lines = (workdir / "results" / "quick" / "depth_vs_accuracy" / "table.md").read_text().splitlines()
   return [re.sub(r"\|[^|]*\|$", "|", l) for l in lines if l.startswith("|")]
 
 
@@ -49,7 +50,7 @@ def test_sigkill_mid_run_then_rerun_gives_identical_results(tmp_path):
   assert _cli(ref, *SMALL).wait(timeout=600) == 0
   p = _cli(killed, *SMALL)
   deadline = time.time() + 300
-  ckpt = killed / "checkpoints" / "depth_vs_accuracy"
+  ckpt = killed / "checkpoints" / "quick" / "depth_vs_accuracy"
   # Kill once the second cell has a checkpoint of a partial run (epoch 1 or 2 of 4).
   while time.time() < deadline and p.poll() is None:
     if any(ckpt.glob("L2-plain-*/ckpt/[12]")):
@@ -58,13 +59,13 @@ def test_sigkill_mid_run_then_rerun_gives_identical_results(tmp_path):
   assert p.poll() is None, "the run ended before it could be killed"
   p.send_signal(signal.SIGKILL)
   p.wait()
-  assert not (killed / "results" / "depth_vs_accuracy" / "results.json").exists()
+  assert not (killed / "results" / "quick" / "depth_vs_accuracy" / "results.json").exists()
   again = _cli(killed, *SMALL)
   out, err = again.communicate(timeout=600)
   assert again.returncode == 0, err
   assert _numbers(ref) == _numbers(killed)  # bit for bit: JSON floats round-trip exactly
   assert _table_without_timing(ref) == _table_without_timing(killed)
-  doc = json.loads((killed / "results" / "depth_vs_accuracy" / "results.json").read_text())
+  doc = json.loads((killed / "results" / "quick" / "depth_vs_accuracy" / "results.json").read_text())
   assert any(r["reused"] for r in doc["results"]["rows"])  # the finished first cell was not redone
 
 
@@ -76,7 +77,7 @@ def _snapshot(root):
 @pytest.fixture
 def populated(workdir):
   """A workdir that already holds results and checkpoints that bad input must not touch."""
-  res = workdir / "results" / "depth_vs_accuracy"
+  res = workdir / "results" / "quick" / "depth_vs_accuracy"
   res.mkdir(parents=True)
   (res / "results.json").write_text('{"kept": true}\n')
   (res / "table.md").write_text("| kept |\n")
@@ -92,7 +93,7 @@ def _bad_input(workdir, argv):
   before = _snapshot(workdir)
   err = io.StringIO()
   with redirect_stderr(err):
-    rc = experiment.main(argv)
+    rc = cli_main(argv)
   text = err.getvalue().strip()
   assert rc == 2, text
   assert len(text.splitlines()) == 1 and text.startswith("error: "), text

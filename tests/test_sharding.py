@@ -59,7 +59,7 @@ def _depth_run(workdir, extra_env, n_processes=1):
   for p in procs:
     _, err = p.communicate(timeout=600)
     assert p.returncode == 0, err[-2000:]
-  return json.loads((workdir / "results" / "depth_vs_accuracy" / "results.json").read_text())
+  return json.loads((workdir / "results" / "quick" / "depth_vs_accuracy" / "results.json").read_text())
 
 
 def test_two_processes_on_one_machine_match_one_process(tmp_path):
