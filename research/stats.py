@@ -4,6 +4,10 @@
   mean_sd_text(values)   '89.3 ± 0.2', 'diverged', or with '(k of n diverged)'
   difference(a, b)       (difference of means, its standard error)
   separated(a, b)        whether two sets differ by more than two standard errors
+  diverged(values)       how many members diverged
+
+Comparisons refuse non-finite numbers (ValueError): a reading reports a row with diverged
+members as diverged, with the count, and never compares it.
 """
 import numpy as np
 
@@ -33,21 +37,33 @@ def mean_sd_text(values, scale=100.0, digits=1):
   return s
 
 
+def diverged(values):
+  """How many of the per-seed values are not finite (None, NaN, inf: the member diverged)."""
+  return len(values) - len(finite(values))
+
+
+def _all_finite(values, scale):
+  """The values times scale; a comparison refuses non-finite ones rather than drop them quietly."""
+  v = finite(values, scale)
+  if len(v) != len(values) or not len(v):
+    raise ValueError(f"a comparison needs finite numbers; got {list(values)!r} ({diverged(values)} not "
+                     "finite): report the row as diverged instead")
+  return v
+
+
 def difference(a, b, scale=1.0):
-  """(mean of a - mean of b, the standard error of that difference) over the finite values, times
-  scale; a set of one value adds no variance."""
-  a, b = finite(a, scale), finite(b, scale)
+  """(mean of a - mean of b, the standard error of that difference), times scale; a set of one
+  value adds no variance. Raises ValueError if a value is not finite."""
+  a, b = _all_finite(a, scale), _all_finite(b, scale)
   se = np.sqrt(sum(v.var(ddof=1) / len(v) for v in (a, b) if len(v) > 1))
   return float(a.mean() - b.mean()), float(se)
 
 
 def separated(a, b, z=2.0):
   """Whether two sets of per-seed numbers differ by more than z standard errors of the difference
-  of their means (about a two-sided 95% test); None and NaN entries are left out."""
-  n_a, n_b = len(finite(a)), len(finite(b))
-  if not n_a or not n_b:
-    return False
+  of their means (about a two-sided 95% test). Raises ValueError if a value is not finite: a
+  diverged row is reported as diverged, never as a number or a tie."""
   d, se = difference(a, b)
-  if n_a < 2 or n_b < 2:
+  if len(a) < 2 or len(b) < 2:
     return abs(d) > 0
   return bool(abs(d) > z * max(se, 1e-12))

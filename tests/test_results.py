@@ -2,6 +2,7 @@
 import math
 
 import numpy as np
+import pytest
 
 from research import stats
 
@@ -26,4 +27,14 @@ def test_difference_and_separated():
   assert math.isclose(d, 10.0) and math.isclose(se, math.sqrt(2 / 3))
   assert stats.separated(a, b) and not stats.separated(a, [0.905, 0.91, 0.915])
   assert stats.difference([0.5], [0.4]) == (0.5 - 0.4, 0.0)  # one value each adds no variance
-  assert stats.separated([0.5], [0.4]) and not stats.separated([0.5], [None])
+  assert stats.separated([0.5], [0.4])
+
+
+def test_comparisons_refuse_diverged_members():
+  """A row with a diverged member is reported as diverged, never compared as a number or a tie."""
+  for bad in ([0.5, None], [float("nan"), 0.4], [float("inf")], []):
+    with pytest.raises(ValueError, match="finite"):
+      stats.separated([0.5, 0.6], bad)
+    with pytest.raises(ValueError, match="finite"):
+      stats.difference(bad, [0.5, 0.6])
+  assert stats.diverged([0.5, None, float("nan")]) == 2

@@ -1,0 +1,85 @@
+"""Every registered experiment, end to end on its tiny profile, with no test written for it.
+
+One `python -m research paper --profile tiny` runs them all in the registry's order (as
+`make paper PROFILE=tiny` does) into temporary folders; the tests then read what it wrote.
+"""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from research import registry
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NAMES = registry.names()
+
+
+def _paper(tmp):
+  env = dict(os.environ, RESEARCH_RESULTS_DIR=str(tmp / "results"), RESEARCH_CHECKPOINTS_DIR=str(tmp / "ckpt"))
+  p = subprocess.run([sys.executable, "-m", "research", "paper", "--profile", "tiny"], cwd=ROOT, env=env,
+                     capture_output=True, text=True, timeout=1200)
+  assert p.returncode == 0, p.stderr[-3000:]
+  return {n: json.loads((tmp / "results" / "tiny" / n / "results.json").read_text()) for n in NAMES}
+
+
+@pytest.fixture(scope="module")
+def tiny_paper(tmp_path_factory):
+  """(folder, docs of the first run, docs of a second run that must reuse every cell)."""
+  tmp = tmp_path_factory.mktemp("paper")
+  first = _paper(tmp)
+  return tmp, first, _paper(tmp)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_tiny_profile_writes_table_json_plots_and_reading(tiny_paper, name):
+  tmp, first, second = tiny_paper
+  out = tmp / "results" / "tiny" / name
+  assert first[name]["profile"] == "tiny" and first[name]["environment"]["jax"]
+  table = (out / "table.md").read_text()
+  assert "|---|" in table and "±" in table
+  assert (out / "reading.md").read_text().strip()
+  pngs = list(out.glob("*.png"))
+  assert pngs and all(p.stat().st_size > 5_000 for p in pngs)
+  assert (out / "table.tex").exists() and (out / "table.csv").exists()
+  # The second run trained nothing: every cell was read back, and the numbers are the same.
+  strip = lambda doc: json.dumps(doc["results"], sort_keys=True).replace('"reused": true', '"reused": false')
+  assert '"reused": false' not in json.dumps(second[name]["results"])
+  assert strip(first[name]) == strip(second[name])
+
+
+def test_a_smoke_run_never_touches_the_full_results(tiny_paper):
+  tmp, _, _ = tiny_paper
+  assert sorted(p.name for p in (tmp / "results").iterdir()) == ["tiny"]
+  assert sorted(p.name for p in (tmp / "ckpt").iterdir()) == ["tiny"]
+  report = (tmp / "results" / "tiny" / "REPORT.md").read_text()
+  assert "profile **tiny**" in report and "Mixed profiles" not in report and "Not run yet" not in report
+  for entry in registry.scan():  # sections in the registry's order, each naming a real make target
+    assert f"`make {entry.alias or entry.name}` (profile tiny)" in report
+  starts = [report.index(f"`make {e.alias or e.name}` (profile tiny)") for e in registry.scan()]
+  assert starts == sorted(starts)
+
+
+def test_every_experiment_is_a_make_target_and_make_n_writes_nothing():
+  before = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True,
+                          text=True).stdout
+  for entry in registry.scan():
+    for target in filter(None, (entry.name, entry.alias)):
+      p = subprocess.run(["make", "-n", target, "PROFILE=tiny"], cwd=ROOT, capture_output=True, text=True)
+      assert p.returncode == 0 and f"research run {target} --profile tiny" in p.stdout, p.stdout + p.stderr
+  p = subprocess.run(["make", "-n", "paper"], cwd=ROOT, capture_output=True, text=True)
+  assert p.returncode == 0 and "research paper --profile full" in p.stdout
+  after = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True,
+                         text=True).stdout
+  assert before == after
+
+
+def test_list_and_unknown_names_come_from_the_registry(capsys):
+  from research.__main__ import main
+  assert main(["list"]) == 0
+  listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+  assert listed == NAMES
+  assert main(["run", "deapth"]) == 2
+  assert "did you mean 'depth'?" in capsys.readouterr().err
