@@ -1,5 +1,11 @@
 import sys
 
-from research.experiment import main
+from research import interrupts
 
-sys.exit(main())
+interrupts.install()  # before the driver's imports: jax takes seconds to import
+try:
+  from research.experiment import main
+  status = main()
+except KeyboardInterrupt:
+  interrupts.stop()
+sys.exit(status)
