@@ -22,16 +22,47 @@ LOCK_FILE = ".lock"
 
 
 def _command_line():
+  """This process's command line on one line (python -c programs have newlines), at most 200 characters."""
+  return _cmdline_of(os.getpid()) or _one_line([sys.executable, *sys.argv])
+
+
+def _one_line(args):
+  line = " ".join(" ".join(args).split())
+  return line if len(line) <= 200 else line[:197] + "..."
+
+
+def _flock_pids(f):
+  """PIDs holding a flock on f's file, from /proc/locks: the lock file's record may name a reader that left."""
+  inode = os.fstat(f.fileno()).st_ino
+  pids = []
   try:
-    return pathlib.Path("/proc/self/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    lines = pathlib.Path("/proc/locks").read_text().splitlines()
   except OSError:
-    return " ".join([sys.executable, *sys.argv])
+    return pids
+  for line in lines:
+    fields = line.split()
+    # "1: FLOCK  ADVISORY  WRITE 5233 00:2d:1234 0 EOF"; waiters are marked "->"
+    if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5].rsplit(":", 1)[-1] == str(inode):
+      pids.append(int(fields[4]))
+  return [p for p in pids if p > 0 and p != os.getpid()]  # 0: a holder in another PID namespace
+
+
+def _cmdline_of(pid):
+  try:
+    args = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+  except OSError:
+    return None
+  return _one_line(args)
 
 
 def _holder(f):
+  for pid in _flock_pids(f):
+    cmd = _cmdline_of(pid)
+    if cmd:
+      return f"PID {pid}: {cmd}"
   f.seek(0)
-  text = f.read().strip()
-  return text or "PID unknown"
+  record = f.readline().strip()
+  return record or "PID unknown"
 
 
 @contextlib.contextmanager
@@ -46,7 +77,7 @@ def hold(folder, what, shared=False):
     except BlockingIOError:
       raise UserError(f"another run of {what} ({_holder(f)}) holds {folder}; "
                       "wait for it to finish or stop it") from None
-    # Several readers may hold it at once: the record names the last one, enough to find them.
+    # For systems without /proc/locks: several readers may hold it at once, the record names the last one.
     f.seek(0)
     f.truncate()
     f.write(f"PID {os.getpid()}: {_command_line()}\n")
