@@ -18,8 +18,9 @@ step, and max_to_keep deletes the manifest with its step. A stray folder with
 an integer name (e.g. an empty ckpt/7/) is the one orbax's latest_step() picks,
 so verified_latest_step reports it too.
 
-Cost (2 shared CPU cores, file cache warm): sealing or checking a 7.3 MB
-checkpoint takes 7 ms, about 1 ms per MB, so ~10 ms for a ~10 MB checkpoint.
+Cost (2 shared CPU cores, file cache warm, median of 5): for a 9.2 MiB
+checkpoint seal() takes 19 ms and check() 13 ms; a 7.3 MB one 7 ms. Training
+a cell costs seconds, so every save can be sealed and every restore checked.
 """
 import hashlib
 import json
