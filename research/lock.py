@@ -11,6 +11,7 @@ clean up. The lock file keeps the holder's PID and command line, to name it in
 the error the next run gets.
 """
 import contextlib
+import errno
 import fcntl
 import os
 import pathlib
@@ -65,23 +66,45 @@ def _holder(f):
   return record or "PID unknown"
 
 
+def _open(path, shared):
+  """The lock file; readers of a read-only folder lock it read-only (None: no writer could have made it)."""
+  try:
+    # "a+" neither truncates another holder's record nor needs the file to exist.
+    return open(path, "a+")
+  except (PermissionError, OSError) as e:
+    if not shared or e.errno not in (errno.EACCES, errno.EROFS, errno.EPERM):
+      raise
+  try:
+    return open(path)
+  except FileNotFoundError:
+    return None
+
+
 @contextlib.contextmanager
 def hold(folder, what, shared=False):
   """Holds folder/.lock while the block runs; UserError naming the holder if another process has it."""
   folder = pathlib.Path(folder)
-  folder.mkdir(parents=True, exist_ok=True)
-  # "a+" neither truncates another holder's record nor needs the file to exist.
-  with open(folder / LOCK_FILE, "a+") as f:
+  if not shared:
+    folder.mkdir(parents=True, exist_ok=True)
+  elif not folder.is_dir():
+    yield  # nothing to read, nothing to protect
+    return
+  f = _open(folder / LOCK_FILE, shared)
+  if f is None:
+    yield
+    return
+  with f:
     try:
       fcntl.flock(f, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
       raise UserError(f"another run of {what} ({_holder(f)}) holds {folder}; "
                       "wait for it to finish or stop it") from None
-    # For systems without /proc/locks: several readers may hold it at once, the record names the last one.
-    f.seek(0)
-    f.truncate()
-    f.write(f"PID {os.getpid()}: {_command_line()}\n")
-    f.flush()
+    if f.writable():
+      # For systems without /proc/locks: several readers may hold it at once, the record names the last one.
+      f.seek(0)
+      f.truncate()
+      f.write(f"PID {os.getpid()}: {_command_line()}\n")
+      f.flush()
     try:
       yield
     finally:

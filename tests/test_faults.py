@@ -116,6 +116,7 @@ with lock.hold(sys.argv[1], "depth_vs_accuracy", shared=sys.argv[2] == "shared")
 
 
 def _holder(folder, mode="exclusive"):
+  folder.mkdir(exist_ok=True)  # readers lock only folders that exist
   p = subprocess.Popen([sys.executable, "-c", _HOLDER, str(folder), mode], cwd=ROOT, stdout=subprocess.PIPE,
                        text=True)
   assert p.stdout.readline() == "held\n"
@@ -281,3 +282,22 @@ def test_an_interrupt_in_a_callback_ends_the_process_not_just_the_callback():
           "A()\nprint('carried on')\n")
   p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30)
   assert (p.returncode, p.stdout, p.stderr) == (130, "", interrupts.LINE + "\n")
+
+
+def test_a_reader_of_a_read_only_or_missing_folder_still_reads(tmp_path, monkeypatch):
+  with lock.hold(tmp_path / "absent", "render", shared=True):
+    pass
+  with lock.hold(tmp_path / "res", "depth_vs_accuracy"):
+    pass
+  real_open = open
+
+  def read_only(path, mode="r", *a, **kw):
+    if "a" in mode:
+      raise OSError(errno.EROFS, "Read-only file system", str(path))
+    return real_open(path, mode, *a, **kw)
+  monkeypatch.setattr("builtins.open", read_only)
+  with lock.hold(tmp_path / "res", "render", shared=True):
+    pass
+  with pytest.raises(OSError):
+    with lock.hold(tmp_path / "res", "depth_vs_accuracy"):
+      pass
