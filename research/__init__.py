@@ -10,4 +10,9 @@ Modules, each small and named for what it holds:
   results      atomic files, environment, mean ± std tables
   experiment   the driver every experiment module runs under
   report       results/REPORT.md from every experiment's outputs
+  integrity    sealed checkpoints: a flipped byte is reported, not restored
+  lock         one writer per experiment folder, readers share
+  limits       finite values, upper bounds, will the cell fit in memory
+  faults       disk full, read-only, out of memory, corrupt JSON: one line each
+  interrupts   Ctrl-C at any moment: one line, exit status 130
 """

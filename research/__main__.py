@@ -11,13 +11,19 @@
 --debug shows the traceback of an error instead of its one line. Profiles: full (the default,
 the committed results), quick and tiny (each written apart, under results/<profile>/).
 """
-import argparse
-import subprocess
 import sys
-import time
 
-from research import paths, registry
-from research.errors import UserError
+from research import interrupts
+
+if __name__ == "__main__":
+  interrupts.install()  # first: until the heavy imports are done, Ctrl-C exits at once with one line
+
+import argparse  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+
+from research import paths, registry  # noqa: E402
+from research.errors import UserError  # noqa: E402
 
 COMMANDS = ("run", "render", "report", "paper", "readme", "list")
 
@@ -91,8 +97,10 @@ def dispatch(args, overrides):
   if args.command in ("run", "render", "report", "paper"):
     config.check_profile_name(args.profile)
   if args.command == "paper":
+    interrupts.imported()
     return paper(args.profile)
   from research import experiment, report
+  interrupts.imported()  # jax is loaded: from here Ctrl-C raises, so finally blocks run
   if args.command == "report":
     print(report.write(args.profile, args.paper_seconds))
   elif args.command == "readme":
@@ -117,9 +125,17 @@ def main(argv=None):
     print(f"error: {e}", file=sys.stderr)
     return 2
   except KeyboardInterrupt:
-    print("interrupted; run the same command again to resume where it stopped", file=sys.stderr)
-    return 130
+    print(interrupts.LINE, file=sys.stderr)
+    return interrupts.EXIT
 
 
 if __name__ == "__main__":
-  sys.exit(main())
+  try:
+    status = main()
+  except BaseException:
+    if interrupts.pressed():  # an interrupt that surfaced as another exception
+      interrupts.stop()
+    raise
+  if interrupts.pressed() and status != interrupts.EXIT:  # an interrupt some library swallowed
+    interrupts.stop()
+  sys.exit(status)

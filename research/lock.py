@@ -1,0 +1,111 @@
+"""One writer per folder: two runs of one experiment would train the same cells and race on their files.
+
+  with lock.hold(ckpt_root, "depth_vs_accuracy"):               # run: exclusive
+    ...
+  with lock.hold(results_dir, "depth_vs_accuracy", shared=True):  # render/report: a consistent snapshot
+    ...
+
+flock locks belong to the open file, so the kernel drops them when the holder
+exits, however it exits (SIGKILL included): there is never a stale lock to
+clean up. The lock file keeps the holder's PID and command line, to name it in
+the error the next run gets.
+"""
+import contextlib
+import errno
+import fcntl
+import os
+import pathlib
+import sys
+
+from research.errors import UserError
+
+LOCK_FILE = ".lock"
+
+
+def _command_line():
+  """This process's command line on one line (python -c programs have newlines), at most 200 characters."""
+  return _cmdline_of(os.getpid()) or _one_line([sys.executable, *sys.argv])
+
+
+def _one_line(args):
+  line = " ".join(" ".join(args).split())
+  return line if len(line) <= 200 else line[:197] + "..."
+
+
+def _flock_pids(f):
+  """PIDs holding a flock on f's file, from /proc/locks: the lock file's record may name a reader that left."""
+  inode = os.fstat(f.fileno()).st_ino
+  pids = []
+  try:
+    lines = pathlib.Path("/proc/locks").read_text().splitlines()
+  except OSError:
+    return pids
+  for line in lines:
+    fields = line.split()
+    # "1: FLOCK  ADVISORY  WRITE 5233 00:2d:1234 0 EOF"; waiters are marked "->"
+    if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5].rsplit(":", 1)[-1] == str(inode):
+      pids.append(int(fields[4]))
+  return [p for p in pids if p > 0 and p != os.getpid()]  # 0: a holder in another PID namespace
+
+
+def _cmdline_of(pid):
+  try:
+    args = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+  except OSError:
+    return None
+  return _one_line(args)
+
+
+def _holder(f):
+  for pid in _flock_pids(f):
+    cmd = _cmdline_of(pid)
+    if cmd:
+      return f"PID {pid}: {cmd}"
+  f.seek(0)
+  record = f.readline().strip()
+  return record or "PID unknown"
+
+
+def _open(path, shared):
+  """The lock file; readers of a read-only folder lock it read-only (None: no writer could have made it)."""
+  try:
+    # "a+" neither truncates another holder's record nor needs the file to exist.
+    return open(path, "a+")
+  except (PermissionError, OSError) as e:
+    if not shared or e.errno not in (errno.EACCES, errno.EROFS, errno.EPERM):
+      raise
+  try:
+    return open(path)
+  except FileNotFoundError:
+    return None
+
+
+@contextlib.contextmanager
+def hold(folder, what, shared=False):
+  """Holds folder/.lock while the block runs; UserError naming the holder if another process has it."""
+  folder = pathlib.Path(folder)
+  if not shared:
+    folder.mkdir(parents=True, exist_ok=True)
+  elif not folder.is_dir():
+    yield  # nothing to read, nothing to protect
+    return
+  f = _open(folder / LOCK_FILE, shared)
+  if f is None:
+    yield
+    return
+  with f:
+    try:
+      fcntl.flock(f, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+    except BlockingIOError:
+      raise UserError(f"another run of {what} ({_holder(f)}) holds {folder}; "
+                      "wait for it to finish or stop it") from None
+    if f.writable():
+      # For systems without /proc/locks: several readers may hold it at once, the record names the last one.
+      f.seek(0)
+      f.truncate()
+      f.write(f"PID {os.getpid()}: {_command_line()}\n")
+      f.flush()
+    try:
+      yield
+    finally:
+      fcntl.flock(f, fcntl.LOCK_UN)
