@@ -18,6 +18,8 @@ import contextlib
 import hashlib
 import json
 import pathlib
+import shutil
+import sys
 import time
 from typing import Any, NamedTuple
 
@@ -26,7 +28,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from tqdm.auto import tqdm
 
-from research import results, sharding, train
+from research import faults, integrity, limits, results, sharding, train
 from research.summary import Final, Member, Summary, Timing
 from research.errors import UserError
 
@@ -76,6 +78,11 @@ def identity(trainer, data, *, seeds, hparams, epochs, masks=None, init_params=N
   and starting weights enter by content; seeds, hyperparameter values and epochs by value; the
   JAX version and backend because another compiler may round otherwise.
   """
+  return _identify(trainer, data, seeds, hparams, epochs, masks, init_params)[:2]
+
+
+def _identify(trainer, data, seeds, hparams, epochs, masks, init_params):
+  """(key, parts, the abstract initial state)."""
   v = train.vmapped(trainer)
   keys, hps = train.keys(seeds), train.stack(hparams)
   init = jax.jit(v.init).lower(keys, hps, data, masks, init_params)
@@ -88,7 +95,32 @@ def identity(trainer, data, *, seeds, hparams, epochs, masks=None, init_params=N
                seeds=[int(s) for s in seeds], hparams=results.clean_json(hparams), epochs=int(epochs),
                jax=jax.__version__, backend=jax.default_backend())
   key = hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
-  return key, parts
+  return key, parts, abstract_state
+
+
+def _say(line):
+  """A one-line notice on stderr (progress bars use stdout)."""
+  print(line, file=sys.stderr, flush=True)
+
+
+def _check_memory(name, abstract_state, members, batch_size, data, epochs):
+  one_member = jax.tree.map(lambda a: a.shape[1:], abstract_state.params)
+  data_bytes = sum(int(np.prod(a.shape)) * a.dtype.itemsize for a in data.values())
+  limits.check_fits(limits.cell_bytes(one_member, members, batch_size, data_bytes, epochs=epochs),
+                    f"cell {name}")
+
+
+def _verified_checkpoint(name, cell_dir):
+  """Deletes checkpoint steps that fail their integrity check, saying so in one line; a damaged
+  checkpoint is never restored."""
+  ckpt = cell_dir / "ckpt"
+  good, problems = integrity.verified_latest_step(ckpt)
+  if problems:
+    _say(f"cell {name}: {problems[0]}; " + (f"resuming from epoch {good} instead" if good is not None
+                                             else "training it from scratch"))
+    for step in ckpt.iterdir() if ckpt.is_dir() else []:
+      if step.is_dir() and step.name.isdigit() and int(step.name) != good:
+        shutil.rmtree(step, ignore_errors=True)
 
 
 def _manager(path):
@@ -145,8 +177,7 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
     raise UserError(f"batch_size={trainer.batch_size} is larger than the {n_train} training examples "
                     f"of cell {name}; use a smaller batch_size or more data")
   t_identity = time.perf_counter()
-  key, parts = identity(trainer, data, seeds=seeds, hparams=hparams, epochs=epochs, masks=masks,
-                        init_params=init_params)
+  key, parts, abstract_state = _identify(trainer, data, seeds, hparams, epochs, masks, init_params)
   identity_s = time.perf_counter() - t_identity
   spec = dict(spec, seeds=list(seeds), hparams=hparams, epochs=epochs,
               data={k: list(v.shape) for k, v in data.items()})
@@ -165,6 +196,13 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   hist = {k: np.full((n, epochs), np.nan, np.float32) for k in train.History._fields}
   summary = _read_summary(result_path)
   if summary is not None:
+    problem = integrity.check_cell(cell_dir)
+    if problem is not None:  # result.json and its checkpoint disagree: neither is used
+      _say(f"cell {name}: {problem}; training it again from scratch")
+      result_path.unlink(missing_ok=True)
+      shutil.rmtree(cell_dir / "ckpt", ignore_errors=True)
+      summary = None
+  if summary is not None:
     summary = summary._replace(reused=True)
     if not need_state:
       return CellResult(summary, None)
@@ -173,10 +211,13 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
     if restored is not None:
       return CellResult(summary, restored["state"])
 
-  cell_dir.mkdir(parents=True, exist_ok=True)
-  if sharding.is_main_process():
-    results.write_json(cell_dir / "spec.json", spec)
-    results.write_json(cell_dir / "identity.json", parts)
+  _check_memory(name, abstract_state, sharding.padded(n, mesh) if mesh else n, trainer.batch_size, data, epochs)
+  with faults.reported(f"setting up cell {name}", cell_dir.parent):
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    if sharding.is_main_process():
+      results.write_json(cell_dir / "spec.json", spec)
+      results.write_json(cell_dir / "identity.json", parts)
+  _verified_checkpoint(name, cell_dir)
   mngr = _manager(cell_dir / "ckpt")
   state = fresh_state()
   restored = _restore(mngr, {"state": state, "history": hist}, cell_dir)
@@ -189,7 +230,7 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   state, data = spread(state), sharding.replicate(data, mesh)
 
   step = jax.jit(v.train, static_argnums=2, donate_argnums=0)
-  compiled, compile_s, train_s, last_save = {}, 0.0, 0.0, time.time()
+  compiled, compile_s, train_s, last_save, seal = {}, 0.0, 0.0, time.time(), None
   bar = tqdm(total=epochs, initial=done, desc=name, leave=False, disable=not progress, unit="ep")
   while done < epochs:
     k = min(chunk_epochs, epochs - done)
@@ -210,11 +251,16 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
       if not (cell_dir / "shapes.json").exists() and sharding.is_main_process():
         results.write_json(cell_dir / "shapes.json",
                            _shapes({"state": sharding.unpad(state, n), "history": hist}))
-      mngr.save(done, args=ocp.args.StandardSave({"state": sharding.unpad(state, n), "history": hist}),
-                force=True)
-      mngr.wait_until_finished()
+      with faults.reported(f"saving a checkpoint of cell {name}", cell_dir):
+        mngr.save(done, args=ocp.args.StandardSave({"state": sharding.unpad(state, n), "history": hist}),
+                  force=True)
+        mngr.wait_until_finished()
+        if sharding.is_main_process():
+          seal = integrity.seal_cell(cell_dir / "ckpt", done)
       last_save = time.time()
   bar.close()
+  if seal is None and sharding.is_main_process():  # resumed from the final checkpoint itself
+    seal = integrity.seal_cell(cell_dir / "ckpt", done)
 
   train_loss, train_acc = jax.jit(v.evaluate)(state.params, data["x_train"], data["y_train"])
   state = sharding.unpad(state, n)
@@ -224,11 +270,12 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
                     Timing(compile_s=compile_s, train_s=train_s, epochs_trained=epochs - resumed_from,
                            resumed_from_epoch=resumed_from, devices=1 if mesh is None else mesh.size,
                            s_per_model=train_s / n, s_per_model_epoch=train_s / n / trained,
-                           identity_s=identity_s))
+                           identity_s=identity_s), checkpoint=seal)
   # The same numbers a later read-back gives (NaN -> None).
   summary = Summary.from_json(results.clean_json(summary.to_json()))
   if sharding.is_main_process():
-    results.write_json(result_path, summary.to_json())
+    with faults.reported(f"writing the result of cell {name}", cell_dir):
+      results.write_json(result_path, summary.to_json())
   return CellResult(summary, state)
 
 

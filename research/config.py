@@ -149,8 +149,18 @@ def one_of(cfg, key, valid):
   require(cfg[key] in valid, f"config {key}={cfg[key]!r}: valid values are {', '.join(map(str, valid))}")
 
 
+# List-valued keys whose entries are table rows or columns: a repeated entry would repeat a row.
+ROW_KEYS = ("depths", "sizes", "learning_rates", "resolutions", "hunger_n_train", "optimizers", "rhos",
+            "datasets", "families", "variants", "models")
+
+
 def common(cfg):
-  """Checks for the keys every experiment shares (those present)."""
+  """Checks for the keys every experiment shares (those present), and for every value: finite,
+  within bounds, no repeated rows."""
+  from research import limits
+  limits.finite(cfg)
+  limits.bounded(cfg)
+  limits.distinct(cfg, *(k for k in ROW_KEYS if k in cfg and isinstance(cfg[k], (list, tuple))))
   for k in ("epochs", "batch_size", "chunk_epochs"):
     if k in cfg:
       positive(cfg, k)
@@ -159,6 +169,8 @@ def common(cfg):
       positive(cfg, k)
   if "seeds" in cfg:
     require(cfg.seeds > 0, f"config seeds={cfg.seeds}: needs at least 1 seed")
+    if "epochs" in cfg:
+      limits.check_history_fits(cfg.seeds, cfg.epochs, f"config seeds={cfg.seeds}, epochs={cfg.epochs}")
   for k in ("n_train", "val_size", "resize"):
     if k in cfg:
       non_negative(cfg, k)

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 
-from research import cells, config, paths, registry, results, sharding
+from research import cells, config, faults, lock, paths, registry, results, sharding
 from research.errors import UserError
 
 
@@ -120,17 +120,26 @@ def output_files(module, doc):
   return files
 
 
+def reading(out_dir):
+  """Held while reading an experiment's results folder: publish() cannot swap it underneath."""
+  return lock.hold(out_dir.parent, "results", shared=True, wait_s=30)
+
+
 def publish(files, out_dir):
-  """Writes {file: bytes} as the whole of out_dir: staged beside it, then swapped in."""
+  """Writes {file: bytes} as the whole of out_dir: staged beside it, then swapped in while no
+  reader holds the folder (report and render read it as one snapshot)."""
   out_dir.parent.mkdir(parents=True, exist_ok=True)
   staging = out_dir.parent / f".staging-{out_dir.name}-{os.getpid()}"
   shutil.rmtree(staging, ignore_errors=True)
-  staging.mkdir()
+  needed = sum(len(data) for data in files.values())
   try:
-    for fname, data in files.items():
-      (staging / fname).write_bytes(data)
-      os.chmod(staging / fname, 0o644)
-    results.replace_dir(staging, out_dir)
+    with faults.reported(f"writing the results of {out_dir.name}", out_dir.parent, needed):
+      staging.mkdir()
+      for fname, data in files.items():
+        (staging / fname).write_bytes(data)
+        os.chmod(staging / fname, 0o644)
+      with lock.hold(out_dir.parent, "results", wait_s=30):
+        results.replace_dir(staging, out_dir)
   finally:
     shutil.rmtree(staging, ignore_errors=True)
 
@@ -145,22 +154,23 @@ def execute(name, profile=paths.FULL, overrides=(), progress=True):
   check_writable(ckpt_root, "checkpoints")
   from research import runtime
   runtime.setup_jax()
-  _clean_leftovers(out_dir, ckpt_root)
-
-  ctx = Context(module.NAME, cfg, ckpt_root, progress)
-  start = time.time()
-  try:
-    res = module.run(cfg, ctx)
-  finally:
-    ctx.close()
-  wall = time.time() - start
-  doc = dict(experiment=module.NAME, title=module.TITLE, profile=profile, config=cfg.to_dict(),
-             environment=results.environment(), wall_s=wall,
-             finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), results=res)
-  doc = results.clean_json(doc)
-  if sharding.is_main_process():  # one host writes the results
-    files = {"results.json": (results.dumps(doc) + "\n").encode(), **output_files(module, doc)}
-    publish(files, out_dir)
+  with lock.hold(ckpt_root, module.NAME):  # one writer per experiment; render waits for it too
+    _clean_leftovers(out_dir, ckpt_root)
+    ctx = Context(module.NAME, cfg, ckpt_root, progress)
+    start = time.time()
+    try:
+      with faults.reported(f"training {module.NAME}", ckpt_root):
+        res = module.run(cfg, ctx)
+    finally:
+      ctx.close()
+    wall = time.time() - start
+    doc = dict(experiment=module.NAME, title=module.TITLE, profile=profile, config=cfg.to_dict(),
+               environment=results.environment(), wall_s=wall,
+               finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), results=res)
+    doc = results.clean_json(doc)
+    if sharding.is_main_process():  # one host writes the results
+      files = {"results.json": (results.dumps(doc) + "\n").encode(), **output_files(module, doc)}
+      publish(files, out_dir)
   return out_dir, wall
 
 
@@ -184,12 +194,15 @@ def render(name, profile=paths.FULL):
   module = registry.resolve(name)
   out_dir = paths.results_dir(profile) / module.NAME
   path = out_dir / "results.json"
-  raw = path.read_bytes() if path.exists() else None
-  doc = read_doc(path, raw)
-  try:
-    files = output_files(module, doc)
-  except (KeyError, TypeError, IndexError, ValueError) as e:
-    raise UserError(f"{path} does not hold what {module.NAME}'s tables need ({type(e).__name__}: {e}); "
-                    "run the experiment again to rewrite it") from None
-  publish({"results.json": raw, **files}, out_dir)
+  # Under the experiment's lock: a run finishing meanwhile would otherwise be replaced by this
+  # render of the results.json it superseded.
+  with lock.hold(paths.checkpoints_dir(profile) / module.NAME, module.NAME):
+    raw = path.read_bytes() if path.exists() else None
+    doc = read_doc(path, raw)
+    try:
+      files = output_files(module, doc)
+    except (KeyError, TypeError, IndexError, ValueError) as e:
+      raise UserError(f"{path} does not hold what {module.NAME}'s tables need ({type(e).__name__}: {e}); "
+                      "run the experiment again to rewrite it") from None
+    publish({"results.json": raw, **files}, out_dir)
   return out_dir

@@ -3,7 +3,6 @@
   limits.finite(cfg)                  every float in a (nested) config is finite
   limits.bounded(cfg)                 seeds, epochs, resize, widths within BOUNDS
   limits.distinct(cfg, "depths")      no list entry twice
-  limits.check_profile(name, valid)   --profile= and unknown names fail
   est = limits.cell_bytes(param_shapes, members, batch_size, data_bytes, epochs=...)
   limits.check_fits(est, "cell L4-plain")   UserError with the numbers if it cannot fit
 
@@ -63,12 +62,6 @@ def distinct(cfg, *keys):
     twice = sorted({x for x in v if v.count(x) > 1}, key=str)
     if twice:
       raise UserError(f"config {k}={v!r}: {', '.join(map(str, twice))} listed more than once; list each once")
-
-
-def check_profile(name, valid):
-  if not name or name not in valid:
-    shown = f"'{name}'" if name else "an empty name"
-    raise UserError(f"--profile: {shown} is not a profile; valid: {', '.join(valid)}")
 
 
 # ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import errno
 import fcntl
 import os
 import pathlib
+import time
 import sys
 
 from research.errors import UserError
@@ -81,8 +82,9 @@ def _open(path, shared):
 
 
 @contextlib.contextmanager
-def hold(folder, what, shared=False):
-  """Holds folder/.lock while the block runs; UserError naming the holder if another process has it."""
+def hold(folder, what, shared=False, wait_s=0.0):
+  """Holds folder/.lock while the block runs; UserError naming the holder if another process has it
+  (after waiting up to wait_s seconds: for locks that are only ever held for a moment)."""
   folder = pathlib.Path(folder)
   if not shared:
     folder.mkdir(parents=True, exist_ok=True)
@@ -94,11 +96,16 @@ def hold(folder, what, shared=False):
     yield
     return
   with f:
-    try:
-      fcntl.flock(f, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-    except BlockingIOError:
-      raise UserError(f"another run of {what} ({_holder(f)}) holds {folder}; "
-                      "wait for it to finish or stop it") from None
+    deadline = time.monotonic() + wait_s
+    while True:
+      try:
+        fcntl.flock(f, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        break
+      except BlockingIOError:
+        if time.monotonic() >= deadline:
+          raise UserError(f"another run of {what} ({_holder(f)}) holds {folder}; "
+                          "wait for it to finish or stop it") from None
+        time.sleep(0.05)
     if f.writable():
       # For systems without /proc/locks: several readers may hold it at once, the record names the last one.
       f.seek(0)

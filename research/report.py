@@ -8,7 +8,7 @@ import re
 import time
 
 from research import paths, registry, results
-from research.experiment import read_doc
+from research.experiment import read_doc, reading
 
 
 def _section(entry, doc, folder):
@@ -40,14 +40,15 @@ def write(profile=paths.FULL, paper_seconds=None):
     if not (folder / "results.json").exists():
       missing.append(entry.name)
       continue
-    doc = read_doc(folder / "results.json")
+    with reading(folder):  # results.json, tables and plots of one run, not of two
+      doc = read_doc(folder / "results.json")
+      sections += _section(entry, doc, folder)
     if doc["profile"] != profile:
       foreign.append(f"{entry.name} ({doc['profile']})")
     env = doc["environment"]
     total += doc["wall_s"]
     summary.append([f"`{entry.name}`", doc["profile"], f"{doc['wall_s'] / 60:.1f}", env["devices"],
                     env["cpu_count"], env["jax"], doc["finished"]])
-    sections += _section(entry, doc, folder)
   clock = (f" `make paper` took {paper_seconds / 60:.1f} min from start to report (set-up, data, "
            "compilation and training)." if paper_seconds else "")
   summary.append(["total", "", f"{total / 60:.1f}", "", "", "", ""])
@@ -84,8 +85,9 @@ def paper_block():
   for entry in registry.scan():
     table = root / entry.name / "table.md"
     if table.exists():
-      title = read_doc(root / entry.name / "results.json").get("title", entry.title)
-      parts.append(f"### {title}\n\n{table.read_text().rstrip()}\n")
+      with reading(table.parent):
+        title = read_doc(root / entry.name / "results.json").get("title", entry.title)
+        parts.append(f"### {title}\n\n{table.read_text().rstrip()}\n")
   return "\n".join(parts)
 
 

@@ -48,6 +48,7 @@ class Summary(NamedTuple):
   members: tuple
   timing: Timing
   reused: bool = False
+  checkpoint: dict = None  # {"step", "manifest"}: the sealed final checkpoint (research/integrity.py)
 
   def final(self, key):
     """One value of Final.<key> per member."""
@@ -79,10 +80,11 @@ class Summary(NamedTuple):
     return dict(name=self.name, spec=self.spec,
                 members=[dict(seed=m.seed, hparams=m.hparams, final=m.final._asdict(), history=m.history)
                          for m in self.members],
-                timing=self.timing._asdict(), reused=self.reused)
+                timing=self.timing._asdict(), reused=self.reused, checkpoint=self.checkpoint)
 
   @classmethod
   def from_json(cls, d):
     """Raises KeyError or TypeError on a document that is not a cell summary."""
     members = tuple(Member(m["seed"], m["hparams"], Final(**m["final"]), m["history"]) for m in d["members"])
-    return cls(d["name"], d["spec"], members, Timing(**d["timing"]), bool(d.get("reused", False)))
+    return cls(d["name"], d["spec"], members, Timing(**d["timing"]), bool(d.get("reused", False)),
+               d.get("checkpoint"))

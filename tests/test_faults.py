@@ -181,15 +181,10 @@ def test_upper_bounds():
     limits.bounded(_cfg(model=dict(widths=[64, 100_000], dropout=0.0)))
 
 
-def test_duplicates_and_profiles():
+def test_duplicates():
   limits.distinct(_cfg(), "depths")
   with pytest.raises(UserError, match=r"config depths=\[1, 1, 2\]: 1 listed more than once"):
     limits.distinct(_cfg(depths=[1, 1, 2]), "depths")
-  limits.check_profile("quick", ["full", "quick"])
-  with pytest.raises(UserError, match="an empty name is not a profile; valid: full, quick"):
-    limits.check_profile("", ["full", "quick"])
-  with pytest.raises(UserError, match="'fast' is not a profile"):
-    limits.check_profile("fast", ["full", "quick"])
 
 
 def test_memory_estimate_and_the_message_when_it_does_not_fit():
