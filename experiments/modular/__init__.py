@@ -92,7 +92,7 @@ PROFILES = {"quick": dict(n_train=2000, rhos=[0.01, 0.25], sizes=[0], width=32, 
                           target_acc=0.8, reuse_epochs=10, reuse=["modules", "scratch"], seeds=2),
             # Tiny: scikit-learn digits (high x odd), end to end in seconds; 2% of 640 is 13 rare examples.
             "tiny": dict(attributes="digits", n_train=640, rho=0.02, rhos=[0.02, 0.25], sizes=[0], width=32,
-                         module_width=16, combiner_width=8, batch_size=64, epochs=2, min_steps=30,
+                         module_width=16, combiner_width=8, batch_size=64, learning_rate=1e-2, epochs=2, min_steps=60,
                          combiner_epochs=2, combiner_min_steps=20, target_acc=0.8, reuse_per_group=8,
                          reuse_batch=8, reuse_epochs=5, reuse=["modules", "monolithic", "scratch"], seeds=2)}
 
