@@ -1,10 +1,23 @@
 """Magnitude pruning: the masks remove exactly the smallest surviving weights, and a mask stays
 applied through training inside the compiled step (pruned weights stay exactly zero)."""
+import json
+import pathlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from experiments import pruning
 from research import cells, masks, models, train
+
+COMMITTED = pathlib.Path(__file__).parent.parent / "results" / "pruning"
+
+
+def test_committed_results_render_to_the_committed_text():
+  doc = json.loads((COMMITTED / "results.json").read_text())
+  assert doc["results"]["layers"] == ["Dense_0", "Dense_1", "Dense_2"]
+  assert pruning.table(doc) == (COMMITTED / "table.md").read_text()
+  assert pruning.reading(doc).strip() + "\n" == (COMMITTED / "reading.md").read_text()
 
 
 def _params(members=2, seed=0):

@@ -39,7 +39,7 @@ import numpy as np
 from research import config, groups
 
 from experiments.modular.contenders import Data, build_contenders, train_point
-from experiments.modular.reading import reading
+from experiments.modular.paragraphs import reading
 from experiments.modular.reuse import REUSE, reuse_runs
 from experiments.modular.tables import plots, table
 

@@ -1,4 +1,4 @@
-"""The modular experiment's reading: one function per paragraph, each returning its lines."""
+"""The modular experiment's reading, one function per paragraph (each returns its lines); `reading` joins them."""
 import numpy as np
 
 from research import stats
