@@ -26,7 +26,7 @@ import matplotlib.ticker
 import ml_collections
 import numpy as np
 
-from research import config, models, results, stats, train
+from research import config, masks, models, results, stats, train
 
 NAME = "pruning"
 ORDER = 6
@@ -63,7 +63,9 @@ def get_config():
   return c
 
 
-PROFILES = {"quick": dict(n_train=2000, epochs=1, rounds=2, retrain_epochs=1, seeds=2)}
+PROFILES = {"quick": dict(n_train=2000, epochs=1, rounds=2, retrain_epochs=1, seeds=2),
+            # Tiny: scikit-learn's 8x8 digits (1.3K training images), end to end in seconds.
+            "tiny": dict(dataset="digits", epochs=2, rounds=2, retrain_epochs=1, seeds=2)}
 
 
 def validate(cfg):
@@ -71,44 +73,6 @@ def validate(cfg):
   for k in ("prune_rate", "output_prune_rate"):
     config.require(0 < cfg[k] < 1, f"config {k}={cfg[k]!r}: must be between 0 and 1")
 
-
-# ----------------------------------------------------------------------------
-# Masks: {0, 1} pytrees like the params, with a leading member axis
-
-def layers(params):
-  """Dense layer names in order, input to output."""
-  return sorted(params, key=lambda name: int(name.rsplit("_", 1)[-1]))
-
-
-def ones_mask(params):
-  return jax.tree.map(lambda p: np.ones(p.shape, np.float32), params)
-
-
-def prune(params, mask, rates):
-  """A new mask: in each layer of `rates`, per member, removes that fraction of the still-kept
-  weights (kernel entries; biases are never pruned) with the smallest magnitude. Exactly
-  round(rate * kept) go, whatever the ties."""
-  new = jax.tree.map(lambda m: np.array(m, np.float32), mask)
-  for layer, rate in rates.items():
-    w = np.abs(np.asarray(params[layer]["kernel"], np.float32))
-    m = new[layer]["kernel"]
-    for i in range(w.shape[0]):
-      kept = int(m[i].sum())
-      k = int(round(rate * kept))
-      order = np.argsort(np.where(m[i] > 0, w[i], np.inf), axis=None, kind="stable")
-      m[i].reshape(-1)[order[:k]] = 0.0
-  return new
-
-
-def kept(mask):
-  """(fraction of all kernel weights kept, {layer: fraction kept}), over members (they are equal)."""
-  per = {l: float(np.mean(mask[l]["kernel"], dtype=np.float64)) for l in layers(mask)}
-  total = sum(mask[l]["kernel"][0].size for l in per)
-  frac = sum(float(np.sum(mask[l]["kernel"], dtype=np.float64)) / mask[l]["kernel"].shape[0] for l in per) / total
-  return frac, per
-
-
-# ----------------------------------------------------------------------------
 
 def run(cfg, ctx):
   ds, arrays = ctx.data(cfg.dataset, n_train=cfg.n_train, val_size=cfg.val_size)
@@ -125,7 +89,7 @@ def run(cfg, ctx):
   # The dense cell's starting weights, as run_cell drew them: the lottery chain rewinds to these.
   init_params = jax.jit(v.init)(train.keys(seeds), train.stack(hp), arrays, None, None).params
   evaluate = jax.jit(v.evaluate)
-  names = layers(dense.state.params)
+  names = masks.layers(dense.state.params)
   rates = {l: cfg.output_prune_rate if l == names[-1] else cfg.prune_rate for l in names}
 
   def masked_test_acc(params, mask):
@@ -134,19 +98,19 @@ def run(cfg, ctx):
 
   rows = [dict(round=0, kept=1.0, layer_kept={l: 1.0 for l in names}, han=dense.summary.numbers(),
                lottery=None, control=None, before_retraining=None)]
-  han_params, han_mask = dense.state.params, ones_mask(dense.state.params)
+  han_params, han_mask = dense.state.params, masks.ones_mask(dense.state.params)
   lot_params, lot_mask = dense.state.params, han_mask
   ctl_params = dense.state.params
   for r in range(1, cfg.rounds + 1):
-    han_mask = prune(han_params, han_mask, rates)
-    frac, per = kept(han_mask)
+    han_mask = masks.prune(han_params, han_mask, rates)
+    frac, per = masks.kept(han_mask)
     before = masked_test_acc(han_params, han_mask)
     spec = dict(base, chain="retrain", round=r)  # the cell identity covers the mask and start values
     han = ctx.cell(trainer, arrays, name=f"retrain-r{r}", spec=spec, seeds=seeds, hparams=hp_retrain,
                    epochs=cfg.retrain_epochs, masks=han_mask, init_params=han_params, need_state=True)
     han_params = han.state.params
     row = dict(round=r, kept=frac, layer_kept=per, han=han.summary.numbers(), lottery=None, control=None,
-               before_retraining=before, exact_zeros=exact_zeros(han_params, han_mask))
+               before_retraining=before, exact_zeros=masks.exact_zeros(han_params, han_mask))
     if cfg.control:
       spec = dict(base, chain="control", round=r)
       ctl = ctx.cell(trainer, arrays, name=f"control-r{r}", spec=spec, seeds=seeds, hparams=hp_retrain,
@@ -154,40 +118,35 @@ def run(cfg, ctx):
       ctl_params = ctl.state.params
       row.update(control=ctl.summary.numbers())
     if cfg.lottery:
-      lot_mask = prune(lot_params, lot_mask, rates)
+      lot_mask = masks.prune(lot_params, lot_mask, rates)
       spec = dict(base, chain="lottery", round=r)
       lot = ctx.cell(trainer, arrays, name=f"lottery-r{r}", spec=spec, seeds=seeds, hparams=hp,
                      masks=lot_mask, init_params=init_params, need_state=True)
       lot_params = lot.state.params
-      row.update(lottery=lot.summary.numbers(), lottery_kept=kept(lot_mask)[0])
+      row.update(lottery=lot.summary.numbers(), lottery_kept=masks.kept(lot_mask)[0])
     rows.append(row)
   return dict(dataset=ds.describe(), layers=names, rates=rates, rows=rows, **models.describe(model, ds.shape))
 
 
-def exact_zeros(params, mask):
-  """True if every pruned weight of every member is exactly 0.0 after training."""
-  return bool(all(np.all(np.asarray(p)[np.asarray(m) == 0] == 0.0)
-                  for p, m in zip(jax.tree.leaves(params), jax.tree.leaves(mask))))
-
-
-def _acc(numbers):
+def mean_test_acc(numbers):
+  """Mean test accuracy (%) over seeds of a cell's numbers; NaN for a chain not trained."""
   return stats.mean_sd((numbers or {}).get("test_acc", []))[0]
 
 
 def _base(row, key, dense):
   """The fair reference of a chain: the control of the same round for the retrained chain (when
   trained), the dense net for the lottery chain (the same schedule from the same start)."""
-  return _acc(row["control"]) if key == "han" and row.get("control") else dense
+  return mean_test_acc(row["control"]) if key == "han" and row.get("control") else dense
 
 
 def _delta(row, key, dense):
-  return _acc(row[key]) - _base(row, key, dense)
+  return mean_test_acc(row[key]) - _base(row, key, dense)
 
 
 def table(doc):
   cfg, res = doc["config"], doc["results"]
   ds = res["dataset"]
-  dense = _acc(res["rows"][0]["han"])
+  dense = mean_test_acc(res["rows"][0]["han"])
   names = res["layers"]
   control = any(r.get("control") for r in res["rows"])
   header = (["round", "weights kept", "compression", "kept per layer", "pruned, not retrained"]
@@ -230,7 +189,7 @@ def table(doc):
 
 def plots(doc):
   cfg, res = doc["config"], doc["results"]
-  dense = _acc(res["rows"][0]["han"])
+  dense = mean_test_acc(res["rows"][0]["han"])
   fig, ax = plt.subplots(figsize=(6.5, 4.2))
   pruned = res["rows"][1:]
   ctl = any(r.get("control") for r in pruned)
@@ -297,14 +256,14 @@ def _chain_reading(rows, key, dense, lim, what, versus):
 def reading(doc):
   cfg, res = doc["config"], doc["results"]
   rows = res["rows"]
-  dense = _acc(rows[0]["han"])
+  dense = mean_test_acc(rows[0]["han"])
   lim = cfg["max_drop"]
   ctl = [r for r in rows[1:] if r.get("control")]
   lines = [f"- Dense LeNet-300-100: {dense:.2f}% test accuracy after {cfg['epochs']} epochs ({cfg['seeds']} seeds)."]
   if ctl:
-    lines.append(f"- Retraining without pruning (the control) moves it to {_acc(ctl[0]['control']):.2f}% after one "
-                 f"round and {_acc(ctl[-1]['control']):.2f}% after {len(ctl)}: more training at the lower rate alone "
-                 f"is worth {_acc(ctl[0]['control']) - dense:+.2f} points after one round, so the retrained "
+    lines.append(f"- Retraining without pruning (the control) moves it to {mean_test_acc(ctl[0]['control']):.2f}% after one "
+                 f"round and {mean_test_acc(ctl[-1]['control']):.2f}% after {len(ctl)}: more training at the lower rate alone "
+                 f"is worth {mean_test_acc(ctl[0]['control']) - dense:+.2f} points after one round, so the retrained "
                  "chain is measured against the control of the same round.")
   lines += _chain_reading(rows, "han", dense, lim, "Pruned and retrained (Han)",
                           "the control" if ctl else "the dense net")
@@ -313,8 +272,8 @@ def reading(doc):
   if len(rows) > 1 and rows[1]["before_retraining"]:
     last = rows[-1]
     lines.append(f"- Retraining matters: right after the last pruning step, before retraining, the net is at "
-                 f"{_acc({'test_acc': last['before_retraining']}):.1f}% ({100 * last['kept']:.1f}% kept), "
-                 f"{_acc(last['han']):.1f}% after.")
+                 f"{mean_test_acc({'test_acc': last['before_retraining']}):.1f}% ({100 * last['kept']:.1f}% kept), "
+                 f"{mean_test_acc(last['han']):.1f}% after.")
   if all(r.get("exact_zeros", True) for r in rows):
     lines.append("- Every pruned weight of every seed was still exactly 0.0 after retraining (the mask is applied "
                  "inside the compiled step).")
@@ -326,8 +285,8 @@ def reading(doc):
       sparsest = [r for r in rows[1:] if r.get("lottery")][-1]
       lines.append(f"  The dense net they are compared with trained the same {cfg['epochs']} epochs at one rate; "
                    f"against the best dense number here (the control after {len(ctl)} rounds, "
-                   f"{_acc(ctl[-1]['control']):.2f}%) the sparsest tickets ({100 * sparsest['lottery_kept']:.1f}%) "
-                   f"are {_acc(sparsest['lottery']) - _acc(ctl[-1]['control']):+.2f} points.")
+                   f"{mean_test_acc(ctl[-1]['control']):.2f}%) the sparsest tickets ({100 * sparsest['lottery_kept']:.1f}%) "
+                   f"are {mean_test_acc(sparsest['lottery']) - mean_test_acc(ctl[-1]['control']):+.2f} points.")
     lines.append("  Frankle and Carbin report, on MNIST, tickets at 21% that match or beat the dense net and "
                  "fall back to its accuracy at 3.6%.")
   return "\n".join(lines)

@@ -5,7 +5,7 @@
 
 Names: fashion_mnist, digits, mnist1d, mnist1d_shuffled, tfds:NAME.
 `load_raw(name)` gives the unprocessed arrays (images in [0, 1]) for builders
-that derive their own labels (experiments/modular.py does).
+that derive their own labels (experiments/modular/ does).
 """
 import dataclasses
 import difflib

@@ -233,6 +233,21 @@ def fashion_mnist(q_low=0.4, q_high=0.6):
   return train, test, names
 
 
+def digits(q_low=None, q_high=None):
+  """a = high digit (5-9) vs low (0-4); b = odd vs even: scikit-learn's 8x8 digits, for runs of seconds.
+
+  The two attributes are labels, independent by construction: each group holds two or three
+  digits. The dataset's fixed 75/25 split gives the two pools.
+  """
+  del q_low, q_high  # labels, not thresholds
+  from research import data
+  raw = data.load_raw("digits")
+  pool = lambda x, y: Pool(x, (y >= 5).astype(np.int32), (y % 2).astype(np.int32))
+  names = AttributeNames(("low digit", "high digit"), ("even", "odd"), "magnitude", "parity",
+                         f"Digits ({raw.source}); high = 5-9, low = 0-4; odd = 1, 3, 5, 7, 9")
+  return pool(raw.x_train, raw.y_train), pool(raw.x_test, raw.y_test), names
+
+
 def celeb_a(size=28, q_low=None, q_high=None):
   """a = Male, b = Blond_Hair (Sagawa's CelebA setting), grey images resized to size x size."""
   del q_low, q_high  # CelebA's attributes are labels, not thresholds
@@ -260,7 +275,7 @@ def celeb_a(size=28, q_low=None, q_high=None):
 
 
 # name -> function(q_low, q_high) -> (train_pool, test_pool, AttributeNames)
-ATTRIBUTES = {"fashion_mnist": fashion_mnist, "celeb_a": celeb_a}
+ATTRIBUTES = {"fashion_mnist": fashion_mnist, "digits": digits, "celeb_a": celeb_a}
 
 
 def load(name, q_low=0.4, q_high=0.6):

@@ -1,11 +1,28 @@
 """The modular experiment's quick profile writes its five tables, plots and a reading."""
 import json
+import pathlib
 
 import numpy as np
 import pytest
 
+from experiments import modular
+from experiments.modular import paragraphs, tables
 from research import experiment
 from research.errors import UserError
+
+COMMITTED = pathlib.Path(__file__).parent.parent / "results" / "modular"
+
+
+def test_committed_results_render_to_the_committed_text():
+  doc = json.loads((COMMITTED / "results.json").read_text())
+  assert modular.table(doc) == (COMMITTED / "table.md").read_text()
+  assert modular.reading(doc).strip() + "\n" == (COMMITTED / "reading.md").read_text()
+
+
+def test_paragraphs_and_tables_read_the_committed_results():
+  doc = json.loads((COMMITTED / "results.json").read_text())
+  assert paragraphs.rare_group(doc)[0].startswith("- **Rare group at rho = 1%**")
+  assert tables.reuse_task_text(doc) == "a != b: light tops and dark footwear vs the rest"
 
 
 @pytest.mark.slow

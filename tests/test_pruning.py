@@ -1,11 +1,23 @@
 """Magnitude pruning: the masks remove exactly the smallest surviving weights, and a mask stays
 applied through training inside the compiled step (pruned weights stay exactly zero)."""
+import json
+import pathlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from experiments import pruning
-from research import cells, models, train
+from research import cells, masks, models, train
+
+COMMITTED = pathlib.Path(__file__).parent.parent / "results" / "pruning"
+
+
+def test_committed_results_render_to_the_committed_text():
+  doc = json.loads((COMMITTED / "results.json").read_text())
+  assert doc["results"]["layers"] == ["Dense_0", "Dense_1", "Dense_2"]
+  assert pruning.table(doc) == (COMMITTED / "table.md").read_text()
+  assert pruning.reading(doc).strip() + "\n" == (COMMITTED / "reading.md").read_text()
 
 
 def _params(members=2, seed=0):
@@ -16,8 +28,8 @@ def _params(members=2, seed=0):
 
 def test_prune_removes_the_smallest_surviving_weights():
   params = _params()
-  mask = pruning.ones_mask(params)
-  m1 = pruning.prune(params, mask, {"Dense_0": 0.5, "Dense_1": 0.25})
+  mask = masks.ones_mask(params)
+  m1 = masks.prune(params, mask, {"Dense_0": 0.5, "Dense_1": 0.25})
   for i in range(2):
     w = np.abs(np.asarray(params["Dense_0"]["kernel"][i]))
     keep = m1["Dense_0"]["kernel"][i] > 0
@@ -26,14 +38,14 @@ def test_prune_removes_the_smallest_surviving_weights():
     assert m1["Dense_1"]["kernel"][i].sum() == 15  # 20 - round(0.25 * 20)
   assert all((m1[l]["bias"] == 1).all() for l in m1)  # biases are never pruned
   # A second round removes from the survivors only; nothing comes back.
-  m2 = pruning.prune(params, m1, {"Dense_0": 0.4, "Dense_1": 0.0})
+  m2 = masks.prune(params, m1, {"Dense_0": 0.4, "Dense_1": 0.0})
   assert (m2["Dense_0"]["kernel"] <= m1["Dense_0"]["kernel"]).all()
   assert m2["Dense_0"]["kernel"][0].sum() == 9  # 15 - 6
-  frac, per = pruning.kept(m2)
+  frac, per = masks.kept(m2)
   assert per == {"Dense_0": 9 / 30, "Dense_1": 15 / 20}
   assert frac == (9 + 15) / 50
   assert cells.digest(m2) != cells.digest(m1) and cells.digest(m1) == cells.digest(
-      pruning.prune(params, mask, {"Dense_0": 0.5, "Dense_1": 0.25}))
+      masks.prune(params, mask, {"Dense_0": 0.5, "Dense_1": 0.25}))
 
 
 def test_mask_stays_applied_through_training(digits, tmp_path):
@@ -46,11 +58,11 @@ def test_mask_stays_applied_through_training(digits, tmp_path):
   hp = [{"learning_rate": 1e-2}] * 2
   v = train.vmapped(trainer)
   start = jax.jit(v.init)(train.keys(seeds), train.stack(hp), arrays, None, None).params
-  mask = pruning.prune(start, pruning.ones_mask(start), {"Dense_0": 0.8, "Dense_1": 0.5, "Dense_2": 0.2})
+  mask = masks.prune(start, masks.ones_mask(start), {"Dense_0": 0.8, "Dense_1": 0.5, "Dense_2": 0.2})
   res = cells.run_cell(trainer, arrays, name="masked", spec={}, seeds=seeds, hparams=hp, epochs=2,
                        root=tmp_path, masks=mask, init_params=start, need_state=True, progress=False)
   params = res.state.params
-  assert pruning.exact_zeros(params, mask)
+  assert masks.exact_zeros(params, mask)
   for layer in mask:
     k, m, k0 = (np.asarray(t[layer]["kernel"]) for t in (params, mask, start))
     assert (k[m == 0] == 0.0).all()
