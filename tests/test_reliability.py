@@ -70,8 +70,9 @@ def test_sigkill_mid_run_then_rerun_gives_identical_results(tmp_path):
 
 
 def _snapshot(root):
+  """Every file but lock files (a run takes its experiment's lock before loading data)."""
   return sorted((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns)
-                for p in root.rglob("*") if p.is_file())
+                for p in root.rglob("*") if p.is_file() and p.name != ".lock")
 
 
 @pytest.fixture
@@ -88,7 +89,7 @@ def populated(workdir):
 
 
 def _bad_input(workdir, argv):
-  if argv[:1] == ["run"] and "--profile" not in argv:
+  if argv[:1] == ["run"] and not any(a.startswith("--profile") for a in argv):
     argv = [*argv, "--profile", "quick"]  # should a check ever let bad input through, keep the run short
   before = _snapshot(workdir)
   err = io.StringIO()
@@ -130,6 +131,23 @@ BAD = {
     "resize of 1-D signals": (["run", "depth", "--config.dataset=mnist1d", "--config.resize=16"],
                               "resize needs images"),
     "tfds without TensorFlow": (["run", "depth", "--config.dataset=tfds:"], "unknown dataset 'tfds:'"),
+    "infinite learning rate": (["run", "depth", "--config.learning_rate=1e999"], "must be a finite number"),
+    "absurd epochs": (["run", "depth", "--config.epochs=1000000000000"], "epochs=1000000000000: at most 100000"),
+    "absurd width": (["run", "depth", "--config.width=100000000"], "width=100000000: at most 65536"),
+    "absurd seeds": (["run", "depth", "--config.seeds=100000"], "seeds=100000: at most 1000"),
+    "absurd resize": (["run", "depth", "--config.resize=100000"], "resize=100000: at most 512"),
+    "cell larger than memory": (["run", "depth", "--no-progress", "--config.width=65536", "--config.depths=[1]",
+                                 "--config.seeds=1000", "--config.n_train=1000"], "needs about"),
+    "empty profile": (["run", "depth", "--profile="], "unknown profile ''"),
+    "empty profile for the paper": (["paper", "--profile="], "unknown profile ''"),
+    "unknown profile for a report": (["report", "--profile", "fast"], "unknown profile 'fast'"),
+    "repeated depth": (["run", "depth", "--config.depths=[1,1]"], "1 listed more than once"),
+    "unknown experiment to render": (["render", "deapth"], "unknown experiment 'deapth'"),
+    "render needs a name": (["render"], "needs an experiment name"),
+    "override given to render": (["render", "depth", "--config.width=3"], "unknown argument '--config.width=3'"),
+    "render with no results": (["render", "wide", "--profile", "quick"], "run the experiment first"),
+    "render of a results.json that is not one": (["render", "depth", "--profile", "quick"],
+                                                 "is not an experiment's results"),
 }
 
 
@@ -194,3 +212,126 @@ def test_debug_flag_shows_the_traceback(workdir):
   p = subprocess.run([sys.executable, "-m", "research", "run", "deapth"], cwd=ROOT,
                      env=_env(workdir), capture_output=True, text=True)
   assert p.returncode == 2 and p.stderr.strip().count("\n") == 0 and "Traceback" not in p.stderr
+
+
+# ----------------------------------------------------------------------------
+# Faults while running: damaged checkpoints, two writers, a full disk, divergence
+
+TINY = ["--config.depths=[0,1]", "--config.epochs=3", "--config.checkpoint_every_s=0"]
+
+
+def _tiny_run(workdir, *extra):
+  p = subprocess.run([sys.executable, "-m", "research", "run", "depth", "--profile", "tiny", "--no-progress",
+                      *TINY, *extra], cwd=ROOT, env=_env(workdir), capture_output=True, text=True, timeout=600)
+  return p
+
+
+def _tiny_numbers(workdir):
+  doc = json.loads((workdir / "results" / "tiny" / "depth_vs_accuracy" / "results.json").read_text())
+  return [(r["depth"], r["variant"], r["test_acc"], r["train_acc"], r["test_loss"]) for r in doc["results"]["rows"]]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+  """An uninterrupted tiny run: the numbers every recovery must reproduce."""
+  ref = tmp_path_factory.mktemp("reference")
+  assert _tiny_run(ref).returncode == 0
+  return _tiny_numbers(ref)
+
+
+def _largest_file(cell_ckpt):
+  return max((p for p in cell_ckpt.rglob("*") if p.is_file() and p.name != "integrity.json"),
+             key=lambda p: p.stat().st_size)
+
+
+@pytest.mark.parametrize("damage", ["flipped bytes", "truncated file", "missing _METADATA", "stray step folder"])
+@pytest.mark.parametrize("finished", [True, False])
+def test_a_damaged_checkpoint_is_named_and_never_used(workdir, reference, damage, finished):
+  assert _tiny_run(workdir).returncode == 0
+  cell = next((workdir / "checkpoints" / "tiny" / "depth_vs_accuracy").glob("L1-*"))
+  step = next(p for p in (cell / "ckpt").iterdir() if p.name.isdigit())
+  if not finished:  # as if killed after the checkpoint, before result.json
+    (cell / "result.json").unlink()
+  if damage == "flipped bytes":
+    f = _largest_file(step)
+    raw = bytearray(f.read_bytes())
+    mid = len(raw) // 2
+    raw[mid:mid + 64] = bytes(b ^ 0xFF for b in raw[mid:mid + 64])
+    f.write_bytes(bytes(raw))
+  elif damage == "truncated file":
+    f = _largest_file(step)
+    f.write_bytes(f.read_bytes()[:len(f.read_bytes()) // 2])
+  elif damage == "missing _METADATA":
+    next(step.rglob("_METADATA")).unlink()
+  else:
+    (cell / "ckpt" / "7").mkdir()
+  p = _tiny_run(workdir)
+  assert p.returncode == 0, p.stderr
+  notices = [l for l in p.stderr.splitlines() if l.strip()]
+  assert len(notices) == 1 and notices[0].startswith("cell L1-") and "Traceback" not in p.stderr, p.stderr
+  assert _tiny_numbers(workdir) == reference
+
+
+def test_two_runs_of_one_experiment_and_render_during_a_run(workdir):
+  first = _cli(workdir, *SMALL, env=_env(workdir))
+  ckpt = workdir / "checkpoints" / "quick" / "depth_vs_accuracy"
+  deadline = time.time() + 300
+  while time.time() < deadline and not any(ckpt.glob("L*-*")):
+    time.sleep(0.05)
+  try:
+    for argv in (["run", "depth", "--profile", "quick", "--no-progress", *SMALL], ["render", "depth", "--profile", "quick"]):
+      p = subprocess.run([sys.executable, "-m", "research", *argv], cwd=ROOT, env=_env(workdir),
+                         capture_output=True, text=True, timeout=120)
+      assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
+      assert f"PID {first.pid}" in p.stderr and "another run of depth_vs_accuracy" in p.stderr
+  finally:
+    first.kill()
+    first.wait()
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_old_results(workdir, monkeypatch):
+  import errno
+  assert _tiny_run(workdir).returncode == 0
+  out = workdir / "results" / "tiny" / "depth_vs_accuracy"
+  before = {f.name: f.read_bytes() for f in out.iterdir()}
+  real = pathlib.Path.write_bytes
+
+  def full(self, data):
+    if ".staging-" in str(self):
+      raise OSError(errno.ENOSPC, "No space left on device")
+    return real(self, data)
+  monkeypatch.setattr(pathlib.Path, "write_bytes", full)
+  text = _bad_input_inprocess(["run", "depth", "--profile", "tiny", "--no-progress", *TINY])
+  assert "disk" in text.lower() and str(out.parent) in text
+  assert {f.name: f.read_bytes() for f in out.iterdir()} == before
+
+
+def _bad_input_inprocess(argv):
+  err = io.StringIO()
+  with redirect_stderr(err):
+    rc = cli_main(argv)
+  text = err.getvalue().strip()
+  assert rc == 2 and len(text.splitlines()) == 1 and text.startswith("error: "), text
+  return text
+
+
+def test_corrupt_results_under_render_and_report(workdir):
+  assert _tiny_run(workdir).returncode == 0
+  path = workdir / "results" / "tiny" / "depth_vs_accuracy" / "results.json"
+  for content in ("{", "", "{}", "[1, 2]"):
+    path.write_text(content)
+    for argv in (["render", "depth", "--profile", "tiny"], ["report", "--profile", "tiny"]):
+      p = subprocess.run([sys.executable, "-m", "research", *argv], cwd=ROOT, env=_env(workdir),
+                         capture_output=True, text=True, timeout=120)
+      assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, (content, argv, p.stderr)
+      assert "results.json" in p.stderr and "Traceback" not in p.stderr
+    assert path.read_text() == content  # never rewritten from a guess
+
+
+def test_a_diverged_row_is_reported_as_diverged_never_as_a_number(workdir):
+  p = _tiny_run(workdir, "--config.learning_rate=1e30")
+  assert p.returncode == 0, p.stderr
+  out = workdir / "results" / "tiny" / "depth_vs_accuracy"
+  reading = (out / "reading.md").read_text()
+  assert "diverged" in reading and "nan" not in reading.lower() and "tie" not in reading
+  assert "diverged" in (out / "table.md").read_text()
