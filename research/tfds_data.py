@@ -9,6 +9,7 @@ registered checksums but neither extracts (tf.io.gfile) nor encodes images
 with TensorFlow, so it prepares offline from Debian's files. Other stock
 builders need TensorFlow to prepare; the `tfds` extra installs it.
 """
+import contextlib
 import dataclasses
 import gzip
 import importlib.util
@@ -151,15 +152,30 @@ def _needs_tensorflow(builder):
           and importlib.util.find_spec("tensorflow") is None)
 
 
+@contextlib.contextmanager
+def _absl_errors_only():
+  """TFDS logs a warning for every folder it has not prepared yet: noise before a one-line error."""
+  import logging
+  absl = logging.getLogger("absl")
+  level = absl.level
+  absl.setLevel(logging.ERROR)
+  try:
+    yield
+  finally:
+    absl.setLevel(level)
+
+
 def image_classification(name):
   """tfds:NAME, any image-classification dataset with train and test splits, prepared once."""
   import tensorflow_datasets as tfds
   try:
-    builder = tfds.builder(name, data_dir=str(data_dir()))
+    with _absl_errors_only():
+      builder = tfds.builder(name, data_dir=str(data_dir()))
+      prepared = builder.is_prepared()
   except Exception as e:  # noqa: BLE001 - tfds raises its own not-found types
     raise UserError(f"tfds:{name} is not a tensorflow-datasets dataset ({type(e).__name__}: "
                     f"{str(e).splitlines()[0][:120]})") from e
-  if not builder.is_prepared():
+  if not prepared:
     if _needs_tensorflow(builder):  # fail at once, before tfds tries the network
       raise UserError(f"tfds:{name} needs TensorFlow to be prepared by tensorflow-datasets: {EXTRA} "
                       "(tensorflow-cpu); fashion_mnist, digits and mnist1d need none")
