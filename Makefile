@@ -3,6 +3,7 @@
 #   make test                           the test suite (under 10 minutes on 2 CPU cores)
 #   make <experiment> [PROFILE=quick] [ARGS="--config.key=value ..."]
 #   make bench                          engine vs PyTorch eager, scaling tables
+#   make tensorboard                    TensorBoard on checkpoints/ (runs with RESEARCH_TENSORBOARD=1)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -13,10 +14,10 @@ FASHION_DIR := /usr/share/datasets/fashion-mnist
 RUN = $(PY) -m research run
 
 EXPERIMENTS := depth wide modular architectures lr pruning data_hunger
-.PHONY: all paper test bench report readme data setup clean-results clean-checkpoints $(EXPERIMENTS) help
+.PHONY: all paper test bench tensorboard report readme data setup clean-results clean-checkpoints $(EXPERIMENTS) help
 
 help:
-	@sed -n '2,6p' Makefile | sed 's/^# //'
+	@sed -n '2,7p' Makefile | sed 's/^# //'
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,6 +70,11 @@ test: setup
 bench: setup
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) -m research.bench $(ARGS)
+
+# Every cell writes curves.jsonl as it trains; event files too when RESEARCH_TENSORBOARD=1.
+tensorboard: setup
+	$(PY) -m pip install -q -e '.[tensorboard]'
+	$(PY) -m tensorboard.main --logdir $${RESEARCH_CHECKPOINTS_DIR:-checkpoints}
 
 clean-results:
 	rm -rf results/*/
