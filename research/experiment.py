@@ -11,7 +11,7 @@ An experiment is a module in experiments/ with
   reading(res) -> str    a short reading of the numbers, for REPORT.md
 
 The driver parses the command line, checks everything it can before any
-training, and writes results/NAME/ (results.json, table.md, reading.md, PNGs)
+training, and writes results/NAME/ (results.json, table.md, .tex, .csv, reading.md, PNGs)
 as a whole: into a staging folder first, then swapped in, so a killed run
 never leaves a torn or half-replaced result.
 """
@@ -23,7 +23,7 @@ import shutil
 import sys
 import time
 
-from research import cells, config, paths, results, sharding
+from research import cells, config, paths, results, sharding, tables
 from research.errors import UserError
 
 # In the order `make paper` runs them and REPORT.md shows them.
@@ -172,6 +172,7 @@ def execute(name, profile="full", overrides=(), progress=True):
     import matplotlib.pyplot as plt
     (staging / "results.json").write_text(results.dumps(doc) + "\n")
     (staging / "table.md").write_text(module.table(doc))
+    tables.write(staging, (staging / "table.md").read_text())  # table.tex, table.csv
     (staging / "reading.md").write_text(module.reading(doc).strip() + "\n")
     for fname, fig in module.plots(doc).items():
       fig.savefig(staging / fname, dpi=120, bbox_inches="tight")
@@ -195,6 +196,7 @@ def render(name):
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
   results.write_atomic(out_dir / "table.md", module.table(doc))
+  tables.write(out_dir, (out_dir / "table.md").read_text())
   results.write_atomic(out_dir / "reading.md", module.reading(doc).strip() + "\n")
   for fname, fig in module.plots(doc).items():
     tmp = out_dir / f".tmp-{fname}"

@@ -2,7 +2,7 @@
 import json
 import time
 
-from research import paths, results
+from research import paths, results, tables
 from research.experiment import EXPERIMENTS, resolve
 
 
@@ -28,7 +28,7 @@ def write(paper_seconds=None):
     parts.append(f"## {doc['title']}\n")
     parts.append(f"`make {name}` (profile {doc['profile']}), {doc['wall_s'] / 60:.1f} min on "
                  f"{env['devices']} ({env['cpu_count']} CPU cores), jax {env['jax']}, finished {doc['finished']}.\n")
-    parts.append((d / "table.md").read_text())
+    parts.append(tables.with_links(d, f"{name}/"))
     for png in sorted(d.glob("*.png")):
       parts.append(f"![{png.stem}]({name}/{png.name})\n")
     if (d / "reading.md").exists():
