@@ -17,7 +17,7 @@ EXPERIMENTS := depth wide modular architectures lr pruning data_hunger
 .PHONY: all paper test bench tensorboard report readme data setup clean-results clean-checkpoints $(EXPERIMENTS) help
 
 help:
-	@sed -n '2,7p' Makefile | sed 's/^# //'
+	@sed -n '2,6p' Makefile | sed 's/^# //'
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
