@@ -3,7 +3,7 @@
 #   make test                           the test suite (under 15 minutes on 2 CPU cores)
 #   make <experiment> [PROFILE=quick|tiny] [ARGS="--config.key=value ..."]
 #   make bench                          engine vs PyTorch eager, scaling tables
-#   make tensorboard                    TensorBoard over the cells' curves
+#   make tensorboard                    TensorBoard on the cells' curves (event files with RESEARCH_TENSORBOARD=1)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -58,9 +58,10 @@ bench: setup
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) -m research.bench $(ARGS)
 
+# Every cell writes curves.jsonl as it trains; event files too when RESEARCH_TENSORBOARD=1.
 tensorboard: setup
 	$(PY) -m pip install -q -e '.[tensorboard]'
-	$(PY) -m tensorboard.main --logdir checkpoints
+	$(PY) -m tensorboard.main --logdir $${RESEARCH_CHECKPOINTS_DIR:-checkpoints}
 
 clean-results:
 	rm -rf results/quick results/tiny

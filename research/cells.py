@@ -28,7 +28,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from tqdm.auto import tqdm
 
-from research import faults, integrity, limits, results, sharding, train
+from research import curves, faults, integrity, limits, results, sharding, train
 from research.summary import Final, Member, Summary, Timing
 from research.errors import UserError
 
@@ -246,6 +246,7 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
     for field, a in zip(train.History._fields, h):
       hist[field][:, done:done + k] = sharding.to_host(a).astype(np.float32)[:n]
     done += k
+    curves.append(cell_dir, seeds, hparams, hist, done - k, done)
     bar.update(k)
     if done == epochs or time.time() - last_save > checkpoint_every_s:
       if not (cell_dir / "shapes.json").exists() and sharding.is_main_process():

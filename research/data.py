@@ -4,6 +4,8 @@
   ds.x_train  # float32 N x H x W x C, standardized with the training mean/std
 
 Names: fashion_mnist, digits, mnist1d, mnist1d_shuffled, tfds:NAME.
+fashion_mnist and tfds:NAME come through tensorflow-datasets (research/tfds_data.py);
+the IDX reader below finds and verifies Fashion-MNIST's files and is the fallback.
 `load_raw(name)` gives the unprocessed arrays (images in [0, 1]) for builders
 that derive their own labels (experiments/modular/ does).
 """
@@ -16,11 +18,12 @@ import os
 import pathlib
 import struct
 import urllib.request
+import warnings
 import zlib
 
 import numpy as np
 
-from research import paths
+from research import paths, tfds_data
 from research.errors import UserError
 
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -145,29 +148,45 @@ def _download_fashion(folder):
     tmp.rename(folder / (stem + ".gz"))
 
 
-def _fashion_mnist():
+def _find_fashion():
+  """(folder, {stem: array}) of sha256-verified IDX files; downloads them when none are found."""
   folders = _fashion_folders()
   for folder in folders:
     arrays = {stem: _read_verified(folder, stem) for stem in FASHION_FILES}
     missing = [s for s, a in arrays.items() if a is None]
     if not missing:
-      break
+      return folder, arrays
     if len(missing) < len(FASHION_FILES):
       raise UserError(f"{folder} lacks {', '.join(missing)}; {HOW_TO_GET}")
-  else:
-    if os.environ.get("FASHION_MNIST_DIR"):
-      raise UserError(f"no Fashion-MNIST IDX files in FASHION_MNIST_DIR={folders[0]}; {HOW_TO_GET}")
-    try:
-      _download_fashion(folders[-1])
-    except OSError as e:
-      raise UserError(f"Fashion-MNIST not found in {', '.join(folders)} and the download "
-                      f"failed ({e.__class__.__name__}); {HOW_TO_GET}") from e
-    folder = folders[-1]
-    arrays = {stem: _read_verified(folder, stem) for stem in FASHION_FILES}
+  if os.environ.get("FASHION_MNIST_DIR"):
+    raise UserError(f"no Fashion-MNIST IDX files in FASHION_MNIST_DIR={folders[0]}; {HOW_TO_GET}")
+  try:
+    _download_fashion(folders[-1])
+  except OSError as e:
+    raise UserError(f"Fashion-MNIST not found in {', '.join(folders)} and the download "
+                    f"failed ({e.__class__.__name__}); {HOW_TO_GET}") from e
+  return folders[-1], {stem: _read_verified(folders[-1], stem) for stem in FASHION_FILES}
+
+
+def _fashion_mnist_idx(folder=None, arrays=None):
+  """The IDX reader: the reference TFDS's arrays are tested against, and the fallback."""
+  if arrays is None:
+    folder, arrays = _find_fashion()
   img = lambda a: (a[..., None].astype(np.float32) / 255.0)
   return Raw(img(arrays["train-images-idx3-ubyte"]), arrays["train-labels-idx1-ubyte"].astype(np.int32),
              img(arrays["t10k-images-idx3-ubyte"]), arrays["t10k-labels-idx1-ubyte"].astype(np.int32),
              FASHION_CLASSES, f"IDX files in {folder} (sha256 verified)")
+
+
+def _fashion_mnist():
+  """Through tensorflow-datasets, from the verified files; the IDX reader when TFDS cannot."""
+  folder, arrays = _find_fashion()  # the one-line errors about missing or corrupt files
+  reference = _fashion_mnist_idx(folder, arrays)
+  try:
+    return tfds_data.fashion_mnist(folder, reference)
+  except tfds_data.Unavailable as e:
+    warnings.warn(f"tensorflow-datasets could not prepare fashion_mnist ({e}); using the IDX reader")
+    return reference
 
 
 # ----------------------------------------------------------------------------
@@ -197,31 +216,6 @@ def _mnist1d(shuffled):
              tuple(str(i) for i in range(10)), source)
 
 
-def _tfds(name):
-  import importlib.util
-  if importlib.util.find_spec("tensorflow") is None:  # fail at once, before tfds tries the network
-    raise UserError(f"tfds:{name} needs TensorFlow (pip install tensorflow) and a network to build it; "
-                    "the datasets built in here (fashion_mnist, digits, mnist1d) need neither")
-  try:
-    import tensorflow_datasets as tfds
-    builder = tfds.builder(name, data_dir=str(paths.cache_dir() / "tfds"))
-    builder.download_and_prepare(file_format="array_record")
-    splits = {s: builder.as_data_source(split=s) for s in ("train", "test")}
-    info = builder.info
-    image_key = next(k for k in ("image", "x") if k in info.features)
-    label_key = "label"
-    arr = lambda src, k: np.stack([src[i][k] for i in range(len(src))])
-    x, xt = (arr(splits[s], image_key) for s in ("train", "test"))
-    y, yt = (arr(splits[s], label_key).astype(np.int32) for s in ("train", "test"))
-    names = tuple(info.features[label_key].names)
-  except Exception as e:  # noqa: BLE001 - any failure here means "not available"
-    raise UserError(f"tfds:{name} could not be built ({type(e).__name__}: {str(e)[:120]}); "
-                    "tensorflow-datasets needs TensorFlow and a network for most datasets") from e
-  scale = 255.0 if x.dtype == np.uint8 else 1.0
-  return Raw(x.astype(np.float32) / scale, y, xt.astype(np.float32) / scale, yt, names,
-             f"tensorflow-datasets {name}")
-
-
 SOURCES = {
     "fashion_mnist": _fashion_mnist,
     "digits": _digits,
@@ -242,9 +236,8 @@ def check_name(name):
 def load_raw(name):
   """The raw arrays of a dataset, parsed once per machine (npz cache) and process."""
   check_name(name)
-  if name.startswith("tfds:"):
-    return _tfds(name[5:])
-  cache = paths.cache_dir() / "data" / f"{name}.npz"
+  # v2: fashion_mnist now comes through TFDS; older caches came from the IDX reader
+  cache = paths.cache_dir() / "data" / f"{name.replace(':', '-')}.v2.npz"
   if cache.exists():
     try:
       with np.load(cache, allow_pickle=False) as z:
@@ -252,7 +245,7 @@ def load_raw(name):
                    tuple(z["class_names"].tolist()), str(z["source"]))
     except (OSError, ValueError, KeyError, zlib.error):
       pass  # a torn or stale cache is rebuilt below
-  raw = SOURCES[name]()
+  raw = tfds_data.image_classification(name[5:]) if name.startswith("tfds:") else SOURCES[name]()
   cache.parent.mkdir(parents=True, exist_ok=True)
   tmp = cache.with_suffix(f".tmp{os.getpid()}.npz")
   np.savez(tmp, x_train=raw.x_train, y_train=raw.y_train, x_test=raw.x_test, y_test=raw.y_test,

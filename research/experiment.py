@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 
-from research import cells, config, faults, lock, paths, registry, results, sharding
+from research import cells, config, faults, lock, paths, registry, results, sharding, tables
 from research.errors import UserError
 
 
@@ -112,6 +112,7 @@ def output_files(module, doc):
   import matplotlib.pyplot as plt
   table = module.table(doc)
   files = {"table.md": table.encode(), "reading.md": (module.reading(doc).strip() + "\n").encode()}
+  files.update({name: text.encode() for name, text in tables.formats(table).items()})  # .tex, .csv
   for fname, fig in module.plots(doc).items():
     buf = io.BytesIO()
     fig.savefig(buf, dpi=120, bbox_inches="tight", format="png")

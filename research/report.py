@@ -7,7 +7,7 @@ section whose results.json was written by another profile is flagged at the top.
 import re
 import time
 
-from research import paths, registry, results
+from research import paths, registry, results, tables
 from research.experiment import read_doc, reading
 
 
@@ -16,14 +16,10 @@ def _section(entry, doc, folder):
   module = registry.resolve(entry.name)
   title = module.title(doc) if hasattr(module, "title") else doc.get("title", entry.title)
   target = entry.alias or entry.name
-  extras = [f"[{f.name}]({entry.name}/{f.name})" for f in sorted(folder.glob("table*.tex")) +
-            sorted(folder.glob("table*.csv"))]
   parts = [f"## {title}\n",
            f"`make {target}` (profile {doc['profile']}), {doc['wall_s'] / 60:.1f} min on {env['devices']} "
            f"({env['cpu_count']} CPU cores), jax {env['jax']}, finished {doc['finished']}.\n",
-           (folder / "table.md").read_text()]
-  if extras:
-    parts.append("Also as " + ", ".join(extras) + ".\n")
+           tables.with_links(folder, f"{entry.name}/")]
   parts += [f"![{png.stem}]({entry.name}/{png.name})\n" for png in sorted(folder.glob("*.png"))]
   if (folder / "reading.md").exists():
     parts.append("**Reading.**\n\n" + (folder / "reading.md").read_text())

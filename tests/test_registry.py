@@ -43,7 +43,7 @@ def test_tiny_profile_writes_table_json_plots_and_reading(tiny_paper, name):
   assert (out / "reading.md").read_text().strip()
   pngs = list(out.glob("*.png"))
   assert pngs and all(p.stat().st_size > 5_000 for p in pngs)
-  assert (out / "table.tex").exists() and (out / "table.csv").exists()
+  assert (out / "table.tex").exists() and list(out.glob("table*.csv"))
   # The second run trained nothing: every cell was read back, and the numbers are the same.
   strip = lambda doc: json.dumps(doc["results"], sort_keys=True).replace('"reused": true', '"reused": false')
   assert '"reused": false' not in json.dumps(second[name]["results"])

@@ -1,0 +1,78 @@
+"""table.md -> LaTeX (booktabs) and CSV, checked on every committed results table."""
+import csv
+import io
+import pathlib
+import re
+
+import pytest
+
+from research import results, tables
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+COMMITTED = sorted((ROOT / "results").glob("*/table.md"))
+
+
+def _markdown_rows(markdown):
+  """Rows of each pipe table (header not counted)."""
+  return [len(t.rows) for t in tables.parse(markdown)]
+
+
+def _braces_balance(tex):
+  depth = 0
+  for ch in re.sub(r"\\[{}]", "", tex):
+    depth += {"{": 1, "}": -1}.get(ch, 0)
+    if depth < 0:
+      return False
+  return depth == 0
+
+
+def test_there_are_committed_tables():
+  assert len(COMMITTED) >= 7
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.parent.name)
+def test_every_committed_table_converts(path):
+  markdown = path.read_text()
+  rows = _markdown_rows(markdown)
+  assert rows and sum(rows) == sum(1 for l in markdown.splitlines() if l.startswith("|")) - 2 * len(rows)
+  files = tables.formats(markdown)
+  csvs = tables.csv_names(len(rows))
+  assert set(files) == {"table.tex", *csvs}
+  for name, n in zip(csvs, rows):
+    parsed = list(csv.reader(io.StringIO(files[name])))
+    assert len(parsed) == n + 1 and len({len(r) for r in parsed}) == 1
+  tex = files["table.tex"]
+  assert _braces_balance(tex)
+  assert tex.count(r"\begin{tabular}") == tex.count(r"\bottomrule") == len(rows)
+  body_rows = [l for l in tex.splitlines() if l.endswith(r" \\")]
+  assert len(body_rows) == sum(rows) + len(rows)  # a header row per table
+  plain = re.sub(r"\\[%#_&${}]", "", tex.split("\n", 1)[1]).replace(" & ", " ")  # after the % comment line
+  assert not re.search(r"[%#_&]", plain), "an unescaped special character"
+  assert "±" not in tex and "×" not in tex and "−" not in tex
+  for name, text in files.items():  # what `python -m research render` wrote is current
+    assert (path.parent / name).read_text() == text
+
+
+def test_latex_cells_escape_and_bold_the_best_accuracy():
+  md = results.markdown_table(
+      ["model", "test acc", "steps", "note"],
+      [["a_1", "87.6 ± 0.2", "1,200 ± 30", "50% & #1 × 2 − 3"],
+       ["b", "88.1 ± 0.4", "900 ± 10", "*published*"]],
+      "**Caption.** Test accuracy (%), `x_y`.")
+  tex = tables.formats(md)["table.tex"]
+  assert r"\caption{\textbf{Caption.} Test accuracy (\%), \texttt{x\_y}.}" in tex
+  assert r"a\_1 & $87.6 \pm 0.2$ & $1{,}200 \pm 30$ & 50\% \& \#1 $\times$ 2 $-$ 3 \\" in tex
+  assert r"b & $\mathbf{88.1 \pm 0.4}$ & $900 \pm 10$ & \emph{published} \\" in tex  # steps: not a contest
+  assert tables.formats(md)["table.csv"].splitlines()[1] == "a_1,87.6 ± 0.2,"'"1,200 ± 30"'",50% & #1 × 2 − 3"
+
+
+def test_write_and_report_links(tmp_path):
+  two = (results.markdown_table(["a", "b"], [[1, 2]], "**One.**") + "\n"
+         + results.markdown_table(["c"], [[3], [4]], "**Two.**"))
+  (tmp_path / "table.md").write_text(two)
+  (tmp_path / "table.csv").write_text("stale")  # from a time with one table
+  tables.write(tmp_path, two)
+  assert sorted(p.name for p in tmp_path.glob("table*")) == ["table-1.csv", "table-2.csv", "table.md", "table.tex"]
+  linked = tables.with_links(tmp_path, "exp/")
+  assert linked.count("[LaTeX](exp/table.tex)") == 2
+  assert linked.index("[CSV](exp/table-1.csv)") < linked.index("**Two.**") < linked.index("[CSV](exp/table-2.csv)")
