@@ -277,7 +277,7 @@ def main(argv=None):
   if ref:
     speed = lambda s: ref / s
     single = head_doc["seconds_per_epoch_per_model"]["engine, 1 run"]
-    if gpu:  # issue targets on one H200
+    if gpu:  # the targets of one H200
       checks = [("one compiled run", speed(single), 20)]
       checks += [(f"{m} models vmapped", speed(scale_doc[m]["s_per_model_epoch"]), t)
                  for m, t in ((64, 300), (512, 500)) if m in scale_doc]

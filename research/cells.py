@@ -84,11 +84,13 @@ def identity(trainer, data, *, seeds, hparams, epochs, masks=None, init_params=N
 def _identify(trainer, data, seeds, hparams, epochs, masks, init_params):
   """(key, parts, the abstract initial state)."""
   v = train.vmapped(trainer)
-  keys, hps = train.keys(seeds), train.stack(hparams)
-  init = jax.jit(v.init).lower(keys, hps, data, masks, init_params)
-  abstract_state = jax.eval_shape(v.init, keys, hps, data, masks, init_params)
-  abstract_data = {k: jax.ShapeDtypeStruct(a.shape, a.dtype) for k, a in data.items()}
-  step = jax.jit(v.train, static_argnums=2).lower(abstract_state, abstract_data, 1)
+  # Lowered from shapes and dtypes alone: where an input array lives (a restored checkpoint's
+  # arrays carry another sharding than freshly trained ones) must not change the identity.
+  args = jax.tree.map(lambda a: jax.ShapeDtypeStruct(np.shape(a), jax.numpy.result_type(a)),
+                      (train.keys(seeds), train.stack(hparams), data, masks, init_params))
+  init = jax.jit(v.init).lower(*args)
+  abstract_state = jax.eval_shape(v.init, *args)
+  step = jax.jit(v.train, static_argnums=2).lower(abstract_state, args[2], 1)
   parts = dict(init_program=_program_hash(init), train_program=_program_hash(step),
                data={k: _array_hash(a) for k, a in sorted(data.items())},
                masks=digest(masks), init_params=digest(init_params),

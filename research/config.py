@@ -11,6 +11,7 @@ import difflib
 
 import ml_collections
 
+from research import data, limits, optim, sharding
 from research.errors import UserError
 
 
@@ -157,7 +158,6 @@ ROW_KEYS = ("depths", "sizes", "learning_rates", "resolutions", "hunger_n_train"
 def common(cfg):
   """Checks for the keys every experiment shares (those present), and for every value: finite,
   within bounds, no repeated rows."""
-  from research import limits
   limits.finite(cfg)
   limits.bounded(cfg)
   limits.distinct(cfg, *(k for k in ROW_KEYS if k in cfg and isinstance(cfg[k], (list, tuple))))
@@ -178,14 +178,11 @@ def common(cfg):
     raise UserError(f"config batch_size={cfg.batch_size} is larger than the {cfg.n_train} training examples "
                     f"asked for by n_train={cfg.n_train}; use a smaller batch_size or more data")
   if "dataset" in cfg:
-    from research import data
     data.check_name(cfg.dataset)
   if "optimizer" in cfg:
-    from research import optim
     optim.check(cfg.optimizer)
   if "precision" in cfg:
     from research import models
     one_of(cfg, "precision", tuple(models.PRECISIONS))
   if "shard" in cfg:
-    from research import sharding
     one_of(cfg, "shard", sharding.MODES)

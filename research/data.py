@@ -16,7 +16,6 @@ import gzip
 import hashlib
 import os
 import pathlib
-import struct
 import urllib.request
 import warnings
 import zlib
@@ -24,6 +23,7 @@ import zlib
 import numpy as np
 
 from research import paths, tfds_data
+from research.raw import Raw, read_idx
 from research.errors import UserError
 
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -40,17 +40,6 @@ FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 HOW_TO_GET = ("install Debian's package (apt-get install dataset-fashion-mnist), "
               "or set FASHION_MNIST_DIR to a folder with the four IDX files")
-
-
-@dataclasses.dataclass(frozen=True)
-class Raw:
-  """Unprocessed arrays: images float32 in [0, 1] (N x H x W x C), signals N x L x 1."""
-  x_train: np.ndarray
-  y_train: np.ndarray
-  x_test: np.ndarray
-  y_test: np.ndarray
-  class_names: tuple
-  source: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,22 +79,6 @@ class Dataset:
 
 # ----------------------------------------------------------------------------
 # IDX files (Fashion-MNIST)
-
-def read_idx(data, what="IDX data"):
-  """Parses IDX bytes (magic 0x0000 08 ndim, big-endian dims, uint8 data)."""
-  if len(data) < 4 or data[0] or data[1] or data[2] != 8 or not 1 <= data[3] <= 4:
-    raise UserError(f"{what} is not an unsigned-byte IDX file (bad magic number)")
-  ndim = data[3]
-  if len(data) < 4 + 4 * ndim:
-    raise UserError(f"{what} is truncated inside its header")
-  dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
-  size = int(np.prod(dims))
-  body = data[4 + 4 * ndim:]
-  if len(body) != size:
-    raise UserError(f"{what} holds {len(body)} bytes of data where its header "
-                    f"{list(dims)} says {size}: the file is truncated or corrupt")
-  return np.frombuffer(body, np.uint8).reshape(dims)
-
 
 def _read_verified(folder, stem):
   """Reads <stem> or <stem>.gz from folder; checks the decompressed size and sha256."""

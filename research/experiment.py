@@ -18,8 +18,15 @@ import shutil
 import tempfile
 import time
 
-from research import cells, config, faults, lock, paths, registry, results, sharding, tables
+import jax
+import matplotlib
+from tqdm.auto import tqdm
+
+from research import cells, config, data as data_lib, faults, lock, paths, registry, results, runtime, sharding, tables
 from research.errors import UserError
+
+matplotlib.use("Agg")  # files, never a window
+import matplotlib.pyplot as plt  # noqa: E402
 
 
 @dataclasses.dataclass
@@ -34,8 +41,6 @@ class Context:
 
   def data(self, name=None, **options):
     """(Dataset, arrays on the device), loaded once per set of options."""
-    import jax
-    from research import data as data_lib
     name = name or self.cfg.dataset
     key = (name, tuple(sorted(options.items())))
     if key not in self._data:
@@ -44,7 +49,6 @@ class Context:
     return self._data[key]
 
   def plan(self, total_cells):
-    from tqdm.auto import tqdm
     self._bar = tqdm(total=total_cells, desc=self.name, unit="cell", disable=not self.progress)
 
   def cell(self, trainer, arrays, *, name, spec, seeds, hparams, **kw):
@@ -107,9 +111,6 @@ def configure(name, profile, overrides):
 
 def output_files(module, doc):
   """Everything results/NAME/ holds besides results.json, as {file name: bytes}."""
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
   table = module.table(doc)
   files = {"table.md": table.encode(), "reading.md": (module.reading(doc).strip() + "\n").encode()}
   files.update({name: text.encode() for name, text in tables.formats(table).items()})  # .tex, .csv
@@ -153,7 +154,6 @@ def execute(name, profile=paths.FULL, overrides=(), progress=True):
   for folder in (out_dir.parent, out_dir):  # staging folders are made beside out_dir
     check_writable(folder, "results")
   check_writable(ckpt_root, "checkpoints")
-  from research import runtime
   runtime.setup_jax()
   with lock.hold(ckpt_root, module.NAME):  # one writer per experiment; render waits for it too
     _clean_leftovers(out_dir, ckpt_root)

@@ -16,6 +16,7 @@ import pathlib
 import shutil
 
 from research.errors import UserError
+from research.limits import human_bytes
 
 AGAIN = "run the same command again to resume where it stopped"
 
@@ -29,11 +30,6 @@ def _free(folder):
     return shutil.disk_usage(p).free
   except OSError:
     return None
-
-
-def _size(n):
-  from research.limits import human_bytes
-  return human_bytes(n)
 
 
 def _is_oom(exc):
@@ -50,8 +46,8 @@ def one_line(exc, what, folder=None, needed=None):
     return f"{what}: {folder or 'a file'} is not valid JSON (line {exc.lineno}); delete it and {AGAIN}"
   if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
     free = _free(folder) if folder is not None else None
-    need = f"about {_size(needed)} needed, " if needed else ""
-    has = f"{_size(free)} free" if free is not None else "no space left"
+    need = f"about {human_bytes(needed)} needed, " if needed else ""
+    has = f"{human_bytes(free)} free" if free is not None else "no space left"
     return f"{what}: the disk of{where} is full ({need}{has}); free some space and {AGAIN}"
   if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
     target = exc.filename or folder

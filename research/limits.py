@@ -14,6 +14,7 @@ import os
 import pathlib
 from typing import NamedTuple
 
+import jax
 import ml_collections
 import numpy as np
 
@@ -88,8 +89,9 @@ def cell_bytes(param_shapes, members, batch_size, data_bytes, *, epochs=0, optim
   Copies per member: the params, their gradient and the optimizer's slots.
   The history (members x epochs x history_fields float32) lives on the host.
   """
-  import jax
-  leaves = jax.tree.leaves(param_shapes, is_leaf=lambda x: isinstance(x, tuple))
+  # A shape is a tuple of ints; other tuples (a model's params may be a tuple of dicts) are nodes.
+  leaves = jax.tree.leaves(param_shapes, is_leaf=lambda x: isinstance(x, tuple) and all(
+      isinstance(i, int) for i in x))
   params = sum(int(np.prod(getattr(leaf, "shape", leaf))) for leaf in leaves) * bytes_per_float
   copies = 2 + optimizer_slots
   acts = members * batch_size * activation_floats_per_example * bytes_per_float
@@ -116,7 +118,6 @@ def _host_available():
 
 def available_bytes(device=None):
   """Free memory where the cell's arrays live: the accelerator's if it reports it, else the host's."""
-  import jax
   device = device or jax.devices()[0]
   stats = None
   try:

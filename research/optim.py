@@ -20,10 +20,6 @@ OPTIMIZERS = {
 }
 
 
-def hyperparameter_names(name):
-  return ("learning_rate", *OPTIMIZERS[name][1])
-
-
 def defaults(name, learning_rate):
   """The full hyperparameter dict for `name` with its defaults filled in."""
   check(name)

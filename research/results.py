@@ -7,6 +7,7 @@ import platform
 import shutil
 import tempfile
 
+import jax
 import numpy as np
 
 
@@ -67,7 +68,6 @@ def replace_dir(staging, final):
 
 
 def environment():
-  import jax
   dev = jax.devices()
   return dict(jax=jax.__version__, backend=jax.default_backend(),
               devices=f"{len(dev)} x {dev[0].device_kind}", cpu=platform.processor() or platform.machine(),

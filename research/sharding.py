@@ -77,10 +77,6 @@ def pad(tree, n, mesh):
   return jax.tree.map(lambda a: np.concatenate([np.asarray(a)] + [np.asarray(a)[-1:]] * extra), tree)
 
 
-def pad_list(items, n, mesh):
-  return list(items) + [items[-1]] * (padded(n, mesh) - n)
-
-
 def _put(tree, sharding):
   """Global arrays from data every process holds in full (works across hosts too)."""
   def one(a):

@@ -15,6 +15,8 @@ import dataclasses
 import io
 import re
 
+from research import results
+
 SEPARATOR = re.compile(r"^\|(\s*:?-+:?\s*\|)+$")
 MEAN_STD = re.compile(r"^([+-]?[\d,]*\.?\d+) ± ([\d,]*\.?\d+)$")
 # Columns of mean ± std that are not accuracies (lower is better, or not a contest).
@@ -146,7 +148,6 @@ def formats(markdown):
 
 def write(folder, markdown):
   """Writes formats(markdown) into folder, each file atomically; drops CSVs of tables now gone."""
-  from research import results
   files = formats(markdown)
   for stale in set(p.name for p in folder.glob("table*.csv")) - set(files):
     (folder / stale).unlink()

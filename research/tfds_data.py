@@ -21,6 +21,7 @@ import numpy as np
 
 from research import paths
 from research.errors import UserError
+from research.raw import Raw, read_idx
 
 EXTRA = "pip install -e '.[tfds]'"
 # The official .gz files' header fields (file name, mtime) that Debian's copies
@@ -86,7 +87,6 @@ def _fashion_builder_class():
 
 
 def _idx_from_gz(path):
-  from research.data import read_idx
   return read_idx(gzip.decompress(pathlib.Path(path).read_bytes()), str(path))
 
 
@@ -106,16 +106,17 @@ def fashion_mnist(folder, reference):
   writes them, and the committed results drew their subsets from the files' order."""
   try:
     import tensorflow_datasets as tfds
-    builder = _fashion_builder_class()(data_dir=str(data_dir()))
-    if not builder.is_prepared():
-      manual = data_dir() / "manual" / "fashion_mnist"
-      try:
-        _stage_official(folder, manual)
-        builder.download_and_prepare(file_format="array_record",
-                                     download_config=tfds.download.DownloadConfig(manual_dir=str(manual)))
-      finally:
-        shutil.rmtree(manual, ignore_errors=True)
-    raw = in_order_of(_arrays(builder, "fashion_mnist"), reference)
+    with _quiet():
+      builder = _fashion_builder_class()(data_dir=str(data_dir()))
+      if not builder.is_prepared():
+        manual = data_dir() / "manual" / "fashion_mnist"
+        try:
+          _stage_official(folder, manual)
+          builder.download_and_prepare(file_format="array_record",
+                                       download_config=tfds.download.DownloadConfig(manual_dir=str(manual)))
+        finally:
+          shutil.rmtree(manual, ignore_errors=True)
+      raw = in_order_of(_arrays(builder, "fashion_mnist"), reference)
   except Unavailable:
     raise
   except Exception as e:  # noqa: BLE001 - a checksum mismatch, a broken install: the IDX reader still works
@@ -165,6 +166,17 @@ def _absl_errors_only():
     absl.setLevel(level)
 
 
+@contextlib.contextmanager
+def _quiet():
+  """Preparing prints progress bars, 'Downloading and preparing ...' and absl warnings; a run's
+  output is its own progress and one-line errors."""
+  import io
+  import tensorflow_datasets as tfds
+  tfds.disable_progress_bar()
+  with _absl_errors_only(), contextlib.redirect_stdout(io.StringIO()):
+    yield
+
+
 def image_classification(name):
   """tfds:NAME, any image-classification dataset with train and test splits, prepared once."""
   import tensorflow_datasets as tfds
@@ -180,12 +192,14 @@ def image_classification(name):
       raise UserError(f"tfds:{name} needs TensorFlow to be prepared by tensorflow-datasets: {EXTRA} "
                       "(tensorflow-cpu); fashion_mnist, digits and mnist1d need none")
     try:
-      builder.download_and_prepare(file_format="array_record")
+      with _quiet():
+        builder.download_and_prepare(file_format="array_record")
     except Exception as e:  # noqa: BLE001 - network, checksums, a missing TensorFlow deep inside
       raise UserError(f"tfds:{name} could not be prepared ({type(e).__name__}: "
                       f"{str(e).splitlines()[0][:120] if str(e) else ''}); some datasets need TensorFlow "
                       f"({EXTRA}), a network, or files downloaded by hand") from e
-  return _arrays(builder, name)
+  with _quiet():
+    return _arrays(builder, name)
 
 
 def _keys(info, name):
@@ -202,7 +216,6 @@ def _keys(info, name):
 
 def _arrays(builder, name):
   """Decodes the train and test splits into numpy (the caller caches them)."""
-  from research.data import Raw
   info = builder.info
   missing = {"train", "test"} - set(info.splits)
   if missing:

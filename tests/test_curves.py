@@ -19,12 +19,12 @@ def _cell(data, root, epochs=4, **kw):
 def _records_equal_history(recs, summary):
   """Every (member, epoch) once, with the numbers of the cell's result."""
   assert len({(r["member"], r["epoch"]) for r in recs}) == len(recs)
-  for i, member in enumerate(summary["members"]):
+  for i, member in enumerate(summary.members):
     mine = sorted((r for r in recs if r["member"] == i), key=lambda r: r["epoch"])
-    assert [r["epoch"] for r in mine] == list(range(1, len(member["history"]["test_acc"]) + 1))
-    assert all(r["seed"] == member["seed"] and r["hparams"] == member["hparams"] for r in mine)
+    assert [r["epoch"] for r in mine] == list(range(1, len(member.history["test_acc"]) + 1))
+    assert all(r["seed"] == member.seed and r["hparams"] == member.hparams for r in mine)
     for field in FIELDS:
-      assert [r[field] for r in mine] == pytest.approx(member["history"][field])
+      assert [r[field] for r in mine] == pytest.approx(member.history[field])
     assert all(r["val_loss"] is None for r in mine)  # this data has no validation split
 
 
@@ -75,7 +75,7 @@ def test_a_resumed_cell_writes_no_epoch_twice(tiny, tmp_path, monkeypatch):
   with (cell_dir / curves.FILENAME).open("a") as f:
     f.write('{"member": 0, "epo')  # and a line torn by the kill
   resumed = _cell(tiny, tmp_path, epochs=4, chunk_epochs=2)
-  assert resumed.summary["timing"]["resumed_from_epoch"] == 2
+  assert resumed.summary.timing.resumed_from_epoch == 2
   _records_equal_history(curves.read(cell_dir), resumed.summary)
   assert (cell_dir / curves.FILENAME).read_text().count("\n") == 8
 
@@ -93,7 +93,7 @@ def test_tensorboard_runs_per_member(tiny, tmp_path, monkeypatch):
       for tag, step, value in read_events(f):
         assert step not in scalars[tag]
         scalars[tag][step] = value
-    history = result.summary["members"][i]["history"]
+    history = result.summary.members[i].history
     assert sorted(scalars) == ["accuracy/test", "loss/test", "loss/train"]  # no validation split
     assert [scalars["accuracy/test"][e] for e in (1, 2, 3)] == pytest.approx(history["test_acc"])
     assert [scalars["loss/train"][e] for e in (1, 2, 3)] == pytest.approx(history["train_loss"])

@@ -42,7 +42,6 @@ def test_padding_helpers():
   class FakeMesh:
     axis_names, size = ("members",), 8
   assert sharding.padded(5, FakeMesh) == 8 and sharding.padded(16, FakeMesh) == 16
-  assert sharding.pad_list([1, 2, 3], 3, FakeMesh) == [1, 2, 3, 3, 3, 3, 3, 3]
   padded = sharding.pad({"a": np.arange(3)}, 3, FakeMesh)
   assert padded["a"].tolist() == [0, 1, 2, 2, 2, 2, 2, 2]
   assert sharding.auto_mesh("auto", 4) is None  # one device here
