@@ -19,6 +19,7 @@ if __name__ == "__main__":
   interrupts.install()  # first: until the heavy imports are done, Ctrl-C exits at once with one line
 
 import argparse  # noqa: E402
+import os  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 
@@ -138,4 +139,9 @@ if __name__ == "__main__":
     raise
   if interrupts.pressed() and status != interrupts.EXIT:  # an interrupt some library swallowed
     interrupts.stop()
+  if status == interrupts.EXIT:
+    # The line is out; tearing the interpreter down while XLA's threads still run can crash it.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
   sys.exit(status)
