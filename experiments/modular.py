@@ -126,12 +126,12 @@ def validate(cfg):
 
 def build_models(cfg):
   w, mw = cfg.width, cfg.module_width
-  pair = compose.parallel(models.mlp(1, mw, 2), models.mlp(1, mw, 2))
+  pair = compose.parallel(models.mlp(2, depth=1, width=mw), models.mlp(2, depth=1, width=mw))
   return dict(
-      monolithic=models.mlp(1, w, 4),
+      monolithic=models.mlp(4, depth=1, width=w),
       pair=pair,
       trunk=compose.shared_trunk((w,)),
-      combiner=compose.compose(pair, combiner=models.mlp(1, cfg.combiner_width, 4),
+      combiner=compose.compose(pair, combiner=models.mlp(4, depth=1, width=cfg.combiner_width),
                                readout=compose.head_log_probs))
 
 
@@ -236,7 +236,7 @@ def reuse_runs(cfg, ctx, m, pool, rows, main_split, x_test, states, data_spec, m
   x = jax.device_put(tools["standardize"](pool.x[rows]))
   arrays = dict(x_train=x, y_train=jnp.asarray(y), x_test=x_test, y_test=jnp.asarray(y_test))
   batch = min(cfg.reuse_batch, len(rows))
-  head = lambda: models.mlp(1, cfg.combiner_width, 2)
+  head = lambda: models.mlp(2, depth=1, width=cfg.combiner_width)
   pair = m["pair"]
   builds = {
       "modules": (compose.compose(pair, combiner=head(), readout=compose.head_log_probs), "modular"),
@@ -244,7 +244,7 @@ def reuse_runs(cfg, ctx, m, pool, rows, main_split, x_test, states, data_spec, m
       "monolithic": (compose.compose(m["monolithic"], combiner=head()), "monolithic"),
       "composition_scratch": (compose.compose(pair, combiner=head(), readout=compose.head_log_probs,
                                               frozen=False), None),
-      "scratch": (models.mlp(1, cfg.width, 2), None),
+      "scratch": (models.mlp(2, depth=1, width=cfg.width), None),
   }
   keys = train.keys([20_000 + s for s in seeds])
   spec = dict(data=data_spec, task=cfg.reuse_task, per_group=cfg.reuse_per_group, batch_size=batch,
