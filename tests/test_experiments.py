@@ -1,4 +1,5 @@
-"""Quick-profile runs of the engine issue's experiments, end to end through the driver."""
+"""Experiments end to end through the driver: depth and deep-vs-wide on their quick profiles, and
+every experiment with a tiny profile on it (seconds, digits or MNIST-1D)."""
 import json
 
 import pytest
@@ -26,3 +27,14 @@ def test_quick_profile_writes_table_json_and_plot(workdir, name, plot):
 def _numbers(doc):
   rows = doc["results"].get("rows") or [r["deep"] for t in doc["results"]["tables"] for r in t["rows"]]
   return [r["test_acc"] for r in rows]
+
+
+@pytest.mark.parametrize("name", ["depth_vs_accuracy", "deep_vs_wide", "architectures", "learning_rate",
+                                  "data_hunger"])
+def test_tiny_profile_writes_every_file(workdir, name):
+  out, _ = experiment.execute(name, "tiny", [], progress=False)
+  doc = json.loads((out / "results.json").read_text())
+  assert doc["profile"] == "tiny"
+  assert "±" in (out / "table.md").read_text() and (out / "reading.md").read_text().strip()
+  pngs = list(out.glob("*.png"))
+  assert pngs and all(p.stat().st_size > 10_000 for p in pngs)
