@@ -123,13 +123,13 @@ def width_for_params(make, target, example_shape):
   return min((lo, hi), key=lambda w: (abs(count(w) - target), w))
 
 
-def same_function(a, b, example_shape, key=jax.random.key(0)):
+def same_function(a, b, example_shape, seed=0):
   """Whether models a and b are the same function: parameter trees of the same shapes and, both
-  initialized from `key`, identical outputs on a probe input. E.g. a residual MLP without a
+  initialized from the key of `seed`, identical outputs on a probe input. E.g. a residual MLP without a
   hidden-to-hidden layer (depth 0 or 1) is the plain one."""
   x_BxS = jax.random.normal(jax.random.key(1), (4, *example_shape))
   shapes = lambda m: jax.tree.map(lambda p: p.shape, param_shapes(m, example_shape))
   if jax.tree.structure(shapes(a)) != jax.tree.structure(shapes(b)) or shapes(a) != shapes(b):
     return False
-  out = lambda m: np.asarray(m.apply(m.init(key, x_BxS), x_BxS))
+  out = lambda m: np.asarray(m.apply(m.init(jax.random.key(seed), x_BxS), x_BxS))
   return bool(np.array_equal(out(a), out(b)))
