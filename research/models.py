@@ -19,7 +19,8 @@ import numpy as np
 
 from research import cnn, rnn
 from research.errors import UserError
-from research.mlp import lenet_300_100, logistic, mlp, mlp_widths, residual_mlp
+# Re-exported: callers need one import for a model, its cost and its precision.
+from research.mlp import lenet_300_100, logistic, mlp, mlp_widths, residual_mlp  # noqa: F401
 from research.nets import ACTIVATIONS, GAINS, PRECISIONS, Model, from_flax, with_precision  # noqa: F401
 
 MODELS = {
