@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from research import cnn, config, models, results, rnn, stats, train
+from research import config, models, results, stats, train
 
 NAME = "architectures"
 ORDER = 4
@@ -63,11 +63,17 @@ def get_config():
   c.batch_size = 100
   c.learning_rate = 1e-2
   c.n_train = 0
+  # The paper's four models (registered name and options), for MNIST-1D plain and shuffled alike.
+  c.models = ml_collections.ConfigDict(dict(
+      logistic=dict(model="logistic"), mlp=dict(model="mlp", depth=2, width=100),
+      cnn=dict(model="mnist1d_cnn"), gru=dict(model="mnist1d_gru")))
   # Fashion-MNIST: epochs per family. On 2 CPU cores a training step of LeNet-5 costs ~20x one of
   # the MLP, the GRU's ~10x (measured), so the CNN and GRU get the few epochs the budget allows.
   c.fashion_mnist = ml_collections.ConfigDict(dict(
       epochs=ml_collections.ConfigDict(dict(logistic=10, mlp=10, cnn=3, gru=3)),
-      batch_size=128, learning_rate=1e-3, n_train=0, mlp_width=256, gru_hidden=64))
+      batch_size=128, learning_rate=1e-3, n_train=0,
+      models=dict(logistic=dict(model="logistic"), mlp=dict(model="mlp", depth=2, width=256),
+                  cnn=dict(model="lenet5"), gru=dict(model="gru", hidden=64))))
   c.chunk_epochs = 1
   c.checkpoint_every_s = 60.0
   c.shard = "auto"
@@ -76,7 +82,8 @@ def get_config():
 
 PROFILES = {"quick": {"datasets": list(SIGNALS), "seeds": 2, "epochs": 3, "n_train": 1000, "fashion_mnist.n_train": 2000,
                       "fashion_mnist.epochs.logistic": 1, "fashion_mnist.epochs.mlp": 1,
-                      "fashion_mnist.epochs.cnn": 1, "fashion_mnist.epochs.gru": 1}}
+                      "fashion_mnist.epochs.cnn": 1, "fashion_mnist.epochs.gru": 1},
+            "tiny": {"datasets": ["mnist1d"], "seeds": 2, "epochs": 2, "n_train": 1000}}
 
 
 def validate(cfg):
@@ -86,11 +93,16 @@ def validate(cfg):
     config.require(d in DATASETS, f"config datasets: '{d}' is not one of {', '.join(DATASETS)}")
   for f in cfg.families:
     config.require(f in FAMILIES, f"config families: '{f}' is not one of {', '.join(FAMILIES)}")
-  for k in ("batch_size", "learning_rate", "mlp_width", "gru_hidden"):
+  for k in ("batch_size", "learning_rate"):
     config.require(cfg.fashion_mnist[k] > 0, f"config fashion_mnist.{k}={cfg.fashion_mnist[k]!r}: must be > 0")
   for f in FAMILIES:
     config.require(cfg.fashion_mnist.epochs[f] > 0, f"config fashion_mnist.epochs.{f}: must be > 0")
   config.require(cfg.fashion_mnist.n_train >= 0, "config fashion_mnist.n_train: must be >= 0 (0 = all)")
+  for where, recipe in (("models", cfg), ("fashion_mnist.models", cfg.fashion_mnist)):
+    for f in cfg.families:
+      config.require(f in recipe.models and "model" in recipe.models[f],
+                     f"config {where}.{f}: needs a model (a name in models.MODELS) and its options")
+      build(f, recipe, 10)
 
 
 def settings(cfg, dataset):
@@ -100,26 +112,18 @@ def settings(cfg, dataset):
   return cfg.fashion_mnist, lambda family: cfg.fashion_mnist.epochs[family]
 
 
-def build(family, dataset, cfg, num_classes, unroll=1):
-  """(model, one-line description). unroll only changes how the GRU's loop is compiled."""
-  if dataset in SIGNALS:  # the MNIST-1D paper's four models
-    return {"logistic": (models.logistic(num_classes), "logistic regression"),
-            "mlp": (models.mlp(2, 100, num_classes), "MLP 2x100"),
-            "cnn": (cnn.mnist1d_cnn(num_classes), "CNN 3 conv x 25 ch."),
-            "gru": (rnn.mnist1d_gru(num_classes, unroll=unroll), "GRU bidir. 6, all steps"),
-            }[family]
-  f = cfg.fashion_mnist
-  return {"logistic": (models.logistic(num_classes), "logistic regression"),
-          "mlp": (models.mlp(2, f.mlp_width, num_classes), f"MLP 2x{f.mlp_width}"),
-          "cnn": (cnn.lenet5(num_classes), "LeNet-5 (6/16 conv, 120-84)"),
-          "gru": (rnn.gru(num_classes, f.gru_hidden, unroll=unroll), f"GRU {f.gru_hidden}, row by row"),
-          }[family]
+def build(family, recipe, num_classes, **extra):
+  """(model, label) of a family: the registered model and options of recipe.models[family]."""
+  options = recipe.models[family].to_dict()
+  name = options.pop("model")
+  return models.build(name, num_classes, **options, **extra), models.label(name, options)
 
 
-def cost(family, dataset, cfg, num_classes, shape):
-  """Parameters and forward FLOPs per example; the GRU's FLOPs on its unrolled twin, because XLA's
-  cost analysis counts the body of a compiled loop once, not once per time step."""
-  model, _ = build(family, dataset, cfg, num_classes, unroll=True if family == "gru" else 1)
+def cost(family, recipe, num_classes, shape):
+  """Parameters and forward FLOPs per example; a recurrent model's FLOPs on its unrolled twin, because
+  XLA's cost analysis counts the body of a compiled loop once, not once per time step."""
+  name = recipe.models[family].model
+  model, _ = build(family, recipe, num_classes, **({"unroll": True} if "unroll" in models.options(name) else {}))
   return models.describe(model, shape)
 
 
@@ -132,14 +136,14 @@ def run(cfg, ctx):
     ds, arrays = ctx.data(dataset, n_train=recipe.n_train)
     rows = []
     for family in cfg.families:
-      model, label = build(family, dataset, cfg, ds.num_classes)
+      model, label = build(family, recipe, ds.num_classes)
       trainer = train.make_trainer(model, cfg.optimizer, recipe.batch_size)
       spec = dict(family=family, model=label, dataset=ds.describe(), optimizer=cfg.optimizer,
                   learning_rate=recipe.learning_rate, batch_size=recipe.batch_size)
       res = ctx.cell(trainer, arrays, name=f"{dataset}-{family}", spec=spec, seeds=seeds,
                      hparams=[{"learning_rate": recipe.learning_rate}] * len(seeds), epochs=epochs(family))
       rows.append(dict(family=family, model=label, epochs=epochs(family),
-                       **cost(family, dataset, cfg, ds.num_classes, ds.shape), **res.summary.numbers()))
+                       **cost(family, recipe, ds.num_classes, ds.shape), **res.summary.numbers()))
     out[dataset] = dict(dataset=ds.describe(), learning_rate=recipe.learning_rate,
                         batch_size=recipe.batch_size, rows=rows)
   return dict(datasets=out)

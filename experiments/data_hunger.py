@@ -24,26 +24,24 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import ml_collections
 
-from research import cnn, config, data, models, results, stats, train
+from research import config, data, models, results, stats, train
 
 NAME = "data_hunger"
 ORDER = 7
 TITLE = "Data hunger: test accuracy vs training-set size for logistic, shallow MLP, deep MLP and CNN"
-
-MODELS = ("logistic", "shallow", "deep", "cnn")
-
 
 def get_config():
   c = ml_collections.ConfigDict()
   c.dataset = "fashion_mnist"
   c.resize = 16
   c.sizes = [500, 2000, 8000, 32000, 0]   # 0 = all
-  c.models = list(MODELS)
-  c.shallow_width = 320                    # 1 x 320: 86K parameters at 256 inputs
-  c.deep_depth = 4
-  c.deep_width = 128                       # 4 x 128: 84K parameters
-  c.cnn_channels = [6, 16]
-  c.cnn_kernel = 3
+  # The contenders: a registered model and its options each; `models` picks which run, in order.
+  c.contenders = ml_collections.ConfigDict(dict(
+      logistic=dict(model="logistic"),
+      shallow=dict(model="mlp", depth=1, width=320),   # 1 x 320: 86K parameters at 256 inputs
+      deep=dict(model="mlp", depth=4, width=128),      # 4 x 128: 84K parameters
+      cnn=dict(model="cnn", channels=[6, 16], kernel=3, padding="SAME", pool=2, dense=[120])))
+  c.models = ["logistic", "shallow", "deep", "cnn"]
   # Every run: `epochs` epochs of about `epoch_rows` rows (a small set is repeated a whole number of
   # times), so about the same number of gradient steps at every size: 2 x 500 = 1000 of batch 128.
   c.epochs = 2
@@ -58,29 +56,29 @@ def get_config():
   return c
 
 
-PROFILES = {"quick": dict(sizes=[500, 2000], epochs=1, epoch_rows=2000, seeds=2)}
+PROFILES = {"quick": dict(sizes=[500, 2000], epochs=1, epoch_rows=2000, seeds=2),
+            "tiny": dict(dataset="digits", resize=0, sizes=[200, 0], epochs=1, epoch_rows=1400,
+                         learning_rate=1e-2, seeds=2)}
 
 
 def validate(cfg):
-  config.nonempty(cfg, "sizes", "models", "cnn_channels")
+  config.nonempty(cfg, "sizes", "models")
   config.non_negative(cfg, "sizes")
-  config.positive(cfg, "shallow_width", "deep_depth", "deep_width", "cnn_kernel", "epoch_rows")
+  config.positive(cfg, "epoch_rows")
   for m in cfg.models:
-    config.require(m in MODELS, f"config models: '{m}' is not one of {', '.join(MODELS)}")
+    config.require(m in cfg.contenders, f"config models: '{m}' is not a contender; valid: {', '.join(cfg.contenders)}")
+    config.require("model" in cfg.contenders[m], f"config contenders.{m}: needs a model (a name in models.MODELS)")
+    build(cfg, m, 10)
   for n in cfg.sizes:
     config.require(n == 0 or n >= cfg.batch_size,
                    f"config sizes: {n} is smaller than batch_size={cfg.batch_size}")
 
 
-def build(name, cfg, num_classes):
-  return {"logistic": lambda: (models.logistic(num_classes), "logistic"),
-          "shallow": lambda: (models.mlp(1, cfg.shallow_width, num_classes), f"MLP 1x{cfg.shallow_width}"),
-          "deep": lambda: (models.mlp(cfg.deep_depth, cfg.deep_width, num_classes),
-                           f"MLP {cfg.deep_depth}x{cfg.deep_width}"),
-          "cnn": lambda: (cnn.cnn(num_classes, channels=tuple(cfg.cnn_channels), kernel=cfg.cnn_kernel,
-                                  padding="SAME", pool=2, dense=(120,)),
-                          f"CNN {'/'.join(map(str, cfg.cnn_channels))} ch. {cfg.cnn_kernel}x{cfg.cnn_kernel}, 120"),
-          }[name]()
+def build(cfg, contender, num_classes):
+  """(model, label) of a contender: its registered model with its options."""
+  options = cfg.contenders[contender].to_dict()
+  name = options.pop("model")
+  return models.build(name, num_classes, **options), models.label(name, options)
 
 
 def repeat(arrays, rows):
@@ -119,7 +117,7 @@ def run(cfg, ctx):
     arrays, reps = repeat(arrays, cfg.epoch_rows)
     steps_per_epoch = arrays["y_train"].shape[0] // cfg.batch_size
     for name in cfg.models:
-      model, label = build(name, cfg, ds.num_classes)
+      model, label = build(cfg, name, ds.num_classes)
       trainer = train.make_trainer(model, cfg.optimizer, cfg.batch_size)
       spec = dict(model=name, label=label, optimizer=cfg.optimizer, learning_rate=cfg.learning_rate,
                   batch_size=cfg.batch_size, dataset=ds.describe(), repeats=reps)
@@ -150,9 +148,14 @@ def _sizes(res):
   return sorted({r["n_train"] for r in res["rows"]})
 
 
+def _names(res):
+  """The contenders in the results, in the order they ran."""
+  return list(dict.fromkeys(r["model"] for r in res["rows"]))
+
+
 def table(doc):
   cfg, res = doc["config"], doc["results"]
-  names = [m for m in MODELS if m in cfg["models"]]
+  names = _names(res)
   labels = {m: next(r["label"] for r in res["rows"] if r["model"] == m) for m in names}
   params = {m: results.human(next(r["params"] for r in res["rows"] if r["model"] == m)) for m in names}
   header = ["n train", "steps", "passes over the set"] + [f"{labels[m]} ({params[m]})" for m in names]
@@ -176,7 +179,7 @@ def table(doc):
 def plots(doc):
   cfg, res = doc["config"], doc["results"]
   fig, ax = plt.subplots(figsize=(6, 4))
-  for i, m in enumerate(m for m in MODELS if m in cfg["models"]):
+  for i, m in enumerate(_names(res)):
     rows = [_get(res, n, m) for n in _sizes(res)]
     ax.errorbar([r["n_train"] for r in rows], [_acc(r) for r in rows], yerr=[_std(r) for r in rows],
                 marker="o", capsize=3, color=f"C{i}", label=f"{rows[0]['label']} ({results.human(rows[0]['params'])})")
@@ -203,7 +206,7 @@ def _pays(res, a, b):
 def reading(doc):
   cfg, res = doc["config"], doc["results"]
   sizes = _sizes(res)
-  names = [m for m in MODELS if m in cfg["models"]]
+  names = _names(res)
   lines = []
   for n in (sizes[0], sizes[-1]):
     accs = {m: _acc(_get(res, n, m)) for m in names}

@@ -35,6 +35,7 @@ SEIDE_SHALLOW = {5: ("1 x 3772", 22.5), 7: ("1 x 4634", 22.6)}
 def get_config():
   c = ml_collections.ConfigDict()
   c.dataset = "fashion_mnist"
+  c.model = "mlp"                 # a registered model with depth, width and activation options
   c.width = 256                   # N; Seide used 2048 on speech
   c.depths = [1, 2, 3, 4, 5, 7]
   c.resolutions = [28, 16]        # input side; 16 gives the article's 256 inputs
@@ -57,7 +58,10 @@ def get_config():
 
 PROFILES = {"quick": dict(width=32, depths=[1, 3], resolutions=[16], hunger_depth=3,
                           hunger_n_train=[500, 2000], hunger_resolution=16, min_steps=30,
-                          epochs=2, seeds=2)}
+                          epochs=2, seeds=2),
+            "tiny": dict(dataset="digits", width=16, depths=[1, 2], resolutions=[8], hunger_depth=2,
+                         hunger_n_train=[400, 0], hunger_resolution=8, min_steps=20, learning_rate=1e-2,
+                         epochs=2, seeds=2)}
 
 
 def validate(cfg):
@@ -65,11 +69,16 @@ def validate(cfg):
   config.positive(cfg, "depths", "width", "resolutions", "hunger_depth", "min_steps")
   config.non_negative(cfg, "hunger_n_train")
   config.one_of(cfg, "activation", tuple(models.ACTIVATIONS))
+  build(cfg, 10, 1, cfg.width)
 
 
-def matched_width(params, inputs, classes):
-  """N' such that 1 x N' has about `params` parameters: N'(inputs + 1 + classes) + classes."""
-  return max(1, round((params - classes) / (inputs + 1 + classes)))
+def build(cfg, num_classes, depth, width):
+  return models.build(cfg.model, num_classes, depth=depth, width=width, activation=cfg.activation)
+
+
+def matched_width(cfg, params, ds):
+  """N' such that 1 x N' has about `params` parameters (for an MLP, N'(inputs + 1 + classes) + classes)."""
+  return models.width_for_params(lambda w: build(cfg, ds.num_classes, 1, w), params, ds.shape)
 
 
 def _resize(ds_shape, resolution):
@@ -83,22 +92,20 @@ def run(cfg, ctx):
   hp = [{"learning_rate": cfg.learning_rate}] * len(seeds)
   ctx.plan(len(cfg.resolutions) * (2 * len(cfg.depths) - cfg.depths.count(1)) + 2 * len(cfg.hunger_n_train))
 
-  def train_mlp(ds, arrays, widths, tag, epochs):
-    model = models.mlp_widths(widths, ds.num_classes, activation=cfg.activation)
+  def train_net(ds, arrays, depth, width, tag, epochs):
+    model = build(cfg, ds.num_classes, depth, width)
     trainer = train.make_trainer(models.with_precision(model, cfg.precision), cfg.optimizer, cfg.batch_size)
-    spec = dict(model="mlp", widths=list(widths), activation=cfg.activation, precision=cfg.precision,
+    spec = dict(model=cfg.model, widths=[width] * depth, activation=cfg.activation, precision=cfg.precision,
                 optimizer=cfg.optimizer,
                 learning_rate=cfg.learning_rate, batch_size=cfg.batch_size, dataset=ds.describe())
-    name = f"{tag}-{len(widths)}x{widths[0]}"
+    name = f"{tag}-{depth}x{width}"
     out = ctx.cell(trainer, arrays, name=name, spec=spec, seeds=seeds, hparams=hp, epochs=epochs)
-    return dict(shape=f"{len(widths)} x {widths[0]}", depth=len(widths), width=widths[0], epochs=epochs,
+    return dict(shape=f"{depth} x {width}", depth=depth, width=width, epochs=epochs,
                 **models.describe(model, ds.shape), **out.summary.numbers())
 
   def pair(ds, arrays, depth, tag, epochs):
-    deep = train_mlp(ds, arrays, (cfg.width,) * depth, tag, epochs)
-    inputs = math.prod(ds.shape)
-    n_wide = matched_width(deep["params"], inputs, ds.num_classes)
-    shallow = deep if depth == 1 else train_mlp(ds, arrays, (n_wide,), tag, epochs)
+    deep = train_net(ds, arrays, depth, cfg.width, tag, epochs)
+    shallow = deep if depth == 1 else train_net(ds, arrays, 1, matched_width(cfg, deep["params"], ds), tag, epochs)
     return dict(depth=depth, deep=deep, shallow=shallow)
 
   tables = []
@@ -191,6 +198,10 @@ def plots(doc):
 
 
 def _verdict(row):
+  lost = [k for k in ("deep", "shallow") if stats.diverged(row[k]["test_acc"])]
+  if lost:  # never a number or a tie
+    return " and ".join(f"{k} diverged ({stats.diverged(row[k]['test_acc'])} of {len(row[k]['test_acc'])})"
+                        for k in lost)
   if not stats.separated(row["deep"]["test_acc"], row["shallow"]["test_acc"]):
     return "tie"
   return "deep ahead" if _mean(row["deep"]) > _mean(row["shallow"]) else "shallow ahead"
@@ -205,9 +216,12 @@ def reading(doc):
       continue
     verdicts = [_verdict(r) for r in pairs]
     lines.append(f"- {t['resolution']}x{t['resolution']} input: " + "; ".join(
-        f"{r['deep']['shape']} vs {r['shallow']['shape']}: {_mean(r['deep']) - _mean(r['shallow']):+.1f} ({v})"
+        f"{r['deep']['shape']} vs {r['shallow']['shape']}: "
+        + (v if "diverged" in v else f"{_mean(r['deep']) - _mean(r['shallow']):+.1f} ({v})")
         for r, v in zip(pairs, verdicts)) + f". Deep ahead in {verdicts.count('deep ahead')}, shallow ahead in "
-        f"{verdicts.count('shallow ahead')}, ties in {verdicts.count('tie')} of {len(pairs)} pairs "
+        f"{verdicts.count('shallow ahead')}, ties in {verdicts.count('tie')} of {len(pairs)} pairs"
+        + (f", diverged in {sum('diverged' in v for v in verdicts)}" if any('diverged' in v for v in verdicts)
+           else "") + " "
         "(ahead: more than two standard errors of the difference).")
     best = max(t["rows"], key=lambda r: _mean(r["deep"]))
     first = t["rows"][0]

@@ -31,6 +31,7 @@ def get_config():
   c.dataset = "fashion_mnist"
   c.n_train = 4000          # a subset: 55 members train at once, and many short epochs
   c.val_size = 0
+  c.model = "mlp"           # a registered model with depth and width options
   c.depth = 2
   c.width = 64
   c.optimizers = ["sgd", "adam"]
@@ -45,7 +46,9 @@ def get_config():
   return c
 
 
-PROFILES = {"quick": dict(n_train=1000, learning_rates=[1e-3, 0.1, 10.0], epochs=3, seeds=2, chunk_epochs=3)}
+PROFILES = {"quick": dict(n_train=1000, learning_rates=[1e-3, 0.1, 10.0], epochs=3, seeds=2, chunk_epochs=3),
+            "tiny": dict(dataset="digits", n_train=0, learning_rates=[1e-2, 0.3, 10.0], epochs=3, seeds=2,
+                         chunk_epochs=3)}
 
 
 def validate(cfg):
@@ -53,12 +56,17 @@ def validate(cfg):
   for o in cfg.optimizers:
     optim.check(o)
   config.positive(cfg, "depth", "width", "target_loss")
+  build(cfg, 10)
+
+
+def build(cfg, num_classes):
+  return models.build(cfg.model, num_classes, depth=cfg.depth, width=cfg.width)
 
 
 def run(cfg, ctx):
   ds, arrays = ctx.data(cfg.dataset, n_train=cfg.n_train, val_size=cfg.val_size)
   seeds = list(range(cfg.seeds))
-  model = models.mlp(cfg.depth, cfg.width, ds.num_classes)
+  model = build(cfg, ds.num_classes)
   steps_per_epoch = len(ds.y_train) // cfg.batch_size
   ctx.plan(len(cfg.optimizers))
   out = []
@@ -66,7 +74,7 @@ def run(cfg, ctx):
     trainer = train.make_trainer(model, opt, cfg.batch_size)
     # Members: rate-major, seed-minor; one dict per member, the optimizer's other defaults kept.
     hparams = [optim.defaults(opt, lr) for lr in cfg.learning_rates for _ in seeds]
-    spec = dict(model="mlp", depth=cfg.depth, width=cfg.width, optimizer=opt,
+    spec = dict(model=cfg.model, depth=cfg.depth, width=cfg.width, optimizer=opt,
                 batch_size=cfg.batch_size, dataset=ds.describe())
     res = ctx.cell(trainer, arrays, name=opt, spec=spec, seeds=seeds * len(cfg.learning_rates),
                    hparams=hparams)

@@ -40,7 +40,7 @@ def matmul_peak(n=2048, reps=10):
 
 
 def reference_model(num_classes=10, widths=WIDTHS):
-  return models.mlp_widths(widths, num_classes)
+  return models.mlp_widths(num_classes, widths)
 
 
 def train_flops_per_epoch(model, shape, n):
@@ -217,7 +217,7 @@ def cost_growth(ds, epochs):
     if n not in arrays_by_n:
       arrays_by_n[n] = jax.device_put(data.prepare("fashion_mnist", data.load_raw("fashion_mnist"),
                                                    n_train=n if n < 60000 else 0).arrays())
-    model = models.mlp_widths(widths, 10)
+    model = models.mlp_widths(10, widths)
     flops = train_flops_per_epoch(model, ds.shape, len(arrays_by_n[n]["y_train"]))
     s, c, _ = engine(arrays_by_n[n], model, 1, epochs)
     base = base or (s, flops)

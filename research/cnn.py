@@ -24,7 +24,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 from jax import lax
 
-from research.models import ACTIVATIONS, GAINS, from_flax
+from research.nets import ACTIVATIONS, GAINS, from_flax
 
 
 class Conv(nn.Module):
@@ -87,7 +87,7 @@ class CNN(nn.Module):
     h = x_BxS if x_BxS.ndim >= 3 else x_BxS[..., None]  # a bare N x L signal has one channel
     spatial = h.ndim - 2
     for i, c in enumerate(self.channels):
-      # The first layer sees the standardized input, not an activation: unit gain (as in models.MLP).
+      # The first layer sees the standardized input, not an activation: unit gain (as in mlp.MLP).
       h = Conv(c, (_layer(self.kernel, i),) * spatial, (_layer(self.stride, i),) * spatial,
                _layer(self.padding, i), init(1.0 if i == 0 else gain))(h)
       h = act(h)

@@ -1,9 +1,9 @@
 """Models built from other models, as pure functions of (params, x).
 
-  pair = parallel(mlp(1, 64, 2), mlp(1, 64, 2))   # two attribute modules, independent weights
+  pair = parallel(mlp(2, depth=1, width=64), mlp(2, depth=1, width=64))   # two attribute modules
   trunk = shared_trunk((128,), heads=(2, 2))       # one trunk, two attribute heads
   four_way = product(pair)                         # fixed combiner: p(a, b) = p(a) p(b)
-  model = compose(pair, combiner=mlp(1, 16, 4), readout=head_log_probs)   # learned combiner
+  model = compose(pair, combiner=mlp(4, depth=1, width=16), readout=head_log_probs)   # learned combiner
 
 A two-head model's output is its heads' logits side by side (B x 4 for two
 binary heads) and its labels are B x 2 (a, b); `two_head_loss` and
@@ -20,7 +20,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from research.models import Model, mlp_widths
+from research.mlp import mlp_widths
+from research.nets import Model
 
 
 def parallel(*modules):
@@ -38,7 +39,7 @@ def shared_trunk(widths, heads=(2, 2), activation="relu"):
 
   Heads side by side on one trunk are one Dense layer of sum(heads) outputs, so
   this is the MLP itself, read as len(heads) groups of logits."""
-  return mlp_widths(widths, sum(heads), activation=activation)
+  return mlp_widths(sum(heads), widths, activation=activation)
 
 
 def head_log_probs(logits_BxH, heads=(2, 2)):

@@ -165,7 +165,8 @@ def execute(name, profile=paths.FULL, overrides=(), progress=True):
     finally:
       ctx.close()
     wall = time.time() - start
-    doc = dict(experiment=module.NAME, title=module.TITLE, profile=profile, config=cfg.to_dict(),
+    title = module.title(cfg) if hasattr(module, "title") else module.TITLE  # of what this config ran
+    doc = dict(experiment=module.NAME, title=title, profile=profile, config=cfg.to_dict(),
                environment=results.environment(), wall_s=wall,
                finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), results=res)
     doc = results.clean_json(doc)

@@ -1,136 +1,78 @@
-"""Models as pairs of pure functions: init(key, x_BxS) -> params, apply(params, x_BxS) -> logits_BxK.
+"""The model registry: every network an experiment or a config can name.
 
-Nothing else is hidden in a model, so models compose with jit, vmap, grad and
-with each other. Flax linen modules are wrapped to this form by `from_flax`.
-Variants are functools.partial of a few builders; `build(name, ...)` looks one
-up by the name configs use.
+  model = models.build("mlp", 10, depth=4, width=128)    # a Model: (init, apply), see nets.py
+  models.describe(model, (28, 28, 1))                     # {'params': ..., 'flops': ...}
+
+MODELS maps a name to a builder, a pure function builder(num_classes, **options)
+-> Model. Adding a model is one such function (in mlp.py, cnn.py, rnn.py or a
+new module) and one line in MODELS; build() checks names and options against
+the builder's own signature, so configs need no list of their own.
 """
+import difflib
 import functools
+import inspect
 import math
-from typing import Callable, NamedTuple
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from research import cnn, rnn
+from research.errors import UserError
+# Re-exported: callers need one import for a model, its cost and its precision.
+from research.mlp import lenet_300_100, logistic, mlp, mlp_widths, residual_mlp  # noqa: F401
+from research.nets import ACTIVATIONS, GAINS, PRECISIONS, Model, from_flax, with_precision  # noqa: F401
 
-class Model(NamedTuple):
-  init: Callable   # (key, x_BxS) -> params
-  apply: Callable  # (params, x_BxS) -> logits_BxK
-
-
-ACTIVATIONS = {"relu": nn.relu, "tanh": jnp.tanh, "sigmoid": nn.sigmoid, "gelu": nn.gelu}
-# Variance gain that keeps activations at unit scale through a layer (He for ReLU-like).
-GAINS = {"relu": 2.0, "gelu": 2.0, "tanh": 1.0, "sigmoid": 1.0}
-
-
-def from_flax(module):
-  """A flax linen module as a pure (init, apply) pair over its 'params' collection."""
-  return Model(init=lambda key, x: module.init(key, x)["params"],
-               apply=lambda params, x: module.apply({"params": params}, x))
-
-
-def logistic(num_classes):
-  """The article's neuron, one per class: z_k = w_k1 x_1 + ... + w_kn x_n + b_k; softmax in the loss."""
-  def init(key, x_BxS):
-    d = math.prod(x_BxS.shape[1:])
-    return {"w_DxK": jax.random.normal(key, (d, num_classes)) / math.sqrt(d),
-            "b_K": jnp.zeros(num_classes)}
-
-  def apply(params, x_BxS):
-    x_BxD = x_BxS.reshape(x_BxS.shape[0], -1)
-    return x_BxD @ params["w_DxK"] + params["b_K"]
-  return Model(init, apply)
-
-
-class MLP(nn.Module):
-  """x -> Dense -> [act -> Dense] * (len(widths) - 1) -> act -> Dense(num_classes).
-
-  residual=True adds a skip around every hidden-to-hidden Dense of equal width
-  (pre-activation blocks, h + W act(h)); each branch starts at 1/(blocks) of
-  the variance so that the sum stays O(1) at any depth.
-  """
-  widths: tuple
-  num_classes: int
-  residual: bool = False
-  activation: str = "relu"
-
-  @nn.compact
-  def __call__(self, x_BxS):
-    act, gain = ACTIVATIONS[self.activation], GAINS[self.activation]
-    init = lambda g: nn.initializers.variance_scaling(g, "fan_in", "truncated_normal")
-    h_BxW = x_BxS.reshape(x_BxS.shape[0], -1)
-    # The first layer sees the (standardized) input, not an activation: unit gain.
-    h_BxW = nn.Dense(self.widths[0], kernel_init=init(1.0))(h_BxW)
-    blocks = max(1, len(self.widths) - 1)
-    for w in self.widths[1:]:
-      skip = self.residual and w == h_BxW.shape[-1]
-      branch = nn.Dense(w, kernel_init=init(gain / blocks if skip else gain))(act(h_BxW))
-      h_BxW = h_BxW + branch if skip else branch
-    return nn.Dense(self.num_classes, kernel_init=init(gain))(act(h_BxW))
-
-
-def mlp(depth, width, num_classes, residual=False, activation="relu"):
-  """depth = number of hidden layers of `width` units; depth 0 is `logistic`."""
-  if depth == 0:
-    return logistic(num_classes)
-  return from_flax(MLP((width,) * depth, num_classes, residual, activation))
-
-
-def mlp_widths(widths, num_classes, residual=False, activation="relu"):
-  """An MLP with hidden layers of the given widths, e.g. (300, 100)."""
-  return from_flax(MLP(tuple(widths), num_classes, residual, activation))
-
-
-lenet_300_100 = functools.partial(mlp_widths, (300, 100))
-
-
-PRECISIONS = {"fp32": jnp.float32, "bf16": jnp.bfloat16}
-
-
-def with_precision(model, precision="fp32"):
-  """Matrix math in `precision` (bf16), master weights and logits in fp32.
-
-  The params stay fp32 (the optimizer updates them there); apply casts them and
-  the input down, and the logits back up, so the loss and its gradient are fp32.
-  """
-  dtype = PRECISIONS[precision]
-  if dtype == jnp.float32:
-    return model
-
-  def apply(params, x_BxS):
-    low = jax.tree.map(lambda p: p.astype(dtype), params)
-    return model.apply(low, x_BxS.astype(dtype)).astype(jnp.float32)
-  return Model(model.init, apply)
-
-
-# name -> builder(num_classes, **options). Experiments and configs use these names.
 MODELS = {
     "logistic": logistic,
-    "mlp": lambda num_classes, depth=2, width=256, residual=False, activation="relu":
-        mlp(depth, width, num_classes, residual, activation),
+    "mlp": mlp,
+    "residual_mlp": residual_mlp,
     "lenet_300_100": lenet_300_100,
-    # research/cnn.py and research/rnn.py import this module: looked up when called.
-    "cnn": lambda num_classes, **kw: _lazy("cnn").cnn(num_classes, **kw),
-    "lenet5": lambda num_classes, **kw: _lazy("cnn").lenet5(num_classes, **kw),
-    "mnist1d_cnn": lambda num_classes, **kw: _lazy("cnn").mnist1d_cnn(num_classes, **kw),
-    "gru": lambda num_classes, **kw: _lazy("rnn").gru(num_classes, **kw),
-    "lstm": lambda num_classes, **kw: _lazy("rnn").lstm(num_classes, **kw),
-    "mnist1d_gru": lambda num_classes, **kw: _lazy("rnn").mnist1d_gru(num_classes, **kw),
+    "cnn": cnn.cnn,
+    "lenet5": cnn.lenet5,
+    "mnist1d_cnn": cnn.mnist1d_cnn,
+    "gru": rnn.gru,
+    "lstm": rnn.lstm,
+    "mnist1d_gru": rnn.mnist1d_gru,
 }
 
 
-def _lazy(module):
-  import importlib
-  return importlib.import_module(f"research.{module}")
+def _did_you_mean(word, valid):
+  close = difflib.get_close_matches(word, valid, n=1)
+  return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def build(name, num_classes, **options):
-  from research.errors import UserError
+def options(name):
+  """The option names a registered model takes (everything after num_classes), in signature order."""
+  check_name(name)
+  params = list(inspect.signature(MODELS[name]).parameters.values())[1:]
+  return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def check_name(name):
   if name not in MODELS:
-    raise UserError(f"unknown model '{name}'; valid: {', '.join(sorted(MODELS))}")
-  return MODELS[name](num_classes, **options)
+    raise UserError(f"unknown model '{name}'{_did_you_mean(name, list(MODELS))}; "
+                    f"valid: {', '.join(sorted(MODELS))}")
+
+
+def check_options(name, given):
+  valid = options(name)
+  for key in given:
+    if key not in valid:
+      raise UserError(f"model '{name}' has no option '{key}'{_did_you_mean(key, valid)}; "
+                      f"valid: {', '.join(valid) or '(none)'}")
+
+
+def build(name, num_classes, **opts):
+  """The registered model `name` for `num_classes` classes; a UserError names what is valid."""
+  check_options(name, opts)
+  return MODELS[name](num_classes, **opts)
+
+
+def label(name, opts):
+  """A short text for a table: the name and its options, e.g. 'mlp depth=2 width=100'."""
+  text = lambda v: "/".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+  return " ".join([name] + [f"{k}={text(v)}" for k, v in opts.items()])
 
 
 # ----------------------------------------------------------------------------
@@ -167,5 +109,28 @@ def describe(model, example_shape):
               flops=flops_per_example(model, example_shape))
 
 
-def count_nonzero(params):
-  return int(sum(np.count_nonzero(np.asarray(p)) for p in jax.tree.leaves(params)))
+def width_for_params(make, target, example_shape):
+  """The width w whose model make(w) has the parameter count nearest `target` (the smaller w on a tie).
+
+  make(w) -> Model must grow in parameters with w; a bisection, so any such family works."""
+  count = lambda w: param_count(make(w), example_shape)
+  hi = 1
+  while count(hi) < target:
+    hi *= 2
+  lo = max(1, hi // 2)
+  while hi - lo > 1:  # count(lo) < target <= count(hi), or lo = hi = 1
+    mid = (lo + hi) // 2
+    lo, hi = (mid, hi) if count(mid) < target else (lo, mid)
+  return min((lo, hi), key=lambda w: (abs(count(w) - target), w))
+
+
+def same_function(a, b, example_shape, seed=0):
+  """Whether models a and b are the same function: parameter trees of the same shapes and, both
+  initialized from the key of `seed`, identical outputs on a probe input. E.g. a residual MLP without a
+  hidden-to-hidden layer (depth 0 or 1) is the plain one."""
+  x_BxS = jax.random.normal(jax.random.key(1), (4, *example_shape))
+  shapes = lambda m: jax.tree.map(lambda p: p.shape, param_shapes(m, example_shape))
+  if jax.tree.structure(shapes(a)) != jax.tree.structure(shapes(b)) or shapes(a) != shapes(b):
+    return False
+  out = lambda m: np.asarray(m.apply(m.init(jax.random.key(seed), x_BxS), x_BxS))
+  return bool(np.array_equal(out(a), out(b)))

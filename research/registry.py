@@ -5,7 +5,7 @@ Adding an experiment is writing one module (see experiments/depth_vs_accuracy.py
   NAME = "depth_vs_accuracy"   # its results folder, and a `make` target
   ALIAS = "depth"              # optional: a shorter name for the command line and `make`
   ORDER = 1                    # its place in `make paper` and REPORT.md
-  TITLE = "..."
+  TITLE = "..."                # or title(cfg): the title of what a config runs
   get_config(), PROFILES (with "quick" and "tiny"), validate(cfg), run(cfg, ctx),
   table(doc), plots(doc), reading(doc)
 

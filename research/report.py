@@ -13,8 +13,7 @@ from research.experiment import read_doc, reading
 
 def _section(entry, doc, folder):
   env = doc["environment"]
-  module = registry.resolve(entry.name)
-  title = module.title(doc) if hasattr(module, "title") else doc.get("title", entry.title)
+  title = doc.get("title", entry.title)
   target = entry.alias or entry.name
   parts = [f"## {title}\n",
            f"`make {target}` (profile {doc['profile']}), {doc['wall_s'] / 60:.1f} min on {env['devices']} "

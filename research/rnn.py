@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from research.models import Model
+from research.nets import Model
 
 GATES = {"gru": 3, "lstm": 4}
 

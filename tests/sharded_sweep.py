@@ -19,7 +19,7 @@ def main():
   w = jax.random.normal(k1, (12, 4))
   x, xt = jax.random.normal(k2, (512, 12)), jax.random.normal(k3, (64, 12))
   data = dict(x_train=x, y_train=jax.numpy.argmax(x @ w, -1), x_test=xt, y_test=jax.numpy.argmax(xt @ w, -1))
-  trainer = train.make_trainer(models.mlp(2, 16, 4), "adam", 64)
+  trainer = train.make_trainer(models.mlp(4, depth=2, width=16), "adam", 64)
   out = {}
   with tempfile.TemporaryDirectory() as root:
     def cell(tag, seeds, mesh):

@@ -9,7 +9,7 @@ from research.errors import UserError
 
 
 def _cell(data, root, epochs=4, width=16, **kw):
-  trainer = train.make_trainer(models.mlp(1, width, 4), "adam", 32)
+  trainer = train.make_trainer(models.mlp(4, depth=1, width=width), "adam", 32)
   return cells.run_cell(trainer, data, name="c", spec={"width": width}, seeds=[0, 1],
                         hparams=[{"learning_rate": 1e-2}] * 2, epochs=epochs, root=root,
                         progress=False, **kw)
@@ -59,7 +59,7 @@ def test_a_checkpoint_of_another_shape_is_a_clear_error(tiny, tmp_path):
   cell_dir = next(tmp_path.glob("c-*"))
   (cell_dir / "result.json").unlink()
   # a model of another width finds this folder's checkpoint (as if copied in by hand)
-  trainer = train.make_trainer(models.mlp(1, 8, 4), "adam", 32)
+  trainer = train.make_trainer(models.mlp(4, depth=1, width=8), "adam", 32)
   spec = json.loads((cell_dir / "spec.json").read_text())
   with pytest.raises(UserError, match="other shapes"):
     cells._restore(cells._manager(cell_dir / "ckpt"),

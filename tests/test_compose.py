@@ -20,7 +20,7 @@ def four_groups():
 
 
 def pair():
-  return compose.parallel(models.mlp(1, 8, 2), models.mlp(1, 8, 2))
+  return compose.parallel(models.mlp(2, depth=1, width=8), models.mlp(2, depth=1, width=8))
 
 
 def test_product_logits_is_the_product_of_probabilities():
@@ -35,7 +35,7 @@ def test_product_logits_is_the_product_of_probabilities():
 
 def test_composition_is_pure(four_groups):
   data, _, _ = four_groups
-  model = compose.compose(pair(), combiner=models.mlp(1, 4, 4), readout=compose.head_log_probs)
+  model = compose.compose(pair(), combiner=models.mlp(4, depth=1, width=4), readout=compose.head_log_probs)
   p1 = model.init(jax.random.key(3), data["x_train"][:1])
   p2 = model.init(jax.random.key(3), data["x_train"][:1])
   jax.tree.map(np.testing.assert_array_equal, p1, p2)
@@ -61,7 +61,7 @@ def test_frozen_modules_unchanged_after_training_the_combiner(four_groups, train
   data, g, g_test = four_groups
   state, _ = trained_pair
   trained = jax.tree.map(np.array, state.params)
-  model = compose.compose(pair(), combiner=models.mlp(1, 16, 4), readout=compose.head_log_probs)
+  model = compose.compose(pair(), combiner=models.mlp(4, depth=1, width=16), readout=compose.head_log_probs)
   init = compose.init_members(model, train.keys([5, 6]), data["x_train"][:1], state.params)
   four = dict(data, y_train=g, y_test=g_test)
   v = train.vmapped(train.make_trainer(model, "adam", 64))
@@ -98,7 +98,7 @@ def test_two_head_contenders_learn_both_attributes(four_groups, trained_pair):
                                correct_fn=compose.two_head_correct)
   _, hist = train.sweep(trainer, train.keys([0]), train.stack([{"learning_rate": 1e-2}]), data, 10)
   assert float(np.asarray(hist.test_acc)[0, -1]) > 0.85
-  assert models.param_count(pair(), (10,)) == 2 * models.param_count(models.mlp(1, 8, 2), (10,))
+  assert models.param_count(pair(), (10,)) == 2 * models.param_count(models.mlp(2, depth=1, width=8), (10,))
 
 
 def test_head_log_probs_and_two_head_loss():

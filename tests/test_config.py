@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from experiments import depth_vs_accuracy
+from experiments import depth_vs_accuracy, pruning
 from research import config
 from research.errors import UserError
 
@@ -14,9 +14,11 @@ def cfg(*args, profile="full"):
 
 def test_overrides_take_the_default_type():
   c = cfg("--config.epochs=3", "--config.learning_rate=1e-2", "--config.depths=[1,2]",
-          "--config.residual=false", "--config.activation=tanh")
+          "--config.variants=['mlp']", "--config.activation=tanh")
   assert c.epochs == 3 and c.learning_rate == 0.01 and list(c.depths) == [1, 2]
-  assert c.residual is False and c.activation == "tanh"
+  assert list(c.variants) == ["mlp"] and c.activation == "tanh"
+  lottery = config.apply_overrides(config.with_profile(pruning, "full"), ["--config.lottery=false"]).lottery
+  assert lottery is False
   assert cfg("--config.learning_rate=1").learning_rate == 1.0  # an int where a float is expected
   assert list(cfg("--config.depths=4").depths) == [4]
 
@@ -30,13 +32,17 @@ def test_quick_profile_overrides_the_defaults():
     ("--config.epochs=three", "expected an integer"),
     ("--config.epochs=2.5", "expected an integer"),
     ("--config.depths=[1,'a']", "expected an integer"),
-    ("--config.residual=maybe", "expected true or false"),
     ("--config.epochs", "has no value"),
     ("--epochs=3", "overrides look like --config.KEY=VALUE"),
 ])
 def test_bad_overrides_fail_with_one_clear_line(arg, message):
   with pytest.raises(UserError, match=re.escape(message)):
     cfg(arg)
+
+
+def test_a_bool_key_takes_true_or_false_only():
+  with pytest.raises(UserError, match="expected true or false"):
+    config.apply_overrides(config.with_profile(pruning, "full"), ["--config.lottery=maybe"])
 
 
 def test_unknown_profile():

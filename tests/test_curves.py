@@ -10,7 +10,7 @@ FIELDS = ("train_loss", "test_loss", "test_acc")
 
 
 def _cell(data, root, epochs=4, **kw):
-  trainer = train.make_trainer(models.mlp(1, 16, 4), "adam", 32)
+  trainer = train.make_trainer(models.mlp(4, depth=1, width=16), "adam", 32)
   return cells.run_cell(trainer, data, name="c", spec={}, seeds=[0, 1],
                         hparams=[{"learning_rate": 1e-2}] * 2, epochs=epochs, root=root,
                         progress=False, **kw)

@@ -13,13 +13,13 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 MODEL = '''
 
-def scaled_logistic(num_classes, scale=2.0):
-  """A user's model: logistic regression with its logits scaled by a constant."""
-  base = logistic(num_classes)
-  return nets.Model(base.init, lambda params, x_BxS: scale * base.apply(params, x_BxS))
+def scaled_mlp(num_classes, *, depth=1, width=16, activation="relu", scale=2.0):
+  """A user's model: the MLP with its logits scaled by a constant."""
+  base = mlp(num_classes, depth=depth, width=width, activation=activation)
+  return Model(base.init, lambda params, x_BxS: scale * base.apply(params, x_BxS))
 
 
-MODELS["scaled_logistic"] = scaled_logistic
+MODELS["scaled_mlp"] = scaled_mlp
 '''
 
 EXPERIMENT = '''"""Width vs accuracy: one hidden layer of growing width (a user's new experiment)."""
@@ -115,9 +115,9 @@ def test_a_new_experiment_is_one_file(project):
 
 def test_a_new_model_is_one_function_and_one_registry_line(project):
   _run(project, "run", "depth", "--profile", "tiny", "--no-progress",
-       "--config.variants=[mlp,scaled_logistic]", "--config.depths=[0]")
+       "--config.variants=[mlp,scaled_mlp]", "--config.depths=[1]")
   doc = json.loads((project / "results" / "tiny" / "depth_vs_accuracy" / "results.json").read_text())
   variants = {r["variant"] for r in doc["results"]["rows"]}
-  assert variants == {"mlp", "scaled_logistic"}
+  assert variants == {"plain", "scaled_mlp"}
   table = (project / "results" / "tiny" / "depth_vs_accuracy" / "table.md").read_text()
-  assert "scaled_logistic" in table
+  assert "test acc scaled_mlp" in table

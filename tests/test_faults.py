@@ -9,9 +9,7 @@ import subprocess
 import sys
 import time
 
-import jax
 import ml_collections
-import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
@@ -28,7 +26,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 def sealed_cell(tiny, tmp_path_factory):
   """A trained cell whose final checkpoint is sealed and named in its result.json."""
   root = tmp_path_factory.mktemp("cells")
-  trainer = train.make_trainer(models.mlp(1, 16, 4), "adam", 32)
+  trainer = train.make_trainer(models.mlp(4, depth=1, width=16), "adam", 32)
   cells.run_cell(trainer, tiny, name="c", spec={}, seeds=[0, 1], hparams=[{"learning_rate": 1e-2}] * 2,
                  epochs=2, root=root, progress=False)
   cell_dir = next(root.glob("c-*"))

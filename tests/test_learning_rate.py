@@ -10,7 +10,7 @@ from research import cells, models, results, train
 
 def test_diverging_rate_is_reported_as_diverged(tiny, tmp_path):
   """Two rates in one vmapped cell: the huge one overflows and is frozen, the small one trains on."""
-  trainer = train.make_trainer(models.mlp(3, 32, 4), "sgd", 32)
+  trainer = train.make_trainer(models.mlp(4, depth=3, width=32), "sgd", 32)
   lrs = [1e-2, 1e3]
   seeds = [0, 1]
   res = cells.run_cell(trainer, tiny, name="lr", spec={}, seeds=seeds * len(lrs),

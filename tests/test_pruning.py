@@ -52,7 +52,7 @@ def test_mask_stays_applied_through_training(digits, tmp_path):
   """Start from trained-looking weights, prune, retrain with Adam (whose moments would move a zero
   weight): every pruned weight is exactly 0.0 after training, the others have moved."""
   ds, arrays = digits
-  model = models.mlp_widths((32, 16), ds.num_classes)
+  model = models.mlp_widths(ds.num_classes, (32, 16))
   trainer = train.make_trainer(model, "adam", 64)
   seeds = [0, 1]
   hp = [{"learning_rate": 1e-2}] * 2

@@ -80,7 +80,7 @@ def test_a_tfds_dataset_prepares_caches_and_trains(fresh_cache):
   assert list((fresh_cache / "data").glob("tfds-tiny_quadrants*.npz"))
   data.load_raw.cache_clear()  # the second load reads the npz cache, the same arrays
   np.testing.assert_array_equal(data.load("tfds:tiny_quadrants", val_size=16).x_train, ds.x_train)
-  trainer = train.make_trainer(models.mlp(1, 32, ds.num_classes), "adam", batch_size=16)
+  trainer = train.make_trainer(models.mlp(ds.num_classes, depth=1, width=32), "adam", batch_size=16)
   state, hist = train.run(trainer, jax.random.PRNGKey(0), {"learning_rate": 1e-2},
                           jax.device_put(ds.arrays()), epochs=3)
   assert int(state.epoch) == 3 and float(hist.test_acc[-1]) > 0.5

@@ -19,7 +19,7 @@ def test_golden_values_after_one_step(tiny):
   # (loss of the first minibatch, test loss after the step); momentum's first step is SGD's.
   golden = {"sgd": (1.6361811, 1.5963223), "momentum": (1.6361811, 1.5963223), "adam": (1.6361811, 1.2428727)}
   for opt, (loss0, test1) in golden.items():
-    trainer = train.make_trainer(models.mlp(1, 16, 4), opt, batch_size=32)
+    trainer = train.make_trainer(models.mlp(4, depth=1, width=16), opt, batch_size=32)
     state, hist = train.run(trainer, jax.random.PRNGKey(0), {"learning_rate": 0.1}, data, epochs=1)
     assert int(state.epoch) == 1
     np.testing.assert_allclose(hist.train_loss[0], loss0, rtol=1e-4)
@@ -27,7 +27,7 @@ def test_golden_values_after_one_step(tiny):
 
 
 def test_same_seed_gives_identical_numbers(tiny):
-  trainer = train.make_trainer(models.mlp(2, 16, 4), "adam", 32)
+  trainer = train.make_trainer(models.mlp(4, depth=2, width=16), "adam", 32)
   a = _sweep(trainer, tiny, [3, 4], [1e-2, 1e-2], 3)
   b = _sweep(trainer, tiny, [3, 4], [1e-2, 1e-2], 3)
   for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
@@ -35,7 +35,7 @@ def test_same_seed_gives_identical_numbers(tiny):
 
 
 def test_chunked_run_equals_whole_run_bit_for_bit(tiny):
-  trainer = train.make_trainer(models.mlp(2, 16, 4), "adam", 32)
+  trainer = train.make_trainer(models.mlp(4, depth=2, width=16), "adam", 32)
   state0 = trainer.init(jax.random.PRNGKey(7), HP, tiny)
   whole, hist = jax.jit(trainer.train, static_argnums=2)(state0, tiny, 4)
   state = state0
@@ -51,7 +51,7 @@ def test_chunked_run_equals_whole_run_bit_for_bit(tiny):
 def test_vmapped_sweep_equals_per_seed_runs(tiny):
   """Seeds x learning rates in one call give each member's own run. On CPU, XLA sums
   batched reductions in another order, so agreement is to float32 rounding, not bits."""
-  trainer = train.make_trainer(models.mlp(2, 16, 4), "adam", 32)
+  trainer = train.make_trainer(models.mlp(4, depth=2, width=16), "adam", 32)
   seeds, lrs = [0, 1, 2, 0], [1e-2, 1e-2, 1e-2, 3e-3]
   states, hists = _sweep(trainer, tiny, seeds, lrs, 3)
   for i, (seed, lr) in enumerate(zip(seeds, lrs)):
@@ -69,20 +69,20 @@ def test_vmapped_sweep_equals_per_seed_runs(tiny):
 
 def test_short_run_on_digits_reaches_90_percent(digits):
   ds, arrays = digits
-  trainer = train.make_trainer(models.mlp(1, 64, 10), "adam", 32)
+  trainer = train.make_trainer(models.mlp(10, depth=1, width=64), "adam", 32)
   _, hist = _sweep(trainer, arrays, [0, 1], [1e-3, 1e-3], 10)
   assert float(hist.test_acc[:, -1].min()) >= 0.90
 
 
 @pytest.mark.parametrize("opt", ["sgd", "momentum", "adam"])
 def test_every_optimizer_learns(tiny, opt):
-  trainer = train.make_trainer(models.mlp(1, 16, 4), opt, 32)
+  trainer = train.make_trainer(models.mlp(4, depth=1, width=16), opt, 32)
   _, hist = _sweep(trainer, tiny, [0], [0.05], 5)
   assert hist.train_loss[0, -1] < hist.train_loss[0, 0]
 
 
 def test_divergence_is_caught_in_the_program_and_freezes_only_that_member(tiny):
-  trainer = train.make_trainer(models.mlp(2, 16, 4), "sgd", 32)
+  trainer = train.make_trainer(models.mlp(4, depth=2, width=16), "sgd", 32)
   state, hist = _sweep(trainer, tiny, [0, 0], [1e-2, 1e9], 3)
   assert not bool(hist.diverged[0].any()) and bool(hist.diverged[1, -1])
   assert all(bool(jnp.isfinite(p[1]).all()) for p in jax.tree.leaves(state.params))  # frozen before the blow-up
@@ -91,7 +91,7 @@ def test_divergence_is_caught_in_the_program_and_freezes_only_that_member(tiny):
 
 
 def test_mask_keeps_pruned_weights_exactly_zero(tiny):
-  trainer = train.make_trainer(models.mlp(1, 16, 4), "adam", 32)
+  trainer = train.make_trainer(models.mlp(4, depth=1, width=16), "adam", 32)
   params = trainer.init(jax.random.PRNGKey(0), HP, tiny).params
   mask = jax.tree.map(lambda p: (jax.random.uniform(jax.random.key(1), p.shape) > 0.5).astype(p.dtype), params)
   state, _ = train.run(trainer, jax.random.PRNGKey(0), HP, tiny, 3, mask=mask)
@@ -101,7 +101,7 @@ def test_mask_keeps_pruned_weights_exactly_zero(tiny):
 
 
 def test_weighted_loss_uses_w_train(tiny):
-  trainer = train.make_trainer(models.mlp(1, 8, 4), "sgd", 256)
+  trainer = train.make_trainer(models.mlp(4, depth=1, width=8), "sgd", 256)
   w = jnp.where(tiny["y_train"] == 0, 0.0, 1.0)
   _, h_w = train.run(trainer, jax.random.PRNGKey(0), HP, dict(tiny, w_train=w), 1)
   _, h = train.run(trainer, jax.random.PRNGKey(0), HP, tiny, 1)

@@ -43,12 +43,13 @@ class Trained(NamedTuple):
 
 
 def build_models(cfg):
-  pair = compose.parallel(models.mlp(1, cfg.module_width, 2), models.mlp(1, cfg.module_width, 2))
+  module = lambda: models.mlp(2, depth=1, width=cfg.module_width)
+  pair = compose.parallel(module(), module())
   return Models(
-      monolithic=models.mlp(1, cfg.width, 4),
+      monolithic=models.mlp(4, depth=1, width=cfg.width),
       pair=pair,
       trunk=compose.shared_trunk((cfg.width,)),
-      combiner=compose.compose(pair, combiner=models.mlp(1, cfg.combiner_width, 4),
+      combiner=compose.compose(pair, combiner=models.mlp(4, depth=1, width=cfg.combiner_width),
                                readout=compose.head_log_probs))
 
 

@@ -22,14 +22,14 @@ def reuse_task_labels(g, task):
 
 def reuse_models(cfg, main_models):
   """Reuse contender -> (model, the main contender whose trained params it starts from, or None)."""
-  head = lambda: models.mlp(1, cfg.combiner_width, 2)
+  head = lambda: models.mlp(2, depth=1, width=cfg.combiner_width)
   return {
       "modules": (compose.compose(main_models.pair, combiner=head(), readout=compose.head_log_probs), "modular"),
       "trunk": (compose.compose(main_models.trunk, combiner=head(), readout=compose.head_log_probs), "trunk"),
       "monolithic": (compose.compose(main_models.monolithic, combiner=head()), "monolithic"),
       "composition_scratch": (compose.compose(main_models.pair, combiner=head(), readout=compose.head_log_probs,
                                               frozen=False), None),
-      "scratch": (models.mlp(1, cfg.width, 2), None),
+      "scratch": (models.mlp(2, depth=1, width=cfg.width), None),
   }
 
 

@@ -1,5 +1,5 @@
-"""Quick-profile runs of issue 4's experiments (architectures, learning rate, pruning, data hunger),
-end to end through the driver: the files exist and the numbers in them are sane."""
+"""Quick-profile runs of architectures, learning rate, pruning and data hunger, end to end through
+the driver: the files exist and the numbers in them are sane."""
 import json
 
 from research import experiment

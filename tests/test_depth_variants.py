@@ -1,0 +1,37 @@
+"""depth_vs_accuracy with variants from the config: every variant in the results gets its columns,
+its curve and its line in the reading; a variant that is the first one's network is not retrained."""
+import json
+
+import pytest
+
+from experiments import depth_vs_accuracy
+from research import experiment, models
+from research.errors import UserError
+
+
+def toy(num_classes, *, depth=1, width=8, activation="relu"):
+  """An MLP of tanh units whatever the activation asked for: a third, different variant."""
+  return models.mlp(num_classes, depth=depth, width=width, activation="tanh")
+
+
+def test_a_third_variant_shows_in_table_plot_and_reading(workdir, monkeypatch):
+  monkeypatch.setitem(models.MODELS, "toy", toy)
+  out, _ = experiment.execute("depth", "tiny", ["--config.variants=['mlp','residual_mlp','toy']"], progress=False)
+  doc = json.loads((out / "results.json").read_text())
+  rows = {(r["depth"], r["variant"]): r for r in doc["results"]["rows"]}
+  # No hidden-to-hidden layer below L = 2: the residual net is the plain one; at L = 0 so is the toy.
+  assert {k for k, r in rows.items() if "same_as" in r} == {(0, "residual"), (1, "residual"), (0, "toy")}
+  assert all(r["same_as"] == "plain" for r in rows.values() if "same_as" in r)
+  table = (out / "table.md").read_text()
+  assert "| train acc toy | test acc toy |" in table and "(plain / residual / toy)" in table
+  row_l1 = next(line for line in table.splitlines() if line.startswith("| 1 |")).split(" | ")
+  assert row_l1[5:7] == ["= plain", "= plain"] and "±" in row_l1[7] and "±" in row_l1[8]
+  assert "The toy variant at L = 2" in (out / "reading.md").read_text()
+  fig = depth_vs_accuracy.plots(doc)["accuracy_vs_depth.png"]
+  assert len(fig.axes[0].containers) == 3  # one test-accuracy error-bar curve per variant
+
+
+def test_a_variant_without_a_depth_option_fails_in_validate(workdir):
+  with pytest.raises(UserError, match="model 'lenet5' has no option 'depth'"):
+    experiment.execute("depth", "tiny", ["--config.variants=['mlp','lenet5']"], progress=False)
+  assert not (workdir / "results").exists()
