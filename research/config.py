@@ -50,7 +50,11 @@ def _parse(text, like, key):
   try:
     value = ast.literal_eval(text)
   except (ValueError, SyntaxError):
-    raise UserError(f"--config.{key}={text}: expected {_kind(like)} like {like!r}") from None
+    if isinstance(like, (list, tuple)) and like and isinstance(like[0], str):
+      # Names need no quotes on a command line: [mlp,residual_mlp] or mlp,residual_mlp.
+      value = [w.strip().strip("'\"") for w in text.strip().strip("[]").split(",") if w.strip()]
+    else:
+      raise UserError(f"--config.{key}={text}: expected {_kind(like)} like {like!r}") from None
   return _coerce(value, like, key, text)
 
 

@@ -21,6 +21,9 @@ def test_overrides_take_the_default_type():
   assert lottery is False
   assert cfg("--config.learning_rate=1").learning_rate == 1.0  # an int where a float is expected
   assert list(cfg("--config.depths=4").depths) == [4]
+  # names need no quotes on a command line
+  assert list(cfg("--config.variants=[mlp,residual_mlp]").variants) == ["mlp", "residual_mlp"]
+  assert list(cfg("--config.variants=mlp").variants) == ["mlp"]
 
 
 def test_quick_profile_overrides_the_defaults():
