@@ -112,6 +112,16 @@ def _check_memory(name, abstract_state, members, batch_size, data, epochs):
                     f"cell {name}")
 
 
+def _only_step(name, ckpt, step):
+  """A finished cell keeps the sealed step its result.json names; any other step folder (a stray
+  copy, a partial save) is removed, saying so, so that orbax can never pick it."""
+  stray = [p for p in ckpt.iterdir() if p.is_dir() and p.name.isdigit() and int(p.name) != step]
+  if stray:
+    _say(f"cell {name}: checkpoint step {stray[0].name} is not the sealed final step {step}; removing it")
+    for p in stray:
+      shutil.rmtree(p, ignore_errors=True)
+
+
 def _verified_checkpoint(name, cell_dir):
   """Deletes checkpoint steps that fail their integrity check, saying so in one line; a damaged
   checkpoint is never restored."""
@@ -205,6 +215,7 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
       shutil.rmtree(cell_dir / "ckpt", ignore_errors=True)
       summary = None
   if summary is not None:
+    _only_step(name, cell_dir / "ckpt", summary.checkpoint["step"])
     summary = summary._replace(reused=True)
     if not need_state:
       return CellResult(summary, None)

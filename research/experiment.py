@@ -9,6 +9,7 @@ publishes results/[<profile>/]NAME/ (results.json, table.md/.tex/.csv, reading.m
 one swap: built in a staging folder first, so a killed run never leaves a torn or
 half-replaced result. `render` publishes the same files the same way from results.json.
 """
+import contextlib
 import dataclasses
 import io
 import json
@@ -155,7 +156,10 @@ def execute(name, profile=paths.FULL, overrides=(), progress=True):
     check_writable(folder, "results")
   check_writable(ckpt_root, "checkpoints")
   runtime.setup_jax()
-  with lock.hold(ckpt_root, module.NAME):  # one writer per experiment; render waits for it too
+  # One writer per experiment (render waits for it too); the processes of one multi-host run
+  # share the folders, and the main process holds the lock for all of them.
+  held = lock.hold(ckpt_root, module.NAME) if sharding.is_main_process() else contextlib.nullcontext()
+  with held:
     _clean_leftovers(out_dir, ckpt_root)
     ctx = Context(module.NAME, cfg, ckpt_root, progress)
     start = time.time()
