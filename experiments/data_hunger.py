@@ -132,7 +132,7 @@ def run(cfg, ctx):
   return dict(dataset=full, rows=rows)
 
 
-def _acc(row):
+def _test_mean(row):
   return stats.mean_sd(row["test_acc"])[0]
 
 
@@ -181,7 +181,7 @@ def plots(doc):
   fig, ax = plt.subplots(figsize=(6, 4))
   for i, m in enumerate(_names(res)):
     rows = [_get(res, n, m) for n in _sizes(res)]
-    ax.errorbar([r["n_train"] for r in rows], [_acc(r) for r in rows], yerr=[_std(r) for r in rows],
+    ax.errorbar([r["n_train"] for r in rows], [_test_mean(r) for r in rows], yerr=[_std(r) for r in rows],
                 marker="o", capsize=3, color=f"C{i}", label=f"{rows[0]['label']} ({results.human(rows[0]['params'])})")
   ax.set_xscale("log")
   ax.set_xlabel("training images")
@@ -198,7 +198,7 @@ def _pays(res, a, b):
   out = []
   for n in _sizes(res):
     ra, rb = _get(res, n, a), _get(res, n, b)
-    if ra and rb and _acc(ra) - _acc(rb) > 2 * max(_std(ra), _std(rb), 0.05):
+    if ra and rb and _test_mean(ra) - _test_mean(rb) > 2 * max(_std(ra), _std(rb), 0.05):
       out.append(n)
   return out
 
@@ -209,7 +209,7 @@ def reading(doc):
   names = _names(res)
   lines = []
   for n in (sizes[0], sizes[-1]):
-    accs = {m: _acc(_get(res, n, m)) for m in names}
+    accs = {m: _test_mean(_get(res, n, m)) for m in names}
     best = max(accs, key=accs.get)
     lines.append(f"- {n:,} training images: " + ", ".join(f"{m} {a:.1f}%" for m, a in accs.items()) +
                  f"; best {best}, spread {max(accs.values()) - min(accs.values()):.1f} points ({cfg['seeds']} seeds).")
@@ -218,15 +218,15 @@ def reading(doc):
     if a in names and b in names:
       wins = _pays(res, a, b)
       loses = _pays(res, b, a)
-      gaps = ", ".join(f"{_acc(_get(res, n, a)) - _acc(_get(res, n, b)):+.1f}" for n in sizes)
+      gaps = ", ".join(f"{_test_mean(_get(res, n, a)) - _test_mean(_get(res, n, b)):+.1f}" for n in sizes)
       text = (f"pays from {wins[0]:,} images on" if wins and wins == [n for n in sizes if n >= wins[0]]
               else f"pays at {', '.join(f'{n:,}' for n in wins)} images" if wins else "never pays beyond the noise")
       lines.append(f"- {what} {text} (gaps {gaps} points at {', '.join(f'{n:,}' for n in sizes)})"
                    + (f"; it is worse at {', '.join(f'{n:,}' for n in loses)}." if loses else "."))
   if "deep" in names and "shallow" in names:
     small, large = sizes[0], sizes[-1]
-    d = lambda n: _acc(_get(res, n, "deep")) - _acc(_get(res, n, "shallow"))
-    drop = lambda m: _acc(_get(res, large, m)) - _acc(_get(res, small, m))
+    d = lambda n: _test_mean(_get(res, n, "deep")) - _test_mean(_get(res, n, "shallow"))
+    drop = lambda m: _test_mean(_get(res, large, m)) - _test_mean(_get(res, small, m))
     lines.append(f"- From {large:,} down to {small:,} images the shallow MLP loses {drop('shallow'):.1f} points and "
                  f"the deep one {drop('deep'):.1f}. The lecture's claim (the deep net degrades more gracefully) "
                  + ("holds here." if drop("deep") < drop("shallow") - 2 * max(_std(_get(res, small, "deep")),
@@ -236,7 +236,7 @@ def reading(doc):
   nonlinear = [m for m in ("shallow", "deep", "cnn") if m in names]
   if "logistic" in names and nonlinear:
     small, large = sizes[0], sizes[-1]
-    lead = lambda n: max(_acc(_get(res, n, m)) for m in nonlinear) - _acc(_get(res, n, "logistic"))
+    lead = lambda n: max(_test_mean(_get(res, n, m)) for m in nonlinear) - _test_mean(_get(res, n, "logistic"))
     lines.append(f"- \"Deep learning needs big data\", read as \"the gain of a non-linear model over a linear one "
                  f"grows with the data\": the best non-linear model leads logistic regression by {lead(small):+.1f} "
                  f"points at {small:,} images and {lead(large):+.1f} at {large:,}"

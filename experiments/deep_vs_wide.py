@@ -123,7 +123,7 @@ def run(cfg, ctx):
   return dict(tables=tables, hunger=hunger)
 
 
-def _acc(cell):
+def _test_text(cell):
   return stats.mean_sd_text(cell["test_acc"])
 
 
@@ -144,9 +144,9 @@ def table(doc):
     for r in t["rows"]:
       d, s = r["deep"], r["shallow"]
       seide_s = SEIDE_SHALLOW.get(r["depth"])
-      rows.append([d["shape"], results.human(d["params"]), _acc(d),
+      rows.append([d["shape"], results.human(d["params"]), _test_text(d),
                    s["shape"] if r["depth"] > 1 else "(same net)", results.human(s["params"]),
-                   _acc(s) if r["depth"] > 1 else "", f"{_mean(d) - _mean(s):+.1f}" if r["depth"] > 1 else "",
+                   _test_text(s) if r["depth"] > 1 else "", f"{_mean(d) - _mean(s):+.1f}" if r["depth"] > 1 else "",
                    SEIDE_DEEP.get(r["depth"], ""), f"{seide_s[0]}: {seide_s[1]}" if seide_s else ""])
     out.append(results.markdown_table(
         ["deep L x N", "params", "test acc", "shallow 1 x N'", "params", "test acc", "deep − shallow",
@@ -157,7 +157,7 @@ def table(doc):
         f"{cfg['epochs']} epochs of {cfg['optimizer']} (lr {cfg['learning_rate']:g}, batch {cfg['batch_size']}). "
         "Published: Seide et al. 2011 word error rates (%, lower is better) on Switchboard speech with N = 2k, "
         "a different task and scale, shown for the shape of the comparison."))
-  rows = [[h["n_train"], h["steps"], h["deep"]["shape"], _acc(h["deep"]), h["shallow"]["shape"], _acc(h["shallow"]),
+  rows = [[h["n_train"], h["steps"], h["deep"]["shape"], _test_text(h["deep"]), h["shallow"]["shape"], _test_text(h["shallow"]),
            f"{_mean(h['deep']) - _mean(h['shallow']):+.1f}"] for h in res["hunger"]]
   out.append(results.markdown_table(
       ["n_train", "steps", "deep", "test acc", "shallow", "test acc", "deep − shallow"], rows,

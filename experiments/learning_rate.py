@@ -187,7 +187,7 @@ def plots(doc):
   ax = axes[0][-1]
   for j, o in enumerate(opts):
     rows = [r for r in res["rows"] if r["optimizer"] == o]
-    ms = [_acc_std(r) for r in rows]
+    ms = [_finite_test_mean_sd(r) for r in rows]
     x = np.array([r["learning_rate"] for r in rows])
     m = np.array([m for m, _ in ms])
     ax.errorbar(x, m, yerr=[s for _, s in ms], marker="o", capsize=3,
@@ -204,11 +204,11 @@ def plots(doc):
   return {"loss_curves.png": fig}
 
 
-def _acc(r):
-  return _acc_std(r)[0]
+def _finite_test_mean(r):
+  return _finite_test_mean_sd(r)[0]
 
 
-def _acc_std(r):
+def _finite_test_mean_sd(r):
   """Test accuracy (%) mean and std over the members that did not diverge."""
   return stats.mean_sd([x for x, d in zip(r["test_acc"], r["diverged"]) if not d])
 
@@ -223,13 +223,13 @@ def reading(doc):
   lines = []
   for o in cfg["optimizers"]:
     rows = [r for r in res["rows"] if r["optimizer"] == o]
-    fine = [r for r in rows if np.isfinite(_acc(r))]
+    fine = [r for r in rows if np.isfinite(_finite_test_mean(r))]
     if not fine:
       lines.append(f"- {o}: every run diverged.")
       continue
-    best = max(fine, key=_acc)
+    best = max(fine, key=_finite_test_mean)
     reach = [r for r in rows if sum(s is not None for s in r["steps_to_target"]) > len(r["seeds"]) / 2]
-    lines.append(f"- {o}: best final test accuracy {_acc(best):.1f}% at learning rate {best['learning_rate']:g} "
+    lines.append(f"- {o}: best final test accuracy {_finite_test_mean(best):.1f}% at learning rate {best['learning_rate']:g} "
                  f"({cfg['seeds']} seeds).")
     if reach:
       fastest = min(reach, key=lambda r: np.mean([s for s in r["steps_to_target"] if s is not None]))
@@ -248,7 +248,7 @@ def reading(doc):
                    ", ".join(f"{r['learning_rate']:g} ({sum(r['diverged'])} of {len(r['diverged'])})" for r in div) + ".")
     else:
       lines.append("  No run overflowed to inf/NaN at any rate.")
-    wrecked = [r for r in rows if not all(r["diverged"]) and _acc(r) < 2 * chance
+    wrecked = [r for r in rows if not all(r["diverged"]) and _finite_test_mean(r) < 2 * chance
                and r["learning_rate"] > best["learning_rate"]]
     if wrecked:
       peaks = [p for r in wrecked for p in r["peak_loss"] if p is not None]

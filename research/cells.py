@@ -69,21 +69,22 @@ def _program_hash(lowered):
   return hashlib.sha1(lowered.as_text().encode()).hexdigest()[:16]
 
 
-def identity(trainer, data, *, seeds, hparams, epochs, masks=None, init_params=None):
+def identity(trainer, data, *, seeds, hparams, epochs, masks=None, init_params=None, layout="vmap"):
   """What determines a cell's numbers, hashed: {part: hash} and the combined key.
 
   The programs are the lowered StableHLO of the cell's init and of one training epoch (one
   epoch so that chunking, which changes no number, changes no identity): they hold the model,
   its constants, the loss, the optimizer, the batch size and the engine itself. The data, masks
   and starting weights enter by content; seeds, hyperparameter values and epochs by value; the
-  JAX version and backend because another compiler may round otherwise.
+  JAX version and backend because another compiler may round otherwise. The member layout
+  is part of the training program (it changes the rounding, not the numbers' meaning).
   """
-  return _identify(trainer, data, seeds, hparams, epochs, masks, init_params)[:2]
+  return _identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout)[:2]
 
 
-def _identify(trainer, data, seeds, hparams, epochs, masks, init_params):
+def _identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout):
   """(key, parts, the abstract initial state)."""
-  v = train.vmapped(trainer)
+  v = train.vmapped(trainer, layout)
   # Lowered from shapes and dtypes alone: where an input array lives (a restored checkpoint's
   # arrays carry another sharding than freshly trained ones) must not change the identity.
   args = jax.tree.map(lambda a: jax.ShapeDtypeStruct(np.shape(a), jax.numpy.result_type(a)),
@@ -177,11 +178,13 @@ def _members(seeds, hparams, hist, final_train, diverged):
 
 def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_epochs=1,
              checkpoint_every_s=60.0, masks=None, init_params=None, need_state=False,
-             progress=True, mesh=None):
+             progress=True, mesh=None, layout=None):
   """Trains (or reads back) one cell; see the module docstring. Returns a CellResult.
 
   masks / init_params: pytrees with a member axis (pruning masks, starting weights).
   mesh: from sharding.auto_mesh(): members split over devices, or each minibatch split; None: one device.
+  layout: how the members share the program (train.LAYOUTS); None: train.choose_layout's
+  measured rule (vmap when the members are spread over a mesh).
   """
   n = len(seeds)
   n_train = data["y_train"].shape[0]
@@ -189,13 +192,16 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
     raise UserError(f"batch_size={trainer.batch_size} is larger than the {n_train} training examples "
                     f"of cell {name}; use a smaller batch_size or more data")
   t_identity = time.perf_counter()
-  key, parts, abstract_state = _identify(trainer, data, seeds, hparams, epochs, masks, init_params)
+  cost = trainer.cost(data) if trainer.cost else train.Cost(0.0, 0.0)
+  if layout is None:
+    layout = "vmap" if mesh is not None else train.choose_layout(cost)
+  key, parts, abstract_state = _identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout)
   identity_s = time.perf_counter() - t_identity
   spec = dict(spec, seeds=list(seeds), hparams=hparams, epochs=epochs,
               data={k: list(v.shape) for k, v in data.items()})
   cell_dir = pathlib.Path(root) / f"{name}-{key}"
   result_path = cell_dir / "result.json"
-  v = train.vmapped(trainer)
+  v = train.vmapped(trainer, layout)
 
   def fresh_state():
     """The initial state of the n real members, on the default device."""
@@ -280,11 +286,13 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   state = sharding.unpad(state, n)
   final_train = (sharding.to_host(train_loss)[:n], sharding.to_host(train_acc)[:n])
   trained = max(1, epochs - resumed_from)
+  n_eval = data["y_test"].shape[0] + (data["y_val"].shape[0] if "y_val" in data else 0)
+  flops = n * (epochs - resumed_from) * cost.epoch_flops(n_train, trainer.batch_size, n_eval)
   summary = Summary(name, spec, _members(seeds, hparams, hist, final_train, sharding.to_host(state.diverged)),
                     Timing(compile_s=compile_s, train_s=train_s, epochs_trained=epochs - resumed_from,
                            resumed_from_epoch=resumed_from, devices=1 if mesh is None else mesh.size,
                            s_per_model=train_s / n, s_per_model_epoch=train_s / n / trained,
-                           identity_s=identity_s), checkpoint=seal)
+                           identity_s=identity_s, layout=layout, flops=flops), checkpoint=seal)
   # The same numbers a later read-back gives (NaN -> None).
   summary = Summary.from_json(results.clean_json(summary.to_json()))
   if sharding.is_main_process():

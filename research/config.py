@@ -11,7 +11,7 @@ import difflib
 
 import ml_collections
 
-from research import data, limits, optim, sharding
+from research import data, limits, optim, sharding, train
 from research.errors import UserError
 
 
@@ -28,6 +28,9 @@ def check_profile_name(profile):
 def with_profile(module, profile):
   check_profile_name(profile)
   cfg = module.get_config()
+  if "layout" not in cfg:  # an engine key every experiment has: how a cell's members share a program
+    with cfg.unlocked() if hasattr(cfg, "unlocked") else _null():
+      cfg.layout = "auto"
   profiles = {"full": {}, **getattr(module, "PROFILES", {})}
   if profile not in profiles:
     raise UserError(f"unknown profile '{profile}' for {module.NAME}; valid: {', '.join(profiles)}")
@@ -190,3 +193,5 @@ def common(cfg):
     one_of(cfg, "precision", tuple(models.PRECISIONS))
   if "shard" in cfg:
     one_of(cfg, "shard", sharding.MODES)
+  if "layout" in cfg:
+    one_of(cfg, "layout", ("auto",) + train.LAYOUTS)

@@ -39,6 +39,7 @@ class Context:
   progress: bool = True
   _data: dict = dataclasses.field(default_factory=dict)
   _bar: object = None
+  cells: list = dataclasses.field(default_factory=list)  # what each cell cost, for summary.md
 
   def data(self, name=None, **options):
     """(Dataset, arrays on the device), loaded once per set of options."""
@@ -58,10 +59,13 @@ class Context:
     if "epochs" not in kw:
       kw["epochs"] = cfg.epochs
     mesh = sharding.auto_mesh(cfg.get("shard", "auto"), len(seeds))
+    layout = cfg.get("layout", "auto")
     out = cells.run_cell(trainer, arrays, name=name, spec=spec, seeds=seeds, hparams=hparams,
                          root=self.ckpt_root, chunk_epochs=cfg.get("chunk_epochs", 1),
                          checkpoint_every_s=cfg.get("checkpoint_every_s", 60.0),
-                         progress=self.progress, mesh=mesh, **kw)
+                         progress=self.progress, mesh=mesh, layout=None if layout == "auto" else layout, **kw)
+    self.cells.append(dict(name=name, members=len(seeds), reused=out.summary.reused,
+                           **out.summary.timing._asdict()))
     if self._bar is not None:
       self._bar.update(1)
     return out
@@ -156,6 +160,8 @@ def execute(name, profile=paths.FULL, overrides=(), progress=True):
     check_writable(folder, "results")
   check_writable(ckpt_root, "checkpoints")
   runtime.setup_jax()
+  # Before training, on an idle machine: what summary.md reads the engine's GFLOP/s against.
+  peak = runtime.matmul_peak_gflops() if profile == paths.FULL else None
   # One writer per experiment (render waits for it too); the processes of one multi-host run
   # share the folders, and the main process holds the lock for all of them.
   held = lock.hold(ckpt_root, module.NAME) if sharding.is_main_process() else contextlib.nullcontext()
@@ -171,8 +177,8 @@ def execute(name, profile=paths.FULL, overrides=(), progress=True):
     wall = time.time() - start
     title = module.title(cfg) if hasattr(module, "title") else module.TITLE  # of what this config ran
     doc = dict(experiment=module.NAME, title=title, profile=profile, config=cfg.to_dict(),
-               environment=results.environment(), wall_s=wall,
-               finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), results=res)
+               environment=dict(results.environment(), peak_gflops=peak), wall_s=wall,
+               finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), cells=ctx.cells, results=res)
     doc = results.clean_json(doc)
     if sharding.is_main_process():  # one host writes the results
       files = {"results.json": (results.dumps(doc) + "\n").encode(), **output_files(module, doc)}

@@ -25,6 +25,24 @@ def _section(entry, doc, folder):
   return parts
 
 
+SPENT = ("training s", "compile s", "GFLOP", "GFLOP/s", "% of peak", "outside training s")
+
+
+def _time_spent(doc):
+  """The SPENT columns of one run; dashes for runs that did not record their cells."""
+  cells = [c for c in doc.get("cells", []) if not c.get("reused")]
+  if "cells" not in doc:
+    return ["—"] * len(SPENT)
+  train_s = sum(c["train_s"] for c in cells)
+  compile_s = sum(c["compile_s"] for c in cells)
+  gflop = sum(c.get("flops", 0.0) for c in cells) / 1e9
+  rate = gflop / train_s if train_s else float("nan")
+  peak = doc["environment"].get("peak_gflops")
+  share = f"{100 * rate / peak:.0f}%" if peak and train_s else "—"
+  return [f"{train_s:.0f}", f"{compile_s:.0f}", f"{gflop:,.0f}", f"{rate:.0f}" if train_s else "—", share,
+          f"{doc['wall_s'] - train_s - compile_s:.0f}"]
+
+
 def write(profile=paths.FULL, paper_seconds=None):
   """Writes REPORT.md and summary.md of one profile; paper_seconds: `make paper`'s own clock."""
   root = paths.results_dir(profile)
@@ -42,14 +60,18 @@ def write(profile=paths.FULL, paper_seconds=None):
       foreign.append(f"{entry.name} ({doc['profile']})")
     env = doc["environment"]
     total += doc["wall_s"]
-    summary.append([f"`{entry.name}`", doc["profile"], f"{doc['wall_s'] / 60:.1f}", env["devices"],
-                    env["cpu_count"], env["jax"], doc["finished"]])
+    summary.append([f"`{entry.name}`", doc["profile"], f"{doc['wall_s'] / 60:.1f}", *_time_spent(doc),
+                    env["devices"], env["cpu_count"], env["jax"], doc["finished"]])
   clock = (f" `make paper` took {paper_seconds / 60:.1f} min from start to report (set-up, data, "
            "compilation and training)." if paper_seconds else "")
-  summary.append(["total", "", f"{total / 60:.1f}", "", "", "", ""])
-  table = results.markdown_table(["experiment", "profile", "minutes", "devices", "CPU cores", "jax", "finished"],
-                                 summary, f"Wall time of each experiment's last run, summed: {total / 60:.1f} min."
-                                 + clock)
+  summary.append(["total", "", f"{total / 60:.1f}"] + [""] * (len(SPENT) + 4))
+  table = results.markdown_table(
+      ["experiment", "profile", "minutes", *SPENT, "devices", "CPU cores", "jax", "finished"], summary,
+      f"Wall time of each experiment's last run, summed: {total / 60:.1f} min." + clock + " Where it went: "
+      "seconds training the cells trained in that run (compiled programs, evaluation included) and compiling "
+      "them; training GFLOP as XLA counts them (steps and evaluations; a loop inside a model, such as a GRU's "
+      "scan over time, is counted once); achieved GFLOP/s against the fp32 matmul peak measured at the start "
+      "of the run; the rest (data, set-up, identities, writing) outside training.")
   head = ["# How deep is deep learning? Measured.\n",
           f"Generated {time.strftime('%Y-%m-%d %H:%M %Z')} from the files under {root.name}/, profile "
           f"**{profile}**. Every number below comes from the results.json next to its table.\n"]

@@ -11,3 +11,20 @@ def setup_jax():
   jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
   jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
   sharding.maybe_initialize()
+
+
+def matmul_peak_gflops(sizes=(1024, 2048, 3072), reps=5):
+  """The best fp32 GFLOP/s of large square matmuls on the default device: the ceiling that
+  achieved GFLOP/s are read against (a multiply-add counts 2, as in XLA's cost analysis)."""
+  import time
+  import jax.numpy as jnp
+  best = 0.0
+  for n in sizes:
+    a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
+    f = jax.jit(lambda a: a @ a)
+    f(a).block_until_ready()
+    for _ in range(reps):
+      t = time.perf_counter()
+      f(a).block_until_ready()
+      best = max(best, 2 * n ** 3 / (time.perf_counter() - t) / 1e9)
+  return best

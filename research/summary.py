@@ -40,6 +40,8 @@ class Timing(NamedTuple):
   s_per_model: float
   s_per_model_epoch: float
   identity_s: float = 0.0  # hashing the programs and data that identify the cell
+  layout: str = "vmap"     # how the members shared the program (research/train.py LAYOUTS)
+  flops: float = 0.0       # training and evaluation FLOPs of the epochs trained here (XLA's count)
 
 
 class Summary(NamedTuple):

@@ -49,6 +49,18 @@ class Trainer(NamedTuple):
   train: Callable     # (state, data, epochs) -> (TrainState, History); epochs is static
   evaluate: Callable  # (params, x, y) -> (mean loss, accuracy)
   batch_size: int = 0
+  cost: Callable = None  # (data) -> Cost of one member: what XLA counts for a step and an example
+
+
+class Cost(NamedTuple):
+  """FLOPs as XLA's cost analysis counts them (a multiply-add is 2). A loop inside the model
+  (a GRU's scan over time) is counted once, not per iteration: an undercount for such models."""
+  step_flops: float      # one optimizer step on one minibatch: forward, backward, update
+  example_flops: float   # the forward pass of one example (evaluation)
+
+  def epoch_flops(self, n_train, batch_size, n_eval):
+    """One epoch: every step, then the evaluation of n_eval examples (test and validation)."""
+    return (n_train // batch_size) * self.step_flops + n_eval * self.example_flops
 
 
 def cross_entropy(logits_BxK, y_B):
@@ -103,6 +115,19 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, loss_fn=cross_entro
   def batch_loss(params, x_BxS, y_B, w_B):
     return jnp.mean(loss_fn(model.apply(params, x_BxS), y_B) * w_B)
 
+  def update(state, x_BxS, y_B, w_B):
+    """One optimizer step; a non-finite loss or gradient freezes the member instead."""
+    loss, grads = jax.value_and_grad(batch_loss)(state.params, x_BxS, y_B, w_B)
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    if state.mask is not None:
+      params = jax.tree.map(jnp.multiply, params, state.mask)
+    finite = jnp.isfinite(loss) & jnp.isfinite(optax.tree.norm(grads))
+    ok = finite & ~state.diverged
+    return state._replace(params=_select(ok, params, state.params),
+                          opt_state=_select(ok, opt_state, state.opt_state),
+                          diverged=state.diverged | ~finite), loss
+
   def train(state, data, epochs):
     x, y = data["x_train"], data["y_train"]
     w = data.get("w_train")
@@ -113,16 +138,7 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, loss_fn=cross_entro
       state, loss_sum = carry
       w_B = jnp.ones(batch_size) if w is None else w[idx_B]
       x_BxS = sharding.constrain_batch(x[idx_B])  # data parallel when traced under a "batch" mesh
-      loss, grads = jax.value_and_grad(batch_loss)(state.params, x_BxS, y[idx_B], w_B)
-      updates, opt_state = tx.update(grads, state.opt_state, state.params)
-      params = optax.apply_updates(state.params, updates)
-      if state.mask is not None:
-        params = jax.tree.map(jnp.multiply, params, state.mask)
-      finite = jnp.isfinite(loss) & jnp.isfinite(optax.tree.norm(grads))
-      ok = finite & ~state.diverged
-      state = state._replace(params=_select(ok, params, state.params),
-                             opt_state=_select(ok, opt_state, state.opt_state),
-                             diverged=state.diverged | ~finite)
+      state, loss = update(state, x_BxS, y[idx_B], w_B)
       return (state, loss_sum + loss), None
 
     def epoch(state, _):
@@ -138,7 +154,22 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, loss_fn=cross_entro
     state, hist = lax.scan(epoch, state, None, length=epochs)
     return state, jax.tree.map(lambda a: jnp.moveaxis(a, 0, -1), hist)
 
-  return Trainer(init, train, evaluate, batch_size)
+  def cost(data):
+    shape = lambda a, rows: jax.ShapeDtypeStruct((rows, *a.shape[1:]), a.dtype)
+    x, y = data["x_train"], data["y_train"]
+    state = jax.eval_shape(init, jax.random.PRNGKey(0), optim.defaults(optimizer, 1e-3), data)
+    step = jax.jit(update).lower(state, shape(x, batch_size), shape(y, batch_size),
+                                 jax.ShapeDtypeStruct((batch_size,), jnp.float32))
+    forward = jax.jit(model.apply).lower(state.params, shape(x, 1))
+    return Cost(_flops(step), _flops(forward))
+
+  return Trainer(init, train, evaluate, batch_size, cost)
+
+
+def _flops(lowered):
+  analysis = lowered.cost_analysis()
+  analysis = analysis[0] if isinstance(analysis, (list, tuple)) else analysis
+  return float((analysis or {}).get("flops", 0.0))
 
 
 def run(trainer, key, hp, data, epochs, mask=None):
@@ -158,19 +189,46 @@ def stack(hps):
   return {k: jnp.asarray([hp[k] for hp in hps], jnp.float32) for k in hps[0]}
 
 
-def vmapped(trainer):
-  """The trainer's functions over a leading member axis; data is shared, not mapped."""
+# How the members of a cell share one compiled program:
+#   vmap  batched: every step is one wide step of all members (what accelerators want)
+#   map   one member after another inside the program (lax.map): each member runs the
+#         single-run program, so on CPU a member costs what one run costs, while XLA's
+#         batched matmul kernels are slower per model there (results/bench/cpu).
+LAYOUTS = ("vmap", "map")
+
+
+def vmapped(trainer, layout="vmap"):
+  """The trainer's functions over a leading member axis; data is shared, not mapped. The
+  numbers agree between layouts to float32 rounding (XLA sums batched reductions in another
+  order); a one-member cell runs the unbatched program in either, bit for bit a single run."""
+  if layout not in LAYOUTS:
+    raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
   init = jax.vmap(trainer.init, in_axes=(0, 0, None, 0, 0))
   evaluate = jax.vmap(trainer.evaluate, in_axes=(0, None, None))
 
   def train(state, data, epochs):
     if jax.tree.leaves(state)[0].shape[0] == 1:
-      # One member: the unbatched program; XLA's CPU kernels for batched dots are slower.
       state, hist = trainer.train(jax.tree.map(lambda a: a[0], state), data, epochs)
       return jax.tree.map(lambda a: a[None], (state, hist))
+    if layout == "map":
+      return lax.map(lambda member: trainer.train(member, data, epochs), state)
     return jax.vmap(functools.partial(trainer.train, epochs=epochs), in_axes=(0, None))(state, data)
   return Trainer(lambda k, hp, data, mask=None, params=None: init(k, hp, data, mask, params),
-                 train, evaluate, trainer.batch_size)
+                 train, evaluate, trainer.batch_size, trainer.cost)
+
+
+# Below this many FLOPs per step of one member, a step is too small to keep a CPU core busy and
+# batching the members (vmap) pays for its slower kernels; above it, one member after another
+# (map) is faster per model. Measured by `make bench` (its layout table), 2 CPU cores.
+CPU_MAP_MIN_STEP_FLOPS = 2e7
+
+
+def choose_layout(cost, backend=None):
+  """The member layout for a cell: vmap on accelerators; on CPU by the measured rule above."""
+  backend = backend or jax.default_backend()
+  if backend != "cpu":
+    return "vmap"
+  return "map" if cost.step_flops >= CPU_MAP_MIN_STEP_FLOPS else "vmap"
 
 
 @functools.partial(jax.jit, static_argnums=(0, 4))

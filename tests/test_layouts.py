@@ -1,0 +1,49 @@
+"""The member layouts give the same numbers; the rule picks one per backend and cell."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from research import cells, models, train
+
+
+def _cell(tiny, root, layout):
+  trainer = train.make_trainer(models.mlp(4, depth=2, width=16), "adam", 32)
+  return cells.run_cell(trainer, tiny, name=f"c-{layout}", spec={}, seeds=[0, 1, 2],
+                        hparams=[{"learning_rate": lr} for lr in (1e-2, 3e-3, 1e-2)], epochs=3, root=root,
+                        progress=False, layout=layout, need_state=True)
+
+
+def test_every_layout_gives_the_numbers_of_the_others(tiny, tmp_path):
+  out = {layout: _cell(tiny, tmp_path, layout) for layout in train.LAYOUTS}
+  ref = out["vmap"].summary
+  for layout, res in out.items():
+    assert res.summary.timing.layout == layout
+    for key in ("train_loss", "test_loss", "test_acc"):
+      np.testing.assert_allclose(np.array(res.summary.history(key), float), np.array(ref.history(key), float),
+                                 rtol=1e-5, atol=1e-6)
+    for a, b in zip(jax.tree.leaves(res.state.params), jax.tree.leaves(out["vmap"].state.params)):
+      np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+  # map runs each member's own single-run program
+  trainer = train.make_trainer(models.mlp(4, depth=2, width=16), "adam", 32)
+  _, solo = jax.jit(train.run, static_argnums=(0, 4))(trainer, jax.random.PRNGKey(1),
+                                                      {"learning_rate": jnp.float32(3e-3)}, tiny, 3)
+  np.testing.assert_allclose(out["map"].summary.history("train_loss")[1], solo.train_loss, rtol=1e-6)
+  # another layout is another program: its own cell
+  assert len(list(tmp_path.iterdir())) == len(train.LAYOUTS)
+
+
+def test_the_rule_is_vmap_on_accelerators_and_by_step_size_on_cpu():
+  small, large = train.Cost(1e5, 1e3), train.Cost(1e9, 1e6)
+  assert train.choose_layout(large, "gpu") == "vmap" and train.choose_layout(large, "tpu") == "vmap"
+  assert train.choose_layout(small, "cpu") == "vmap" and train.choose_layout(large, "cpu") == "map"
+
+
+def test_cost_counts_a_step_and_an_example(tiny):
+  trainer = train.make_trainer(models.mlp(4, depth=1, width=16), "sgd", 32)
+  cost = trainer.cost(tiny)
+  forward_per_example = 2 * (12 * 16 + 16 * 4)  # multiply-adds of the two matmuls
+  assert forward_per_example <= cost.example_flops < 1.5 * forward_per_example
+  assert 2 * 32 * forward_per_example <= cost.step_flops < 5 * 32 * forward_per_example
+  with pytest.raises(ValueError, match="layout"):
+    train.vmapped(trainer, "scan")
