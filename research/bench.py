@@ -27,6 +27,8 @@ import numpy as np
 from research import data, models, paths, results, runtime, stats, train
 
 BATCH, LR, WIDTHS = 128, 1e-3, (256, 256)
+# (depth, width) of the MLPs the layout table compares: narrow to wide, shallow to deep.
+LAYOUT_SHAPES = ((2, 16), (2, 64), (2, 256), (8, 256), (2, 512), (2, 1024))
 
 
 def reference_model(num_classes=10, widths=WIDTHS):
@@ -186,29 +188,31 @@ def headline(arrays, ds, model, epochs, members, flops, peak, rounds):
                    compile_s=compile_1, rounds=rounds)
 
 
-def layouts(arrays, widths, members, rounds):
-  """vmap vs map per model over model sizes (MLPs of two hidden layers): where the rule switches."""
+def layouts(arrays, shapes, members, rounds):
+  """vmap vs map per model over MLP shapes (depth, width): where the rule switches."""
   loops, costs = {}, {}
-  for w in widths:
-    model = models.mlp(10, depth=2, width=w)
-    costs[w] = train.make_trainer(model, "adam", BATCH).cost(arrays)
+  for depth, w in shapes:
+    model = models.mlp(10, depth=depth, width=w)
+    costs[depth, w] = train.make_trainer(model, "adam", BATCH).cost(arrays)
     for layout in train.LAYOUTS:
       run, _ = engine_program(arrays, model, members, 1, layout)
-      loops[w, layout] = lambda run=run: run(1)[0]
+      loops[depth, w, layout] = lambda run=run: run(1)[0]
   samples = interleaved(loops, rounds)
   rows, doc = [], []
-  for w in widths:
-    v, m = median(samples[w, "vmap"]), median(samples[w, "map"])
+  for depth, w in shapes:
+    v, m = median(samples[depth, w, "vmap"]), median(samples[depth, w, "map"])
     faster = "map" if m < v else "vmap"
-    rule = train.choose_layout(costs[w], "cpu")
-    rows.append([f"2 x {w}", f"{costs[w].step_flops / 1e6:.1f}", f"{v:.4f}", f"{m:.4f}", f"{v / m:.2f}", faster, rule])
-    doc.append(dict(width=w, step_mflops=costs[w].step_flops / 1e6, vmap=v, map=m, faster=faster, rule=rule))
+    rule = train.choose_layout(costs[depth, w], "cpu")
+    rows.append([f"{depth} x {w}", f"{costs[depth, w].step_flops / 1e6:.0f}", f"{v:.4f}", f"{m:.4f}", f"{v / m:.2f}",
+                 faster, rule])
+    doc.append(dict(depth=depth, width=w, step_mflops=costs[depth, w].step_flops / 1e6, vmap=v, map=m,
+                    faster=faster, rule=rule))
   out = results.markdown_table(
       ["hidden", "MFLOP / step / member", "vmap s / epoch / model", "map s / epoch / model", "vmap / map",
        "faster", "rule picks"], rows,
-      f"**Member layouts** ({members} members, MLPs 784-w-w-10, full data, median of {rounds} interleaved rounds "
-      f"of one epoch). The rule (research/train.py): map from {train.CPU_MAP_MIN_STEP_FLOPS / 1e6:.0f} MFLOP per "
-      "step and member on CPU, vmap below and on accelerators.") + "\n"
+      f"**Member layouts** ({members} members, MLPs on 784 inputs, full data, median of {rounds} interleaved "
+      f"rounds of one epoch). The rule (research/train.py): on CPU map once a weight matrix has "
+      f"{train.CPU_MAP_MIN_WEIGHT:,} entries, vmap below; vmap on accelerators.") + "\n"
   return out, doc
 
 
@@ -339,7 +343,7 @@ def main(argv=None):
   head, head_doc = headline(arrays, ds, model, epochs, members, (engine_flops, train_flops), peak, rounds)
   print(head, flush=True)
   ref = head_doc["seconds_per_epoch_per_model"].get("torch eager")
-  lay, lay_doc = ("", []) if args.quick else layouts(arrays, (16, 32, 64, 128, 256, 1024), 8, rounds)
+  lay, lay_doc = ("", []) if args.quick else layouts(arrays, LAYOUT_SHAPES, 8, rounds)
   print(lay, flush=True)
   scale, scale_doc = scaling(arrays, model, sizes, epochs, engine_flops, peak, ref, rounds)
   print(scale, flush=True)

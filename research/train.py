@@ -15,6 +15,7 @@ finite is not applied, and the member is frozen and flagged from then on, so
 the other members of a vmapped sweep continue unaffected.
 """
 import functools
+import math
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -57,6 +58,7 @@ class Cost(NamedTuple):
   (a GRU's scan over time) is counted once, not per iteration: an undercount for such models."""
   step_flops: float      # one optimizer step on one minibatch: forward, backward, update
   example_flops: float   # the forward pass of one example (evaluation)
+  largest_weight: int = 0  # entries of the model's largest parameter array
 
   def epoch_flops(self, n_train, batch_size, n_eval):
     """One epoch: every step, then the evaluation of n_eval examples (test and validation)."""
@@ -161,7 +163,8 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, loss_fn=cross_entro
     step = jax.jit(update).lower(state, shape(x, batch_size), shape(y, batch_size),
                                  jax.ShapeDtypeStruct((batch_size,), jnp.float32))
     forward = jax.jit(model.apply).lower(state.params, shape(x, 1))
-    return Cost(_flops(step), _flops(forward))
+    largest = max((math.prod(a.shape) for a in jax.tree.leaves(state.params)), default=0)
+    return Cost(_flops(step), _flops(forward), int(largest))
 
   return Trainer(init, train, evaluate, batch_size, cost)
 
@@ -217,10 +220,11 @@ def vmapped(trainer, layout="vmap"):
                  train, evaluate, trainer.batch_size, trainer.cost)
 
 
-# Below this many FLOPs per step of one member, a step is too small to keep a CPU core busy and
-# batching the members (vmap) pays for its slower kernels; above it, one member after another
-# (map) is faster per model. Measured by `make bench` (its layout table), 2 CPU cores.
-CPU_MAP_MIN_STEP_FLOPS = 2e7
+# On CPU, from the layout table of `make bench` (8 members, 2 cores): members one after another
+# (map) train faster per model once a weight matrix is large (784 x 512 and up: map 1.12-1.28x
+# faster), batched (vmap) up to 784 x 256, whatever the depth (8 x 256: vmap 1.05x faster at the
+# FLOPs of 2 x 512). The switch sits between the two.
+CPU_MAP_MIN_WEIGHT = 300_000
 
 
 def choose_layout(cost, backend=None):
@@ -228,7 +232,7 @@ def choose_layout(cost, backend=None):
   backend = backend or jax.default_backend()
   if backend != "cpu":
     return "vmap"
-  return "map" if cost.step_flops >= CPU_MAP_MIN_STEP_FLOPS else "vmap"
+  return "map" if cost.largest_weight >= CPU_MAP_MIN_WEIGHT else "vmap"
 
 
 @functools.partial(jax.jit, static_argnums=(0, 4))

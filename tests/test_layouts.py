@@ -33,8 +33,8 @@ def test_every_layout_gives_the_numbers_of_the_others(tiny, tmp_path):
   assert len(list(tmp_path.iterdir())) == len(train.LAYOUTS)
 
 
-def test_the_rule_is_vmap_on_accelerators_and_by_step_size_on_cpu():
-  small, large = train.Cost(1e5, 1e3), train.Cost(1e9, 1e6)
+def test_the_rule_is_vmap_on_accelerators_and_by_matrix_size_on_cpu():
+  small, large = train.Cost(1e5, 1e3, 784 * 256), train.Cost(1e9, 1e6, 784 * 1024)
   assert train.choose_layout(large, "gpu") == "vmap" and train.choose_layout(large, "tpu") == "vmap"
   assert train.choose_layout(small, "cpu") == "vmap" and train.choose_layout(large, "cpu") == "map"
 
