@@ -130,7 +130,9 @@ BAD = {
                                        "val_size=2000 leaves no training data"),
     "resize of 1-D signals": (["run", "depth", "--config.dataset=mnist1d", "--config.resize=16"],
                               "resize needs images"),
-    "tfds without TensorFlow": (["run", "depth", "--config.dataset=tfds:"], "unknown dataset 'tfds:'"),
+    "tfds with no name": (["run", "depth", "--config.dataset=tfds:"], "unknown dataset 'tfds:'"),
+    "tfds without TensorFlow": (["run", "depth", "--no-progress", "--config.dataset=tfds:mnist"],
+                                "pip install -e '.[tfds]'"),
     "infinite learning rate": (["run", "depth", "--config.learning_rate=1e999"], "must be a finite number"),
     "absurd epochs": (["run", "depth", "--config.epochs=1000000000000"], "epochs=1000000000000: at most 100000"),
     "absurd width": (["run", "depth", "--config.width=100000000"], "width=100000000: at most 65536"),
@@ -336,3 +338,12 @@ def test_a_diverged_row_is_reported_as_diverged_never_as_a_number(workdir):
   reading = (out / "reading.md").read_text()
   assert "diverged" in reading.lower() and "nan" not in reading.lower() and "a tie" not in reading
   assert "diverged" in (out / "table.md").read_text()
+
+
+def test_the_readme_lists_every_case_with_what_it_prints():
+  readme = (ROOT / "README.md").read_text()
+  block = readme[readme.index("<!-- reliability -->"):readme.index("<!-- /reliability -->")]
+  for case, (_, expected) in BAD.items():
+    line = next((l for l in block.splitlines() if l.startswith(f"- **{case}**")), None)
+    assert line is not None, f"README's reliability list lacks '{case}'"
+    assert expected in line, (case, expected)
