@@ -19,7 +19,7 @@ EXPERIMENTS := $(shell $(PYTHON) -m research.registry targets)
 .PHONY: all paper test bench report readme data setup clean-results clean-checkpoints tensorboard help $(EXPERIMENTS)
 
 help:
-	@sed -n '2,7p' Makefile | sed 's/^# //'
+	@sed -n '2,6p' Makefile | sed 's/^# //'
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -16,15 +16,11 @@ Expect (full, measured): at 500 images all four within ~1.3 points (77-78%); at 
 the seed noise; what grows with the data is the lead of the non-linear models over the linear one
 (from under 1 to ~5 points). The reading measures where each gap first exceeds the noise.
 """
-
-import dataclasses
-
-import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import ml_collections
 
-from research import config, data, models, results, stats, train
+from research import config, models, results, stats, train
 
 NAME = "data_hunger"
 ORDER = 7
@@ -94,26 +90,13 @@ def repeat(arrays, rows):
   return tiled, t
 
 
-def resized(cfg):
-  """The raw dataset resized once. Why not ctx.data(resize=, n_train=) per size: it resizes all 70k
-  images again for every size before taking the subset (~8 s each on 2 cores)."""
-  raw = data.load_raw(cfg.dataset)
-  if not cfg.resize:
-    return raw
-  return dataclasses.replace(raw, x_train=data.resize_images(raw.x_train, cfg.resize),
-                             x_test=data.resize_images(raw.x_test, cfg.resize))
-
-
 def run(cfg, ctx):
   seeds = list(range(cfg.seeds))
   ctx.plan(len(cfg.sizes) * len(cfg.models))
-  raw = resized(cfg)
   rows = []
   full = None
   for n in cfg.sizes:
-    # The same numbers as data.load(dataset, resize=cfg.resize, n_train=n): resize, subset, standardize.
-    ds = data.prepare(cfg.dataset, raw, n_train=n)
-    arrays = jax.device_put(ds.arrays())
+    ds, arrays = ctx.data(cfg.dataset, resize=cfg.resize, n_train=n)  # resized once per process
     arrays, reps = repeat(arrays, cfg.epoch_rows)
     steps_per_epoch = arrays["y_train"].shape[0] // cfg.batch_size
     for name in cfg.models:
