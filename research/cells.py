@@ -38,31 +38,34 @@ class CellResult(NamedTuple):
   state: Any        # the final TrainState with a member axis; None if read back without need_state
 
 
-def digest(tree):
-  """A short hash of a pytree's values: cells that start from other masks or weights are other cells."""
-  if tree is None:
-    return None
-  h = hashlib.sha1()
-  for leaf in jax.tree.leaves(tree):
-    h.update(np.ascontiguousarray(sharding.to_host(leaf)).tobytes())
-  return h.hexdigest()[:16]
-
-
 # id(array) -> (array, hash): an experiment hands the same data arrays to many cells; holding the
 # array keeps its id from being reused by another.
 _ARRAY_HASHES = {}
 
 
+def _content_hash(a):
+  host = np.ascontiguousarray(sharding.to_host(a))
+  return hashlib.sha1(f"{host.dtype}{host.shape}".encode() + host.tobytes()).hexdigest()[:16]
+
+
 def _array_hash(a):
+  """_content_hash, once per data array a process hands to its cells."""
   hit = _ARRAY_HASHES.get(id(a))
   if hit is not None and hit[0] is a:
     return hit[1]
-  host = np.ascontiguousarray(sharding.to_host(a))
-  value = hashlib.sha1(f"{host.dtype}{host.shape}".encode() + host.tobytes()).hexdigest()[:16]
+  value = _content_hash(a)
   if len(_ARRAY_HASHES) > 64:
     _ARRAY_HASHES.pop(next(iter(_ARRAY_HASHES)))
   _ARRAY_HASHES[id(a)] = (a, value)
   return value
+
+
+def digest(tree):
+  """A short hash of a pytree's values: cells that start from other masks or weights are other cells."""
+  if tree is None:
+    return None
+  # Not cached: masks and starting weights are new arrays for every cell.
+  return hashlib.sha1("".join(_content_hash(leaf) for leaf in jax.tree.leaves(tree)).encode()).hexdigest()[:16]
 
 
 def _program_hash(lowered):
@@ -108,32 +111,28 @@ def _say(line):
 
 def _check_memory(name, abstract_state, members, batch_size, data, epochs):
   one_member = jax.tree.map(lambda a: a.shape[1:], abstract_state.params)
-  data_bytes = sum(int(np.prod(a.shape)) * a.dtype.itemsize for a in data.values())
+  data_bytes = sum(a.nbytes for a in data.values())
   limits.check_fits(limits.cell_bytes(one_member, members, batch_size, data_bytes, epochs=epochs),
                     f"cell {name}")
 
 
-def _only_step(name, ckpt, step):
-  """A finished cell keeps the sealed step its result.json names; any other step folder (a stray
-  copy, a partial save) is removed, saying so, so that orbax can never pick it."""
-  stray = [p for p in ckpt.iterdir() if p.is_dir() and p.name.isdigit() and int(p.name) != step]
-  if stray:
-    _say(f"cell {name}: checkpoint step {stray[0].name} is not the sealed final step {step}; removing it")
-    for p in stray:
-      shutil.rmtree(p, ignore_errors=True)
+def _keep_only_step(ckpt, keep):
+  """Removes every checkpoint step folder but `keep` (None: all), so that orbax can never pick one;
+  returns the steps removed."""
+  gone = [s for s in integrity.steps(ckpt) if s != keep]
+  for s in gone:
+    shutil.rmtree(ckpt / str(s), ignore_errors=True)
+  return gone
 
 
 def _verified_checkpoint(name, cell_dir):
   """Deletes checkpoint steps that fail their integrity check, saying so in one line; a damaged
   checkpoint is never restored."""
-  ckpt = cell_dir / "ckpt"
-  good, problems = integrity.verified_latest_step(ckpt)
+  good, problems = integrity.verified_latest_step(cell_dir / "ckpt")
   if problems:
     _say(f"cell {name}: {problems[0]}; " + (f"resuming from epoch {good} instead" if good is not None
                                              else "training it from scratch"))
-    for step in ckpt.iterdir() if ckpt.is_dir() else []:
-      if step.is_dir() and step.name.isdigit() and int(step.name) != good:
-        shutil.rmtree(step, ignore_errors=True)
+    _keep_only_step(cell_dir / "ckpt", good)
 
 
 def _manager(path):
@@ -221,7 +220,12 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
       shutil.rmtree(cell_dir / "ckpt", ignore_errors=True)
       summary = None
   if summary is not None:
-    _only_step(name, cell_dir / "ckpt", summary.checkpoint["step"])
+    # A finished cell keeps the sealed step its result.json names; another step folder (a stray
+    # copy, a partial save) goes, saying so.
+    final = summary.checkpoint["step"]
+    stray = _keep_only_step(cell_dir / "ckpt", final)
+    if stray:
+      _say(f"cell {name}: checkpoint step {stray[0]} is not the sealed final step {final}; removing it")
     summary = summary._replace(reused=True)
     if not need_state:
       return CellResult(summary, None)

@@ -75,7 +75,7 @@ class Context:
       self._bar.close()
 
 
-def check_writable(folder, what):
+def _check_writable(folder, what):
   """A real write probe (os.access says yes to root even on a read-only folder)."""
   folder = pathlib.Path(folder)
   probe = folder
@@ -157,8 +157,8 @@ def execute(name, profile=paths.FULL, overrides=(), progress=True):
   out_dir = paths.results_dir(profile) / module.NAME
   ckpt_root = paths.checkpoints_dir(profile) / module.NAME
   for folder in (out_dir.parent, out_dir):  # staging folders are made beside out_dir
-    check_writable(folder, "results")
-  check_writable(ckpt_root, "checkpoints")
+    _check_writable(folder, "results")
+  _check_writable(ckpt_root, "checkpoints")
   runtime.setup_jax()
   # Before training, on an idle machine: what summary.md reads the engine's GFLOP/s against.
   peak = runtime.matmul_peak_gflops() if profile == paths.FULL else None

@@ -4,7 +4,6 @@
     ...                       # OSError, MemoryError, XLA OOM, corrupt JSON -> UserError
 
   faults.one_line(exc, what, folder) -> str | None   the line, or None for a bug (let it raise)
-  faults.read_json(path, keys=())                    a results file, or UserError saying what is wrong
 
 Everything on disk is written atomically, so each line can promise that
 running the same command again resumes where it stopped.
@@ -75,22 +74,3 @@ def reported(what, folder=None, needed=None):
     if line is None:
       raise
     raise UserError(line) from e
-
-
-def read_json(path, keys=(), what=None):
-  """A JSON object from path with `keys` present; UserError saying which file and what happens next."""
-  path = pathlib.Path(path)
-  what = what or f"reading {path.name}"
-  try:
-    doc = json.loads(path.read_text())
-  except json.JSONDecodeError as e:
-    raise UserError(f"{what}: {path} is not valid JSON (line {e.lineno}); delete it and {AGAIN}") from None
-  except OSError as e:
-    raise UserError(one_line(e, what, path.parent)) from None
-  if not isinstance(doc, dict):
-    raise UserError(f"{what}: {path} holds a {type(doc).__name__}, not an object; delete it and {AGAIN}")
-  missing = [k for k in keys if k not in doc]
-  if missing:
-    raise UserError(f"{what}: {path} lacks {', '.join(missing)} (empty or from another version); "
-                    f"delete it and {AGAIN}")
-  return doc

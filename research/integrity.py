@@ -94,7 +94,7 @@ def check(step_dir, digest=None):
   return None
 
 
-def _steps(ckpt_dir):
+def steps(ckpt_dir):
   """Integer-named folders, newest first: the ones orbax counts as steps."""
   ckpt_dir = pathlib.Path(ckpt_dir)
   if not ckpt_dir.is_dir():
@@ -109,7 +109,7 @@ def verified_latest_step(ckpt_dir):
   from scratch (delete ckpt_dir): orbax would otherwise pick the bad step.
   """
   problems = []
-  for step in _steps(ckpt_dir):
+  for step in steps(ckpt_dir):
     reason = check(pathlib.Path(ckpt_dir) / str(step))
     if reason is None:
       return step, problems

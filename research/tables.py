@@ -15,8 +15,6 @@ import dataclasses
 import io
 import re
 
-from research import results
-
 SEPARATOR = re.compile(r"^\|(\s*:?-+:?\s*\|)+$")
 MEAN_STD = re.compile(r"^([+-]?[\d,]*\.?\d+) ± ([\d,]*\.?\d+)$")
 # Columns of mean ± std that are not accuracies (lower is better, or not a contest).
@@ -144,15 +142,6 @@ def formats(markdown):
   out = {"table.tex": latex_document_part(tables)}
   out.update({name: to_csv(t) for name, t in zip(csv_names(len(tables)), tables)})
   return out
-
-
-def write(folder, markdown):
-  """Writes formats(markdown) into folder, each file atomically; drops CSVs of tables now gone."""
-  files = formats(markdown)
-  for stale in set(p.name for p in folder.glob("table*.csv")) - set(files):
-    (folder / stale).unlink()
-  for name, text in files.items():
-    results.write_atomic(folder / name, text)
 
 
 def with_links(folder, prefix=""):

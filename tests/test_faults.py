@@ -242,17 +242,21 @@ def test_out_of_memory_is_one_line_and_bugs_pass_through():
 
 
 def test_corrupt_or_empty_results_json(tmp_path):
+  """The driver's one reader of results.json (render, report, README) names what is wrong."""
+  from research.experiment import read_doc
   path = tmp_path / "results.json"
   path.write_text('{"experiment": ')
-  with pytest.raises(UserError, match=f"rendering: {path} is not valid JSON \\(line 1\\); delete it and run"):
-    faults.read_json(path, ["experiment"], what="rendering")
+  with pytest.raises(UserError, match=f"{path} is unreadable or corrupt \\(JSONDecodeError\\); run the experiment"):
+    read_doc(path)
   path.write_text("{}")
-  with pytest.raises(UserError, match=f"{path} lacks experiment, results \\(empty or from another version\\)"):
-    faults.read_json(path, ["experiment", "results"])
-  with pytest.raises(UserError, match="is missing"):
-    faults.read_json(tmp_path / "nothing.json")
-  path.write_text('{"experiment": "x"}')
-  assert faults.read_json(path, ["experiment"]) == {"experiment": "x"}
+  with pytest.raises(UserError, match=f"{path} is not an experiment's results \\(keys config, results, environment "
+                                      "missing\\)"):
+    read_doc(path)
+  with pytest.raises(UserError, match="run the experiment first"):
+    read_doc(tmp_path / "nothing.json")
+  doc = {"experiment": "x", "config": {}, "results": {}, "environment": {}}
+  path.write_text(json.dumps(doc))
+  assert read_doc(path) == doc
 
 
 # ----------------------------------------------------------------------------
