@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from research import config, models, results, stats, train
+from research import config, models, protocol, results, stats
 
 NAME = "depth_vs_accuracy"
 ALIAS = "depth"
@@ -30,27 +30,32 @@ def get_config():
   c = ml_collections.ConfigDict()
   c.dataset = "fashion_mnist"
   c.resize = 0            # 0 keeps 28x28; 16 gives the article's 256 inputs
-  c.n_train = 0           # 0 = all 60,000
-  c.val_size = 0
+  c.n_train = 0           # 0 = all 55,000 left after the validation split
+  c.val_size = 5000       # carved from the 60,000 training images; every choice reads it
   c.width = 256
-  c.depths = [0, 1, 2, 3, 4, 6, 8, 12, 16]
+  c.depths = [0, 1, 2, 4, 8, 16]
   # Registered models with depth, width and activation options; the first is the baseline.
   c.variants = ["mlp", "residual_mlp"]
   c.activation = "relu"
   c.precision = "fp32"      # or bf16: matrix math in bfloat16, fp32 master weights
   c.optimizer = "adam"
-  c.learning_rate = 1e-3
+  c.learning_rates = [1e-3]  # a grid: each (depth, variant) takes the value best on validation
   c.batch_size = 128
-  c.epochs = 4
+  c.epochs = 40             # the maximum; patience ends a member earlier
+  c.patience = 5
+  c.schedule = "constant"
+  c.warmup_epochs = 0.0
   c.seeds = 5
-  c.chunk_epochs = 1
+  c.chunk_epochs = 1        # the stopping rule is checked between chunks
   c.checkpoint_every_s = 60.0
   c.shard = "auto"
   return c
 
 
-PROFILES = {"quick": dict(n_train=4000, depths=[0, 1, 2, 4], width=64, epochs=2, seeds=2),
-            "tiny": dict(dataset="digits", depths=[0, 1, 2], width=16, learning_rate=1e-2, epochs=3, seeds=2)}
+PROFILES = {"quick": dict(n_train=4000, val_size=1000, depths=[0, 1, 2, 4], width=64, epochs=6, patience=2,
+                          seeds=3),
+            "tiny": dict(dataset="digits", val_size=150, depths=[0, 1, 2], width=16, learning_rates=[3e-3, 1e-2],
+                         epochs=4, patience=2, seeds=2)}
 
 # What a variant is called in cell names, rows, tables and plots; other models by their registry name.
 LABELS = {"mlp": "plain", "residual_mlp": "residual"}
@@ -76,7 +81,7 @@ def label(name):
 
 def run(cfg, ctx):
   ds, arrays = ctx.data(cfg.dataset, resize=cfg.resize, n_train=cfg.n_train, val_size=cfg.val_size)
-  seeds = list(range(cfg.seeds))
+  seeds, hparams = protocol.grid(cfg.learning_rates, range(cfg.seeds))
   first = cfg.variants[0]
   # (depth, variant) -> its model, or None where it is the first variant's network again.
   nets = {}
@@ -92,16 +97,24 @@ def run(cfg, ctx):
     if model is None:
       rows.append(dict(depth=depth, variant=variant, model=name, same_as=label(first)))
       continue
-    trainer = train.make_trainer(models.with_precision(model, cfg.precision), cfg.optimizer, cfg.batch_size)
+    trainer = ctx.trainer(models.with_precision(model, cfg.precision))
     spec = dict(model=name, depth=depth, width=cfg.width, variant=variant, activation=cfg.activation,
-                precision=cfg.precision,
-                optimizer=cfg.optimizer, learning_rate=cfg.learning_rate, batch_size=cfg.batch_size,
-                dataset=ds.describe())
-    out = ctx.cell(trainer, arrays, name=f"L{depth}-{variant}", spec=spec, seeds=seeds,
-                   hparams=[{"learning_rate": cfg.learning_rate}] * len(seeds))
+                precision=cfg.precision, optimizer=cfg.optimizer, batch_size=cfg.batch_size, dataset=ds.describe())
+    out = ctx.cell(trainer, arrays, name=f"L{depth}-{variant}", spec=spec, seeds=seeds, hparams=hparams)
     rows.append(dict(depth=depth, variant=variant, model=name, **models.describe(model, ds.shape),
-                     **out.summary.numbers()))
-  return dict(dataset=ds.describe(), rows=rows)
+                     **protocol.tuned(out.summary)))
+  return dict(dataset=ds.describe(), rows=rows, selected=select(rows))
+
+
+def select(rows):
+  """What the reading calls best, chosen on validation accuracy: per variant, the depth with the
+  best mean over its seeds (diverged rows excluded)."""
+  best = {}
+  for variant in dict.fromkeys(r["variant"] for r in rows):
+    ok = [r for r in rows if r["variant"] == variant and "same_as" not in r and _finite(r)]
+    if ok:
+      best[variant] = max(ok, key=lambda r: stats.mean_sd(r["val_acc"])[0])["depth"]
+  return dict(best_depth=best)
 
 
 def _variants(res):
@@ -119,26 +132,39 @@ def _by(res, depth, variant):
 DESCRIBED = {"residual": "Residual: the same net with skips around every hidden-to-hidden layer. "}
 
 
+def _lr_text(cfg):
+  lrs = cfg["learning_rates"]
+  return f"lr {lrs[0]:g}" if len(lrs) == 1 else f"lr chosen on validation from {{{', '.join(f'{v:g}' for v in lrs)}}}"
+
+
 def table(doc):
   cfg, res = doc["config"], doc["results"]
   ds = res["dataset"]
   variants = _variants(res)
   first = variants[0]
-  header = ["L", "params", "FLOPs/ex"] + [f"{a} acc {v}" for v in variants for a in ("train", "test")] + ["s / model"]
+  tuned = len(cfg["learning_rates"]) > 1
+  per = ["train", "val", "test", "epochs"] + (["lr"] if tuned else [])
+  header = ["L", "params", "FLOPs/ex"] + [f"{v} {a}" for v in variants for a in per] + ["s / model"]
   rows = []
   for depth in cfg["depths"]:
     p = _by(res, depth, first)
     row = [depth, results.human(p["params"]), results.human(p["flops"])]
     for v in variants:
       r = _by(res, depth, v)
-      row += [stats.mean_sd_text(r[a]) for a in ("train_acc", "test_acc")] if r else [f"= {first}"] * 2
+      if r is None:
+        row += [f"= {first}"] * len(per)
+        continue
+      row += [stats.mean_sd_text(r[a]) for a in ("train_acc", "val_acc", "test_acc")] + [protocol.epochs_cell(r)]
+      row += [f"{r['learning_rate']:g}"] if tuned else []
     trained = [_by(res, depth, v) for v in variants]
     rows.append(row + [" / ".join(f"{r['s_per_model']:.1f}" for r in trained if r)])
   caption = (f"**Depth vs accuracy.** Accuracy (%) of MLPs with L hidden layers of width {cfg['width']} "
-             f"({cfg['activation']}) on {ds['name']} ({ds['n_train']} train / {ds['n_test']} test, "
-             f"input {'x'.join(map(str, ds['shape']))}), mean ± std over {cfg['seeds']} seeds; "
-             f"{cfg['epochs']} epochs of {cfg['optimizer']} (lr {cfg['learning_rate']:g}, batch {cfg['batch_size']}). "
-             "L = 0 is logistic regression. " + "".join(DESCRIBED.get(v, "") for v in variants) +
+             f"({cfg['activation']}) on {ds['name']} ({ds['n_train']} train / {ds['n_val']} validation / "
+             f"{ds['n_test']} test, input {'x'.join(map(str, ds['shape']))}), mean ± std over {cfg['seeds']} seeds; "
+             f"{cfg['optimizer']} ({_lr_text(cfg)}, batch {cfg['batch_size']}), {protocol.rule(cfg)}. "
+             "epochs: to the best validation accuracy, median (range); + marks a cell with a member still "
+             "improving at the maximum. L = 0 is logistic regression. "
+             + "".join(DESCRIBED.get(v, "") for v in variants) +
              f"FLOPs: forward, per example. s / model: training seconds per model ({' / '.join(variants)}), "
              f"{doc['environment']['devices']}.")
   return results.markdown_table(header, rows, caption)
@@ -158,7 +184,8 @@ def plots(doc):
     ax.plot(d, tr, ls="--", color=color, alpha=0.6, label=f"{variant}: train")
   ax.set_xlabel("hidden layers L")
   ax.set_ylabel("accuracy (%)")
-  ax.set_title(f"{res['dataset']['name']}, width {cfg['width']}, {cfg['seeds']} seeds (mean ± std)")
+  ax.set_title(f"{res['dataset']['name']}, width {cfg['width']}, {cfg['seeds']} seeds (mean ± std), "
+               "best-validation epoch")
   ax.grid(alpha=0.3)
   ax.legend()
   return {"accuracy_vs_depth.png": fig}
@@ -169,7 +196,7 @@ def title(cfg):
   family = "MLPs" if set(cfg.variants) <= {"mlp", "residual_mlp"} else f"networks ({', '.join(cfg.variants)})"
   data = {"fashion_mnist": "Fashion-MNIST"}.get(cfg.dataset, cfg.dataset)
   return (f"Depth vs accuracy: {family} of width {cfg.width} on {data}, {min(cfg.depths)} to {max(cfg.depths)} "
-          "hidden layers")
+          "hidden layers, trained to convergence on validation")
 
 
 def _finite(row):
@@ -178,12 +205,13 @@ def _finite(row):
 
 def reading(doc):
   cfg, res = doc["config"], doc["results"]
-  mean = lambda r: stats.mean_sd(r["test_acc"])[0]
-  std = lambda r: stats.mean_sd(r["test_acc"])[1]
+  mean = lambda r, k="test_acc": stats.mean_sd(r[k])[0]
+  std = lambda r, k="test_acc": stats.mean_sd(r[k])[1]
   variants = _variants(res)
   first = variants[0]
   rows = [r for r in res["rows"] if r["variant"] == first]
-  lost = [r for r in res["rows"] if "same_as" not in r and not _finite(r)]
+  trained = [r for r in res["rows"] if "same_as" not in r]
+  lost = [r for r in trained if not _finite(r)]
   lines = []
   if lost:  # a diverged row is reported as such and enters no comparison
     lines.append("- Diverged (non-finite loss or gradient), left out of every comparison below: " + ", ".join(
@@ -191,36 +219,50 @@ def reading(doc):
         for r in lost) + ".")
   ladder = [r for r in rows if _finite(r)]
   if not ladder:
-    lines.append(f"- Every {first} depth diverged: nothing to compare at lr {cfg['learning_rate']:g}.")
+    lines.append(f"- Every {first} depth diverged: nothing to compare ({_lr_text(cfg)}).")
     return "\n".join(lines)
-  best, base, deepest = max(ladder, key=mean), ladder[0], ladder[-1]
-  tie = lambda a, b: not stats.separated(a["test_acc"], b["test_acc"])
-  lines.append(f"- Best {first} depth: L = {best['depth']} at {mean(best):.1f} ± {std(best):.1f}% test accuracy "
-               f"(L = {base['depth']}: {mean(base):.1f} ± {std(base):.1f}%; {cfg['seeds']} seeds).")
-  if best is not base:
-    lines.append(f"- Depth pays at first: L = {base['depth']} → {best['depth']} adds {mean(best) - mean(base):.1f} points.")
-  near = [r["depth"] for r in ladder if tie(r, best)]
-  if len(near) > 1:
-    lines.append(f"- Not separable from the best (difference under two standard errors): L in {near}. Past "
-                 f"L = {min(near)}, more depth buys nothing measurable on this data.")
-  else:
-    lines.append(f"- Every other depth is more than two standard errors below L = {best['depth']}: a clear peak.")
-  drop = mean(best) - mean(deepest)
-  if deepest is not best:
-    lines.append(f"- The deepest {first} net (L = {deepest['depth']}) is {drop:.1f} points below the best"
-                 + (" — within the seed spread: no degradation shows." if tie(best, deepest)
-                    else f", more than two standard errors: {first} nets degrade with depth, as He et al. saw "
-                         "(far more strongly) on CIFAR-10."))
+  best = _by(res, res["selected"]["best_depth"][first], first)
+  base, deepest = ladder[0], ladder[-1]
+  # The family of comparisons this reading makes, Holm-corrected together: every other depth
+  # against the best, and every other variant against the first at each depth.
+  pairs = {("depth", r["depth"]): (best["test_acc"], r["test_acc"]) for r in ladder if r is not best}
   for v in variants[1:]:
-    other = _by(res, deepest["depth"], v)
-    if other and _finite(other):
-      verdict = "a tie" if tie(other, deepest) else ("better" if mean(other) > mean(deepest) else "worse")
-      what = "Residual skips" if v == "residual" else f"The {v} variant"
-      lines.append(f"- {what} at L = {deepest['depth']}: {mean(other):.1f} ± {std(other):.1f}% "
-                   f"({mean(other) - mean(deepest):+.1f} vs {first}, {verdict}).")
-  gap = [100 * (np.nanmean(np.array(r["train_acc"], float)) - np.nanmean(np.array(r["test_acc"], float)))
-         for r in ladder]
-  widest = ladder[int(np.argmax(gap))]
-  lines.append(f"- Train minus test accuracy grows from {gap[0]:.1f} points (L = {base['depth']}) to {max(gap):.1f} "
-               f"(L = {widest['depth']}): the extra capacity of depth goes into fitting the training set.")
+    for r in ladder:
+      other = _by(res, r["depth"], v)
+      if other and _finite(other):
+        pairs[(v, r["depth"])] = (other["test_acc"], r["test_acc"])
+  tests = stats.compare(pairs)
+  n = len(best["test_acc"])
+  lines.append(f"- Budget: {protocol.rule(cfg)} ({cfg['optimizer']}, {_lr_text(cfg)}). "
+               + protocol.convergence(trained, cfg))
+  lines.append(f"- Best {first} depth on validation: L = {best['depth']} ({mean(best, 'val_acc'):.1f}% validation, "
+               f"{mean(best):.1f} ± {std(best):.1f}% test; L = {base['depth']}: {mean(base):.1f} ± {std(base):.1f}% "
+               f"test; {n} seeds). Comparisons below: Welch's t-test on test accuracy, 95% CI, Holm-corrected "
+               f"over the {len(tests)} comparisons of this reading.")
+  if best is not base:
+    lines.append(f"- L = {base['depth']} → {best['depth']}: {tests[('depth', base['depth'])].text()}.")
+  below = [r["depth"] for r in ladder if r is not best and tests[("depth", r["depth"])].resolved
+           and tests[("depth", r["depth"])].diff > 0]
+  unresolved = [r["depth"] for r in ladder if r is not best and not tests[("depth", r["depth"])].resolved]
+  if unresolved:
+    lines.append(f"- Not resolved from the best at {n} seeds: L in {unresolved}; below it after correction: "
+                 f"L in {below or 'none'}.")
+  else:
+    lines.append(f"- Every other depth is below L = {best['depth']} after correction: a resolved peak.")
+  if deepest is not best:
+    t = tests[("depth", deepest["depth"])]
+    lines.append(f"- The deepest {first} net (L = {deepest['depth']}) against the best: {t.text()}"
+                 + (f"; at this budget {first} nets lose accuracy with depth (He et al. saw the same, far more "
+                    "strongly, on CIFAR-10)." if t.resolved and t.diff > 0 else "."))
+  for v in variants[1:]:
+    what = "Residual skips" if v == "residual" else f"The {v} variant"
+    calls = [(d, tests[(v, d)]) for (w, d) in tests if w == v]
+    if calls:
+      lines.append(f"- {what} against {first}, depth by depth: " + "; ".join(
+          f"L = {d}: {c.text()}" for d, c in calls) + ".")
+  gap = [mean(r, "train_acc") - mean(r) for r in ladder]
+  lines.append(f"- Train accuracy of the selected epoch: {mean(base, 'train_acc'):.1f}% at L = {base['depth']}, "
+               f"{mean(deepest, 'train_acc'):.1f}% at L = {deepest['depth']}; train minus test "
+               f"{gap[0]:.1f} → {gap[-1]:.1f} points (largest {max(gap):.1f}). These are the numbers at each "
+               "member's best validation epoch, not after a fixed number of epochs.")
   return "\n".join(lines)

@@ -161,16 +161,19 @@ def _restore(mngr, target, cell_dir):
                     f"delete that folder to train the cell again") from e
 
 
-def _members(seeds, hparams, hist, final_train, diverged):
+def _members(seeds, hparams, hist, finals, state, patience, epochs_done):
+  """One Member per seed: the numbers of its selected (best validation) parameters."""
   members = []
+  diverged, best_epoch, stopped = (sharding.to_host(a) for a in (state.diverged, state.best_epoch, state.stopped))
   for i, (seed, hp) in enumerate(zip(seeds, hparams)):
     h = {k: v[i] for k, v in hist.items()}
     bad = bool(diverged[i])
     nan_if = lambda x: float("nan") if bad else float(x)
-    final = Final(train_loss=nan_if(final_train[0][i]), train_acc=nan_if(final_train[1][i]),
-                  test_loss=nan_if(h["test_loss"][-1]), test_acc=nan_if(h["test_acc"][-1]),
-                  val_loss=nan_if(h["val_loss"][-1]), val_acc=nan_if(h["val_acc"][-1]),
-                  diverged=bad, diverged_epoch=int(np.argmax(h["diverged"])) if bad else None)
+    final = Final(**{k: nan_if(v[i]) for k, v in finals.items()}, diverged=bad,
+                  diverged_epoch=int(np.argmax(h["diverged"])) if bad else None,
+                  best_epoch=None if bad else int(best_epoch[i]),
+                  epochs_run=int(best_epoch[i]) + patience if stopped[i] else epochs_done,
+                  stopped=bool(stopped[i]))
     members.append(Member(int(seed), hp, final, {k: v.tolist() for k, v in h.items() if k != "diverged"}))
   return tuple(members)
 
@@ -255,7 +258,9 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   step = jax.jit(v.train, static_argnums=2, donate_argnums=0)
   compiled, compile_s, train_s, last_save, seal = {}, 0.0, 0.0, time.time(), None
   bar = tqdm(total=epochs, initial=done, desc=name, leave=False, disable=not progress, unit="ep")
-  while done < epochs:
+  # Between chunks: a cell ends when every member has stopped (patience) or diverged.
+  finished = done == epochs or np.asarray(sharding.to_host(train.done(state))).all()
+  while not finished:
     k = min(chunk_epochs, epochs - done)
     if k not in compiled:
       t = time.perf_counter()
@@ -271,7 +276,8 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
     done += k
     curves.append(cell_dir, seeds, hparams, hist, done - k, done)
     bar.update(k)
-    if done == epochs or time.time() - last_save > checkpoint_every_s:
+    finished = done == epochs or np.asarray(sharding.to_host(train.done(state))).all()
+    if finished or time.time() - last_save > checkpoint_every_s:
       if not (cell_dir / "shapes.json").exists() and sharding.is_main_process():
         results.write_json(cell_dir / "shapes.json",
                            _shapes({"state": sharding.unpad(state, n), "history": hist}))
@@ -286,17 +292,29 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   if seal is None and sharding.is_main_process():  # resumed from the final checkpoint itself
     seal = integrity.seal_cell(cell_dir / "ckpt", done)
 
-  train_loss, train_acc = jax.jit(v.evaluate)(state.params, data["x_train"], data["y_train"])
+  # The selected parameters, evaluated once on each split: the only time the test set is read.
+  t = time.perf_counter()
+  finals = {}
+  evaluate = jax.jit(v.evaluate)
+  for split in ("train", "val", "test"):
+    if f"y_{split}" in data:
+      loss, acc = evaluate(train.selected(state), data[f"x_{split}"], data[f"y_{split}"])
+      finals[f"{split}_loss"], finals[f"{split}_acc"] = (sharding.to_host(a)[:n] for a in (loss, acc))
+    else:
+      finals[f"{split}_loss"] = finals[f"{split}_acc"] = np.full(n, np.nan)
+  eval_s = time.perf_counter() - t
   state = sharding.unpad(state, n)
-  final_train = (sharding.to_host(train_loss)[:n], sharding.to_host(train_acc)[:n])
-  trained = max(1, epochs - resumed_from)
-  n_eval = data["y_test"].shape[0] + (data["y_val"].shape[0] if "y_val" in data else 0)
-  flops = n * (epochs - resumed_from) * cost.epoch_flops(n_train, trainer.batch_size, n_eval)
-  summary = Summary(name, spec, _members(seeds, hparams, hist, final_train, sharding.to_host(state.diverged)),
-                    Timing(compile_s=compile_s, train_s=train_s, epochs_trained=epochs - resumed_from,
+  hist = {k: a[:, :done] for k, a in hist.items()}
+  trained = max(1, done - resumed_from)
+  n_val = data["y_val"].shape[0] if "y_val" in data else 0
+  flops = n * (done - resumed_from) * cost.epoch_flops(n_train, trainer.batch_size, n_val)
+  members = _members(seeds, hparams, hist, finals, state, trainer.patience, done)
+  summary = Summary(name, spec, members,
+                    Timing(compile_s=compile_s, train_s=train_s, epochs_trained=done - resumed_from,
                            resumed_from_epoch=resumed_from, devices=1 if mesh is None else mesh.size,
                            s_per_model=train_s / n, s_per_model_epoch=train_s / n / trained,
-                           identity_s=identity_s, layout=layout, flops=flops), checkpoint=seal)
+                           identity_s=identity_s, layout=layout, flops=flops, eval_s=eval_s,
+                           epochs_run=done), checkpoint=seal)
   # The same numbers a later read-back gives (NaN -> None).
   summary = Summary.from_json(results.clean_json(summary.to_json()))
   if sharding.is_main_process():

@@ -25,6 +25,19 @@ def check_profile_name(profile):
     raise UserError(f"unknown profile '{profile}'; valid: {', '.join(PROFILE_NAMES)}")
 
 
+# What every experiment's config holds, so that every table is selected and stopped by one rule:
+# the validation split all selection reads, the stopping rule and the learning-rate schedule.
+PROTOCOL_KEYS = ("val_size", "epochs", "patience", "schedule", "warmup_epochs")
+
+
+def check_protocol(cfg, name):
+  missing = [k for k in PROTOCOL_KEYS if k not in cfg]
+  require(not missing, f"experiment {name}: its config lacks {', '.join(missing)} (every experiment selects "
+          "on a validation split and states its stopping rule; see research/config.py PROTOCOL_KEYS)")
+  require(cfg.val_size > 0, f"config val_size={cfg.val_size}: every experiment selects on a validation split; "
+          "give it at least one example per class")
+
+
 def with_profile(module, profile):
   check_profile_name(profile)
   cfg = module.get_config()
@@ -178,9 +191,14 @@ def common(cfg):
     require(cfg.seeds > 0, f"config seeds={cfg.seeds}: needs at least 1 seed")
     if "epochs" in cfg:
       limits.check_history_fits(cfg.seeds, cfg.epochs, f"config seeds={cfg.seeds}, epochs={cfg.epochs}")
-  for k in ("n_train", "val_size", "resize"):
+  for k in ("n_train", "resize", "patience", "warmup_epochs"):
     if k in cfg:
       non_negative(cfg, k)
+  if "schedule" in cfg:
+    optim.check_schedule(cfg.schedule)
+  if "warmup_epochs" in cfg and "epochs" in cfg:
+    require(cfg.warmup_epochs < cfg.epochs, f"config warmup_epochs={cfg.warmup_epochs}: must be under "
+            f"epochs={cfg.epochs}")
   if cfg.get("batch_size") and cfg.get("n_train") and cfg.batch_size > cfg.n_train:
     raise UserError(f"config batch_size={cfg.batch_size} is larger than the {cfg.n_train} training examples "
                     f"asked for by n_train={cfg.n_train}; use a smaller batch_size or more data")

@@ -4,7 +4,7 @@
 member under <cell folder>/tensorboard/. `make tensorboard` shows them all.
 
   curves.append(cell_dir, seeds, hparams, hist, first_epoch, last_epoch)
-  curves.read(cell_dir)  # [{"member": 0, "seed": 0, "epoch": 1, "test_acc": 0.83, ...}, ...]
+  curves.read(cell_dir)  # [{"member": 0, "seed": 0, "epoch": 1, "val_acc": 0.83, ...}, ...]
 
 A resumed cell restarts from its last checkpoint, so the epochs written after
 it are written again: append() drops them first, and no epoch appears twice.
@@ -22,8 +22,7 @@ from research import results, sharding
 FILENAME = "curves.jsonl"
 TENSORBOARD_ENV = "RESEARCH_TENSORBOARD"
 # Event tags, grouped the way TensorBoard's scalar dashboard groups by prefix.
-TAGS = {"train_loss": "loss/train", "val_loss": "loss/val", "test_loss": "loss/test",
-        "val_acc": "accuracy/val", "test_acc": "accuracy/test"}
+TAGS = {"train_loss": "loss/train", "val_loss": "loss/val", "val_acc": "accuracy/val"}
 
 
 def tensorboard_enabled():
@@ -38,7 +37,7 @@ def lines(seeds, hparams, hist, first_epoch, last_epoch):
       rec = dict(member=member, seed=int(seed), hparams=hp, epoch=epoch + 1)
       rec.update({k: np.asarray(v)[member, epoch] for k, v in hist.items()})
       rec["diverged"] = bool(rec.get("diverged", False))
-      out.append(results.clean_json(rec))  # NaN (no validation split) -> null
+      out.append(results.clean_json(rec))  # NaN (no validation split, a skipped epoch) -> null
   return out
 
 

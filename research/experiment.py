@@ -23,7 +23,8 @@ import jax
 import matplotlib
 from tqdm.auto import tqdm
 
-from research import cells, config, data as data_lib, faults, lock, paths, registry, results, runtime, sharding, tables
+from research import (cells, config, data as data_lib, faults, lock, optim, paths, registry, results, runtime,
+                      sharding, tables, train)
 from research.errors import UserError
 
 matplotlib.use("Agg")  # files, never a window
@@ -49,6 +50,15 @@ class Context:
       ds = data_lib.load(name, **options)
       self._data[key] = (ds, jax.device_put(ds.arrays()))
     return self._data[key]
+
+  def trainer(self, model, *, optimizer=None, batch_size=None, epochs=None, **options):
+    """train.make_trainer under the config's protocol: its stopping rule (patience) and its
+    learning-rate schedule over the maximum epochs; optimizer and batch size from the config
+    unless given. Every contender an experiment trains gets the same rule through here."""
+    cfg = self.cfg
+    schedule = optim.schedule(cfg.schedule, warmup_epochs=cfg.warmup_epochs, epochs=epochs or cfg.epochs)
+    return train.make_trainer(model, optimizer or cfg.optimizer, batch_size or cfg.batch_size,
+                              patience=cfg.patience, schedule=schedule, **options)
 
   def plan(self, total_cells):
     self._bar = tqdm(total=total_cells, desc=self.name, unit="cell", disable=not self.progress)
@@ -110,6 +120,7 @@ def configure(name, profile, overrides):
   cfg = config.with_profile(module, profile)
   config.apply_overrides(cfg, overrides)
   config.common(cfg)
+  config.check_protocol(cfg, module.NAME)
   module.validate(cfg)
   return module, cfg
 

@@ -86,14 +86,14 @@ def cell_bytes(param_shapes, members, batch_size, data_bytes, *, epochs=0, optim
   """Roughly what one cell holds at once: a lower bound, enough to catch the hopeless.
 
   param_shapes: a pytree of shapes (tuples) or arrays/ShapeDtypeStructs of one member.
-  Copies per member: the params, their gradient and the optimizer's slots.
+  Copies per member: the params, the best (selected) params, their gradient and the optimizer's slots.
   The history (members x epochs x history_fields float32) lives on the host.
   """
   # A shape is a tuple of ints; other tuples (a model's params may be a tuple of dicts) are nodes.
   leaves = jax.tree.leaves(param_shapes, is_leaf=lambda x: isinstance(x, tuple) and all(
       isinstance(i, int) for i in x))
   params = sum(int(np.prod(getattr(leaf, "shape", leaf))) for leaf in leaves) * bytes_per_float
-  copies = 2 + optimizer_slots
+  copies = 3 + optimizer_slots
   acts = members * batch_size * activation_floats_per_example * bytes_per_float
   history = members * epochs * history_fields * 4
   total = params * members * copies + acts + int(data_bytes) + history

@@ -5,6 +5,7 @@ optax.inject_hyperparams, so learning rates (and momentum, weight decay) are
 arrays, not Python constants: one compiled program serves a whole vmapped
 sweep over them, and no hyperparameter is read from a global inside jit.
 """
+import jax.numpy as jnp
 import optax
 
 from research.errors import UserError
@@ -36,3 +37,38 @@ def make(name):
   check(name)
   ctor, _ = OPTIMIZERS[name]
   return lambda hp: optax.inject_hyperparams(ctor)(**hp)
+
+
+# ----------------------------------------------------------------------------
+# Learning-rate schedules: fractional epoch t -> factor on the learning rate. Pure functions of
+# Python constants, so a schedule is part of the compiled program (and of a cell's identity).
+
+SCHEDULES = ("constant", "cosine")
+
+
+def constant(t):
+  del t
+  return 1.0
+
+
+def cosine(warmup_epochs, epochs):
+  """Linear warmup from 0 over warmup_epochs, then cosine decay to 0 at `epochs` (Loshchilov &
+  Hutter's SGDR without restarts; Goyal et al.'s warmup)."""
+  decay = max(epochs - warmup_epochs, 1e-6)
+
+  def factor(t):
+    progress = jnp.clip((t - warmup_epochs) / decay, 0.0, 1.0)
+    cos = 0.5 * (1.0 + jnp.cos(jnp.pi * progress))
+    return jnp.where(t < warmup_epochs, t / max(warmup_epochs, 1e-6), cos) if warmup_epochs > 0 else cos
+  return factor
+
+
+def schedule(name, *, warmup_epochs=0, epochs=1):
+  """A schedule by name; `epochs` is the horizon cosine decays over (the maximum epochs)."""
+  check_schedule(name)
+  return constant if name == "constant" else cosine(warmup_epochs, epochs)
+
+
+def check_schedule(name):
+  if name not in SCHEDULES:
+    raise UserError(f"unknown schedule '{name}'; valid: {', '.join(SCHEDULES)}")

@@ -3,13 +3,21 @@
   mean_sd(values)        (mean, std) of the finite values, in percent by default
   mean_sd_text(values)   '89.3 ± 0.2', 'diverged', or with '(k of n diverged)'
   difference(a, b)       (difference of means, its standard error)
-  separated(a, b)        whether two sets differ by more than two standard errors
+  welch(a, b)            a Comparison: difference, its 95% CI and Welch's two-sided p
+  compare({k: (a, b)})   the Comparisons of one reading's family, Holm-corrected together
   diverged(values)       how many members diverged
 
-Comparisons refuse non-finite numbers (ValueError): a reading reports a row with diverged
-members as diverged, with the count, and never compares it.
+The rule every reading follows: a difference is called only when its Holm-corrected p-value
+is under ALPHA; otherwise it is "not resolved at N seeds". Comparisons refuse non-finite
+numbers (ValueError): a reading reports a row with diverged members as diverged, with the
+count, and never compares it.
 """
+from typing import NamedTuple
+
 import numpy as np
+from scipy import stats as scipy_stats
+
+ALPHA = 0.05
 
 
 def finite(values, scale=1.0):
@@ -59,11 +67,80 @@ def difference(a, b, scale=1.0):
   return float(a.mean() - b.mean()), float(se)
 
 
-def separated(a, b, z=2.0):
-  """Whether two sets of per-seed numbers differ by more than z standard errors of the difference
-  of their means (about a two-sided 95% test). Raises ValueError if a value is not finite: a
-  diverged row is reported as diverged, never as a number or a tie."""
-  d, se = difference(a, b)
+class Comparison(NamedTuple):
+  """a - b over seeds, in the units of `scale` (points of accuracy by default)."""
+  diff: float    # difference of the means
+  low: float     # 95% confidence interval of the difference (Welch-Satterthwaite degrees of freedom)
+  high: float
+  p: float       # two-sided Welch t-test; NaN when a side has fewer than two seeds
+  p_holm: float  # after Holm's correction over the family it was tested in (= p when alone)
+  n_a: int
+  n_b: int
+
+  @property
+  def resolved(self):
+    """Whether the difference survives the correction (a NaN p never does)."""
+    return bool(self.p_holm < ALPHA)
+
+  @property
+  def seeds(self):
+    """'5 seeds', or '3 and 5 seeds' when the sides differ."""
+    return f"{self.n_a} seeds" if self.n_a == self.n_b else f"{self.n_a} and {self.n_b} seeds"
+
+  def numbers(self, unit="points"):
+    """'+0.8 points, 95% CI +0.3 to +1.3, p = 0.004' (p after Holm when corrected)."""
+    if not np.isfinite(self.p):
+      return f"{self.diff:+.1f} {unit}, no test with {self.seeds}"
+    corrected = " (Holm)" if self.p_holm != self.p else ""
+    return (f"{self.diff:+.1f} {unit}, 95% CI {self.low:+.1f} to {self.high:+.1f}, "
+            f"p = {_p_text(self.p_holm)}{corrected}")
+
+  def text(self, unit="points"):
+    """The numbers, prefixed with 'not resolved at N seeds' unless the difference is resolved."""
+    return self.numbers(unit) if self.resolved else f"not resolved at {self.seeds} ({self.numbers(unit)})"
+
+  def to_json(self):
+    return dict(self._asdict(), resolved=self.resolved)
+
+
+def _p_text(p):
+  return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def welch(a, b, scale=100.0):
+  """Welch's t-test of mean(a) - mean(b) with its 95% CI, times scale. Raises ValueError if a
+  value is not finite (report that row as diverged instead)."""
+  a, b = _all_finite(a, scale), _all_finite(b, scale)
+  diff = float(a.mean() - b.mean())
   if len(a) < 2 or len(b) < 2:
-    return abs(d) > 0
-  return bool(abs(d) > z * max(se, 1e-12))
+    return Comparison(diff, float("nan"), float("nan"), float("nan"), float("nan"), len(a), len(b))
+  va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+  se = float(np.sqrt(va + vb))
+  if se == 0.0:  # both sides constant: the difference is exact
+    p = 0.0 if diff != 0.0 else 1.0
+    return Comparison(diff, diff, diff, p, p, len(a), len(b))
+  df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+  p = float(2 * scipy_stats.t.sf(abs(diff) / se, df))
+  half = float(scipy_stats.t.ppf(1 - ALPHA / 2, df) * se)
+  return Comparison(diff, diff - half, diff + half, p, p, len(a), len(b))
+
+
+def holm(ps):
+  """Holm-Bonferroni adjusted p-values, in the order given (NaN stays NaN and is not counted)."""
+  ps = np.asarray(ps, float)
+  ok = np.flatnonzero(np.isfinite(ps))
+  adjusted = np.full(len(ps), np.nan)
+  order = ok[np.argsort(ps[ok], kind="stable")]
+  running = 0.0
+  for rank, i in enumerate(order):
+    running = max(running, min(1.0, (len(order) - rank) * ps[i]))
+    adjusted[i] = running
+  return adjusted.tolist()
+
+
+def compare(pairs, scale=100.0):
+  """{key: (a, b)} -> {key: Comparison} with Holm's correction over all of them: the family is
+  every comparison one reading makes."""
+  tests = {k: welch(a, b, scale) for k, (a, b) in pairs.items()}
+  adjusted = holm([c.p for c in tests.values()])
+  return {k: c._replace(p_holm=q) for (k, c), q in zip(tests.items(), adjusted)}

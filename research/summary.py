@@ -2,7 +2,7 @@
 
   cell = ctx.cell(...).summary          # a Summary
   cell.final("test_acc")                # one number per member (None where it diverged)
-  cell.curve("test_acc")                # the members' mean per epoch
+  cell.curve("val_acc")                 # the members' mean per epoch
   cell.numbers()                        # the per-cell fields every results.json row carries
 
 On disk (a cell's result.json) a Summary is plain JSON: `to_json` / `from_json`.
@@ -13,22 +13,26 @@ import numpy as np
 
 
 class Final(NamedTuple):
-  """A member's numbers after its last epoch; NaN (None in JSON) where the member diverged."""
+  """A member's numbers for its selected parameters (those after best_epoch, chosen on the
+  validation split); NaN (None in JSON) where the member diverged."""
   train_loss: float
   train_acc: float
-  test_loss: float
-  test_acc: float
   val_loss: float
   val_acc: float
+  test_loss: float
+  test_acc: float
   diverged: bool
   diverged_epoch: int = None  # the epoch whose step first gave a non-finite loss or gradient
+  best_epoch: int = None      # epochs to the selected parameters (1-based)
+  epochs_run: int = None      # epochs it trained: best_epoch + patience when stopped, else the cell's
+  stopped: bool = False       # patience ran out before the maximum epochs (converged by the rule)
 
 
 class Member(NamedTuple):
   seed: int
   hparams: dict
   final: Final
-  history: dict  # metric name -> one value per epoch (train_loss, test_loss, test_acc, val_loss, val_acc)
+  history: dict  # metric name -> one value per epoch (train_loss, val_loss, val_acc)
 
 
 class Timing(NamedTuple):
@@ -42,6 +46,8 @@ class Timing(NamedTuple):
   identity_s: float = 0.0  # hashing the programs and data that identify the cell
   layout: str = "vmap"     # how the members shared the program (research/train.py LAYOUTS)
   flops: float = 0.0       # training and evaluation FLOPs of the epochs trained here (XLA's count)
+  eval_s: float = 0.0      # evaluating the selected parameters on train, validation and test
+  epochs_run: int = 0      # epochs of the cell's clock: until every member stopped, or the maximum
 
 
 class Summary(NamedTuple):
@@ -60,11 +66,27 @@ class Summary(NamedTuple):
     """Per member, the per-epoch values of `key` (None for NaN)."""
     return [m.history[key] for m in self.members]
 
-  def curve(self, key="test_acc"):
+  def curve(self, key="val_acc"):
     """Per epoch, the mean of `key` over the members that have a value."""
     values = np.array([[np.nan if v is None else v for v in h] for h in self.history(key)], float)
     with np.errstate(all="ignore"):
       return [None if np.isnan(v) else float(v) for v in np.nanmean(values, 0)] if values.size else []
+
+  def only(self, keep):
+    """The same cell with only the members for which keep(member) is true."""
+    return self._replace(members=tuple(m for m in self.members if keep(m)))
+
+  def select(self, key="learning_rate"):
+    """The hyperparameter value whose members have the best mean validation accuracy (members
+    that diverged count as 0), with those members alone and every value's mean: tuning on
+    validation, one choice per cell. Returns (value, Summary, {value: mean val acc})."""
+    values = list(dict.fromkeys(m.hparams[key] for m in self.members))
+    score = {}
+    for v in values:
+      accs = [m.final.val_acc for m in self.members if m.hparams[key] == v]
+      score[v] = float(np.mean([0.0 if a is None or not np.isfinite(a) else a for a in accs]))
+    best = max(values, key=lambda v: score[v])  # the first of equals: the grid's order decides ties
+    return best, self.only(lambda m: m.hparams[key] == best), score
 
   @property
   def seeds(self):
@@ -73,8 +95,10 @@ class Summary(NamedTuple):
   def numbers(self):
     """The fields an experiment's results row takes from a cell (JSON-able)."""
     return dict(test_acc=self.final("test_acc"), train_acc=self.final("train_acc"),
-                test_loss=self.final("test_loss"), diverged=self.final("diverged"), seeds=self.seeds,
-                curve=self.curve("test_acc"), s_per_model=self.timing.s_per_model,
+                val_acc=self.final("val_acc"), test_loss=self.final("test_loss"),
+                best_epoch=self.final("best_epoch"), epochs_run=self.final("epochs_run"),
+                stopped=self.final("stopped"), diverged=self.final("diverged"), seeds=self.seeds,
+                curve=self.curve("val_acc"), s_per_model=self.timing.s_per_model,
                 s_per_model_epoch=self.timing.s_per_model_epoch, compile_s=self.timing.compile_s,
                 reused=self.reused)
 

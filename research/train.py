@@ -13,6 +13,13 @@ hyperparameters turns one run into a sweep: see `sweep`.
 Divergence is handled inside the program: a step whose loss or gradient is not
 finite is not applied, and the member is frozen and flagged from then on, so
 the other members of a vmapped sweep continue unaffected.
+
+Selection is inside the program too, and reads the validation split only: after
+every epoch a member whose validation accuracy beats its best so far keeps its
+parameters as `best_params` and the epoch as `best_epoch`; with `patience` > 0 a
+member that has not improved for that many epochs stops (its epochs are skipped,
+so its numbers do not depend on how long its cellmates train). The test set is
+not seen by training at all: callers evaluate the selected parameters on it once.
 """
 import functools
 import math
@@ -30,19 +37,27 @@ class TrainState(NamedTuple):
   params: Any
   opt_state: Any
   key: jax.Array       # raw uint32 PRNG key for shuffling
-  epoch: jax.Array     # epochs done
+  epoch: jax.Array     # epochs of the run's clock (a stopped member's skipped epochs count)
   diverged: jax.Array  # a non-finite loss or gradient was seen; params frozen since
   mask: Any = None     # optional {0, 1} pytree like params (pruning); applied after every step
+  best_params: Any = None  # the parameters after best_epoch: what a run reports (see `selected`)
+  best_val: jax.Array = None    # their validation accuracy (-inf before the first epoch)
+  best_epoch: jax.Array = None  # 1-based epoch of best_params; 0 before the first epoch
+  stopped: jax.Array = None     # patience ran out: no epoch runs any more
 
 
 class History(NamedTuple):
-  """Per-epoch numbers; each field has a trailing epoch axis."""
+  """Per-epoch numbers (NaN for an epoch a stopped member skipped); a trailing epoch axis."""
   train_loss: jax.Array  # mean minibatch loss over the epoch
-  test_loss: jax.Array
-  test_acc: jax.Array
   val_loss: jax.Array    # NaN when the data has no validation split
   val_acc: jax.Array
   diverged: jax.Array
+
+
+def selected(state):
+  """The parameters a run reports: those of its best validation epoch (the last epoch when the
+  data has no validation split)."""
+  return state.best_params
 
 
 class Trainer(NamedTuple):
@@ -51,6 +66,7 @@ class Trainer(NamedTuple):
   evaluate: Callable  # (params, x, y) -> (mean loss, accuracy)
   batch_size: int = 0
   cost: Callable = None  # (data) -> Cost of one member: what XLA counts for a step and an example
+  patience: int = 0      # epochs without a better validation accuracy before a member stops; 0: never
 
 
 class Cost(NamedTuple):
@@ -61,7 +77,7 @@ class Cost(NamedTuple):
   largest_weight: int = 0  # entries of the model's largest parameter array
 
   def epoch_flops(self, n_train, batch_size, n_eval):
-    """One epoch: every step, then the evaluation of n_eval examples (test and validation)."""
+    """One epoch: every step, then the evaluation of n_eval examples (the validation split)."""
     return (n_train // batch_size) * self.step_flops + n_eval * self.example_flops
 
 
@@ -79,10 +95,16 @@ def _select(ok, new, old):
   return jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, old)
 
 
-def make_trainer(model, optimizer="adam", batch_size=128, *, loss_fn=cross_entropy,
-                 correct_fn=correct, eval_batch=2000):
-  """A Trainer for `model`. loss_fn/correct_fn map (logits, labels) to per-example values."""
+def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedule=None,
+                 loss_fn=cross_entropy, correct_fn=correct, eval_batch=2000):
+  """A Trainer for `model`. loss_fn/correct_fn map (logits, labels) to per-example values.
+
+  patience: a member stops once its validation accuracy has not improved for this many epochs
+  (0: never; it still keeps its best epoch's parameters). schedule: fractional epoch -> factor
+  on the learning rate (optim.schedule); None: constant. Both are constants of the program.
+  """
   tx_of = optim.make(optimizer)
+  factor_at = schedule or optim.constant
   # Numeric hyperparameters are read from the optimizer state, so the update
   # never needs the values this placeholder transformation was built with.
   tx = tx_of(optim.defaults(optimizer, 0.0))
@@ -95,7 +117,8 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, loss_fn=cross_entro
     if mask is not None:
       params = jax.tree.map(jnp.multiply, params, mask)
     return TrainState(params, tx_of(hp).init(params), k_data, jnp.zeros((), jnp.int32),
-                      jnp.zeros((), bool), mask)
+                      jnp.zeros((), bool), mask, params, jnp.full((), -jnp.inf), jnp.zeros((), jnp.int32),
+                      jnp.zeros((), bool))
 
   def evaluate(params, x, y):
     n = y.shape[0]
@@ -117,10 +140,14 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, loss_fn=cross_entro
   def batch_loss(params, x_BxS, y_B, w_B):
     return jnp.mean(loss_fn(model.apply(params, x_BxS), y_B) * w_B)
 
-  def update(state, x_BxS, y_B, w_B):
-    """One optimizer step; a non-finite loss or gradient freezes the member instead."""
+  def update(state, x_BxS, y_B, w_B, factor=1.0):
+    """One optimizer step (the learning rate times `factor`); a non-finite loss or gradient
+    freezes the member instead."""
     loss, grads = jax.value_and_grad(batch_loss)(state.params, x_BxS, y_B, w_B)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    # Every optimizer here scales its update by the learning rate last, so scaling the update
+    # is scaling the learning rate (weight decay included, as optax's schedules do).
+    updates = jax.tree.map(lambda u: u * factor, updates)
     params = optax.apply_updates(state.params, updates)
     if state.mask is not None:
       params = jax.tree.map(jnp.multiply, params, state.mask)
@@ -136,22 +163,39 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, loss_fn=cross_entro
     n = y.shape[0]
     steps = n // batch_size  # the last partial batch of each epoch is dropped
 
-    def step(carry, idx_B):
+    def step(carry, i_idx_B):
       state, loss_sum = carry
+      i, idx_B = i_idx_B
       w_B = jnp.ones(batch_size) if w is None else w[idx_B]
       x_BxS = sharding.constrain_batch(x[idx_B])  # data parallel when traced under a "batch" mesh
-      state, loss = update(state, x_BxS, y[idx_B], w_B)
+      state, loss = update(state, x_BxS, y[idx_B], w_B, factor_at(state.epoch + i / steps))
       return (state, loss_sum + loss), None
 
-    def epoch(state, _):
+    def run_epoch(state):
       key = jax.random.fold_in(state.key, state.epoch)
       idx = jax.random.permutation(key, n)[:steps * batch_size].reshape(steps, batch_size)
-      (state, loss_sum), _ = lax.scan(step, (state, jnp.zeros(())), idx)
-      test = evaluate(state.params, data["x_test"], data["y_test"])
-      val = (evaluate(state.params, data["x_val"], data["y_val"]) if "x_val" in data
-             else (jnp.full((), jnp.nan), jnp.full((), jnp.nan)))
-      state = state._replace(epoch=state.epoch + 1)
-      return state, History(loss_sum / steps, *test, *val, state.diverged)
+      (state, loss_sum), _ = lax.scan(step, (state, jnp.zeros(())), (jnp.arange(steps), idx))
+      epoch = state.epoch + 1
+      if "x_val" in data:
+        val_loss, val_acc = evaluate(state.params, data["x_val"], data["y_val"])
+        better = val_acc > state.best_val  # NaN (a diverged member) is never better
+      else:
+        val_loss = val_acc = jnp.full((), jnp.nan)
+        better = ~state.diverged
+      best_epoch = jnp.where(better, epoch, state.best_epoch)
+      state = state._replace(epoch=epoch, best_params=_select(better, state.params, state.best_params),
+                             best_val=jnp.where(better, val_acc, state.best_val), best_epoch=best_epoch,
+                             stopped=(patience > 0) & (epoch - best_epoch >= patience))
+      return state, History(loss_sum / steps, val_loss, val_acc, state.diverged)
+
+    def skip_epoch(state):
+      nan = jnp.full((), jnp.nan)
+      return state._replace(epoch=state.epoch + 1), History(nan, nan, nan, state.diverged)
+
+    def epoch(state, _):
+      # Under vmap both branches run and one is selected; one member at a time, a stopped or
+      # diverged member's epoch costs nothing.
+      return lax.cond(state.stopped | state.diverged, skip_epoch, run_epoch, state)
 
     state, hist = lax.scan(epoch, state, None, length=epochs)
     return state, jax.tree.map(lambda a: jnp.moveaxis(a, 0, -1), hist)
@@ -166,13 +210,18 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, loss_fn=cross_entro
     largest = max((math.prod(a.shape) for a in jax.tree.leaves(state.params)), default=0)
     return Cost(_flops(step), _flops(forward), int(largest))
 
-  return Trainer(init, train, evaluate, batch_size, cost)
+  return Trainer(init, train, evaluate, batch_size, cost, patience)
 
 
 def _flops(lowered):
   analysis = lowered.cost_analysis()
   analysis = analysis[0] if isinstance(analysis, (list, tuple)) else analysis
   return float((analysis or {}).get("flops", 0.0))
+
+
+def done(state):
+  """Whether a member will not train any more: stopped by patience, or diverged."""
+  return state.stopped | state.diverged
 
 
 def run(trainer, key, hp, data, epochs, mask=None):
@@ -217,7 +266,7 @@ def vmapped(trainer, layout="vmap"):
       return lax.map(lambda member: trainer.train(member, data, epochs), state)
     return jax.vmap(functools.partial(trainer.train, epochs=epochs), in_axes=(0, None))(state, data)
   return Trainer(lambda k, hp, data, mask=None, params=None: init(k, hp, data, mask, params),
-                 train, evaluate, trainer.batch_size, trainer.cost)
+                 train, evaluate, trainer.batch_size, trainer.cost, trainer.patience)
 
 
 # On CPU, from the layout table of `make bench` (8 members, 2 cores): members one after another

@@ -22,15 +22,17 @@ def workdir(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def digits():
   """scikit-learn's 8x8 handwritten digits: (Dataset, arrays on the device)."""
-  ds = data.load("digits")
+  ds = data.load("digits", val_size=150)
   return ds, jax.device_put(ds.arrays())
 
 
 @pytest.fixture(scope="session")
 def tiny():
-  """A small random 4-class problem for fast engine tests."""
-  k1, k2, k3 = jax.random.split(jax.random.key(0), 3)
+  """A small random 4-class problem for fast engine tests, with a validation split."""
+  k1, k2, k3, k4 = jax.random.split(jax.random.key(0), 4)
   w = jax.random.normal(k1, (12, 4))
   x = jax.random.normal(k2, (256, 12))
   xt = jax.random.normal(k3, (64, 12))
-  return dict(x_train=x, y_train=jnp.argmax(x @ w, -1), x_test=xt, y_test=jnp.argmax(xt @ w, -1))
+  xv = jax.random.normal(k4, (64, 12))
+  return dict(x_train=x, y_train=jnp.argmax(x @ w, -1), x_test=xt, y_test=jnp.argmax(xt @ w, -1),
+              x_val=xv, y_val=jnp.argmax(xv @ w, -1))

@@ -135,9 +135,9 @@ def test_trains_in_the_vmapped_engine(digits, name, options):
   trainer = train.make_trainer(model, "adam", 64)
   state, hist = train.sweep(trainer, train.keys([0, 1]), train.stack([{"learning_rate": 3e-3}] * 2),
                             arrays, 3)
-  acc = np.asarray(hist.test_acc)
+  acc = np.asarray(hist.val_acc)
   assert acc.shape == (2, 3)
-  assert (acc[:, -1] > 0.6).all(), acc
+  assert (acc[:, -1] > 0.4).all(), acc
   assert not np.asarray(state.diverged).any()
   leaf = jax.tree.leaves(state.params)[0]
   assert leaf.shape[0] == 2 and not np.allclose(leaf[0], leaf[1])  # two different members

@@ -6,7 +6,7 @@ import pytest
 
 from research import cells, curves, models, train
 
-FIELDS = ("train_loss", "test_loss", "test_acc")
+FIELDS = ("train_loss", "val_loss", "val_acc")
 
 
 def _cell(data, root, epochs=4, **kw):
@@ -21,11 +21,10 @@ def _records_equal_history(recs, summary):
   assert len({(r["member"], r["epoch"]) for r in recs}) == len(recs)
   for i, member in enumerate(summary.members):
     mine = sorted((r for r in recs if r["member"] == i), key=lambda r: r["epoch"])
-    assert [r["epoch"] for r in mine] == list(range(1, len(member.history["test_acc"]) + 1))
+    assert [r["epoch"] for r in mine] == list(range(1, len(member.history["val_acc"]) + 1))
     assert all(r["seed"] == member.seed and r["hparams"] == member.hparams for r in mine)
     for field in FIELDS:
       assert [r[field] for r in mine] == pytest.approx(member.history[field])
-    assert all(r["val_loss"] is None for r in mine)  # this data has no validation split
 
 
 def read_events(path):
@@ -94,6 +93,6 @@ def test_tensorboard_runs_per_member(tiny, tmp_path, monkeypatch):
         assert step not in scalars[tag]
         scalars[tag][step] = value
     history = result.summary.members[i].history
-    assert sorted(scalars) == ["accuracy/test", "loss/test", "loss/train"]  # no validation split
-    assert [scalars["accuracy/test"][e] for e in (1, 2, 3)] == pytest.approx(history["test_acc"])
+    assert sorted(scalars) == ["accuracy/val", "loss/train", "loss/val"]  # never the test set
+    assert [scalars["accuracy/val"][e] for e in (1, 2, 3)] == pytest.approx(history["val_acc"])
     assert [scalars["loss/train"][e] for e in (1, 2, 3)] == pytest.approx(history["train_loss"])

@@ -19,7 +19,7 @@ def test_every_layout_gives_the_numbers_of_the_others(tiny, tmp_path):
   ref = out["vmap"].summary
   for layout, res in out.items():
     assert res.summary.timing.layout == layout
-    for key in ("train_loss", "test_loss", "test_acc"):
+    for key in ("train_loss", "val_loss", "val_acc"):
       np.testing.assert_allclose(np.array(res.summary.history(key), float), np.array(ref.history(key), float),
                                  rtol=1e-5, atol=1e-6)
     for a, b in zip(jax.tree.leaves(res.state.params), jax.tree.leaves(out["vmap"].state.params)):

@@ -83,7 +83,7 @@ def test_a_tfds_dataset_prepares_caches_and_trains(fresh_cache):
   trainer = train.make_trainer(models.mlp(ds.num_classes, depth=1, width=32), "adam", batch_size=16)
   state, hist = train.run(trainer, jax.random.PRNGKey(0), {"learning_rate": 1e-2},
                           jax.device_put(ds.arrays()), epochs=3)
-  assert int(state.epoch) == 3 and float(hist.test_acc[-1]) > 0.5
+  assert int(state.epoch) == 3 and float(hist.val_acc[-1]) > 0.5
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorflow") is not None, reason="TensorFlow is installed")
