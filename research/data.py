@@ -8,6 +8,12 @@ fashion_mnist and tfds:NAME come through tensorflow-datasets (research/tfds_data
 the IDX reader below finds and verifies Fashion-MNIST's files and is the fallback.
 `load_raw(name)` gives the unprocessed arrays (images in [0, 1]) for builders
 that derive their own labels (experiments/modular/ does).
+
+RESEARCH_PERMUTE_TEST_LABELS=SEED permutes every dataset's test labels (a fixed
+permutation per seed): the protocol's audit. No experiment may decide anything on
+the test set, so every selection in its results.json (best epochs, learning rates,
+depths, rows) must come out the same; only the test numbers change
+(tests/test_registry.py checks it for every registered experiment).
 """
 import dataclasses
 import difflib
@@ -205,9 +211,22 @@ def check_name(name):
   raise UserError(f"unknown dataset '{name}'{hint}; valid: {', '.join(SOURCES)}, tfds:NAME")
 
 
+PERMUTE_TEST_LABELS_ENV = "RESEARCH_PERMUTE_TEST_LABELS"
+
+
 @functools.lru_cache(maxsize=8)
 def load_raw(name):
-  """The raw arrays of a dataset, parsed once per machine (npz cache) and process."""
+  """The raw arrays of a dataset, parsed once per machine (npz cache) and process; with
+  $RESEARCH_PERMUTE_TEST_LABELS set, its test labels permuted (see the module docstring)."""
+  raw = _parsed(name)
+  seed = os.environ.get(PERMUTE_TEST_LABELS_ENV)
+  if not seed:
+    return raw
+  perm = np.random.default_rng(int(seed)).permutation(len(raw.y_test))
+  return dataclasses.replace(raw, y_test=raw.y_test[perm])
+
+
+def _parsed(name):
   check_name(name)
   # v2: fashion_mnist now comes through TFDS; older caches came from the IDX reader
   cache = paths.cache_dir() / "data" / f"{name.replace(':', '-')}.v2.npz"

@@ -49,8 +49,9 @@ def convergence(rows, cfg, epochs=None):
     return f"Every member stopped by the rule before {epochs} epochs; {span}."
   if not cfg["patience"]:
     return f"No early stop: every member trained {epochs} epochs; {span}."
-  return (f"{len(stopped) - sum(stopped)} of {len(stopped)} members still improved within {cfg['patience']} "
-          f"epochs of the maximum ({epochs}): not converged by the rule at this budget; {span}.")
+  return (f"{len(stopped) - sum(stopped)} of {len(stopped)} members had not stopped by the maximum of {epochs} "
+          f"epochs (a better validation accuracy within the last {cfg['patience']}): not converged by the rule "
+          f"at this budget; {span}.")
 
 
 def tuned(summary, key="learning_rate"):

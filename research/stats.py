@@ -76,6 +76,7 @@ class Comparison(NamedTuple):
   p_holm: float  # after Holm's correction over the family it was tested in (= p when alone)
   n_a: int
   n_b: int
+  family: int = 1  # how many comparisons the Holm correction ran over
 
   @property
   def resolved(self):
@@ -91,7 +92,7 @@ class Comparison(NamedTuple):
     """'+0.8 points, 95% CI +0.3 to +1.3, p = 0.004' (p after Holm when corrected)."""
     if not np.isfinite(self.p):
       return f"{self.diff:+.1f} {unit}, no test with {self.seeds}"
-    corrected = " (Holm)" if self.p_holm != self.p else ""
+    corrected = f" (Holm, {self.family} comparisons)" if self.family > 1 else ""
     return (f"{self.diff:+.1f} {unit}, 95% CI {self.low:+.1f} to {self.high:+.1f}, "
             f"p = {_p_text(self.p_holm)}{corrected}")
 
@@ -143,4 +144,4 @@ def compare(pairs, scale=100.0):
   every comparison one reading makes."""
   tests = {k: welch(a, b, scale) for k, (a, b) in pairs.items()}
   adjusted = holm([c.p for c in tests.values()])
-  return {k: c._replace(p_holm=q) for (k, c), q in zip(tests.items(), adjusted)}
+  return {k: c._replace(p_holm=q, family=len(tests)) for (k, c), q in zip(tests.items(), adjusted)}

@@ -23,10 +23,11 @@ def test_a_third_variant_shows_in_table_plot_and_reading(workdir, monkeypatch):
   assert {k for k, r in rows.items() if "same_as" in r} == {(0, "residual"), (1, "residual"), (0, "toy")}
   assert all(r["same_as"] == "plain" for r in rows.values() if "same_as" in r)
   table = (out / "table.md").read_text()
-  assert "| train acc toy | test acc toy |" in table and "(plain / residual / toy)" in table
+  assert "| toy train | toy val | toy test | toy epochs | toy lr |" in table and "(plain / residual / toy)" in table
   row_l1 = next(line for line in table.splitlines() if line.startswith("| 1 |")).split(" | ")
-  assert row_l1[5:7] == ["= plain", "= plain"] and "±" in row_l1[7] and "±" in row_l1[8]
-  assert "The toy variant at L = 2" in (out / "reading.md").read_text()
+  # L, params, FLOPs, then five columns per variant: plain's, residual's (= plain below L = 2), toy's
+  assert row_l1[8:13] == ["= plain"] * 5 and "±" in row_l1[13] and "±" in row_l1[15]
+  assert "The toy variant against plain, depth by depth: L = 1:" in (out / "reading.md").read_text()
   fig = depth_vs_accuracy.plots(doc)["accuracy_vs_depth.png"]
   assert len(fig.axes[0].containers) == 3  # one test-accuracy error-bar curve per variant
 

@@ -26,7 +26,7 @@ EXPERIMENT = '''"""Width vs accuracy: one hidden layer of growing width (a user'
 import matplotlib.pyplot as plt
 import ml_collections
 
-from research import config, models, stats, train
+from research import config, models, protocol, stats
 
 NAME = "width_vs_accuracy"
 ORDER = 50
@@ -37,9 +37,14 @@ def get_config():
   c = ml_collections.ConfigDict()
   c.dataset = "digits"
   c.widths = [4, 16]
-  c.epochs = 2
+  c.val_size = 150         # the protocol: every choice reads a validation split,
+  c.epochs = 2             # the maximum epochs,
+  c.patience = 1           # the stopping rule,
+  c.schedule = "constant"  # and the learning-rate schedule
+  c.warmup_epochs = 0.0
   c.seeds = 2
   c.learning_rate = 3e-3
+  c.optimizer = "adam"
   c.batch_size = 64
   return c
 
@@ -52,11 +57,11 @@ def validate(cfg):
 
 
 def run(cfg, ctx):
-  ds, arrays = ctx.data(cfg.dataset)
+  ds, arrays = ctx.data(cfg.dataset, val_size=cfg.val_size)
   rows = []
   for w in cfg.widths:
     model = models.build("mlp", ds.num_classes, depth=1, width=w)
-    out = ctx.cell(train.make_trainer(model, "adam", cfg.batch_size), arrays, name=f"w{w}",
+    out = ctx.cell(ctx.trainer(model), arrays, name=f"w{w}",
                    spec=dict(width=w), seeds=list(range(cfg.seeds)),
                    hparams=[{"learning_rate": cfg.learning_rate}] * cfg.seeds)
     rows.append(dict(width=w, **out.summary.numbers()))
@@ -64,9 +69,9 @@ def run(cfg, ctx):
 
 
 def table(doc):
-  rows = [[r["width"], stats.mean_sd_text(r["test_acc"])] for r in doc["results"]["rows"]]
-  return "**Width.** Test accuracy (%).\\n\\n| width | test acc |\\n|---|---|\\n" + "".join(
-      f"| {w} | {a} |\\n" for w, a in rows)
+  rows = [[r["width"], stats.mean_sd_text(r["test_acc"]), protocol.epochs_cell(r)] for r in doc["results"]["rows"]]
+  return (f"**Width.** Test accuracy (%), {protocol.rule(doc['config'])}.\\n\\n"
+          "| width | test acc | epochs |\\n|---|---|---|\\n" + "".join(f"| {w} | {a} | {e} |\\n" for w, a, e in rows))
 
 
 def plots(doc):
@@ -120,4 +125,4 @@ def test_a_new_model_is_one_function_and_one_registry_line(project):
   variants = {r["variant"] for r in doc["results"]["rows"]}
   assert variants == {"plain", "scaled_mlp"}
   table = (project / "results" / "tiny" / "depth_vs_accuracy" / "table.md").read_text()
-  assert "test acc scaled_mlp" in table
+  assert "scaled_mlp test" in table

@@ -17,8 +17,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 NAMES = registry.names()
 
 
-def _paper(tmp):
-  env = dict(os.environ, RESEARCH_RESULTS_DIR=str(tmp / "results"), RESEARCH_CHECKPOINTS_DIR=str(tmp / "ckpt"))
+def _paper(tmp, **env_vars):
+  env = dict(os.environ, RESEARCH_RESULTS_DIR=str(tmp / "results"), RESEARCH_CHECKPOINTS_DIR=str(tmp / "ckpt"),
+             **env_vars)
   p = subprocess.run([sys.executable, "-m", "research", "paper", "--profile", "tiny"], cwd=ROOT, env=env,
                      capture_output=True, text=True, timeout=1200)
   assert p.returncode == 0, p.stderr[-3000:]
@@ -31,6 +32,44 @@ def tiny_paper(tmp_path_factory):
   tmp = tmp_path_factory.mktemp("paper")
   first = _paper(tmp)
   return tmp, first, _paper(tmp)
+
+
+# Fields of results.json that are measurements of the machine, not of the models.
+TIMING = {"s_per_model", "s_per_model_epoch", "compile_s", "reused", "train_s", "eval_s", "identity_s", "seconds"}
+
+
+def _decisions(tree):
+  """results.json without the test set's numbers and the timings: everything the experiment chose."""
+  if isinstance(tree, dict):
+    return {k: _decisions(v) for k, v in tree.items() if "test" not in k and k not in TIMING}
+  if isinstance(tree, list):
+    return [_decisions(v) for v in tree]
+  return tree
+
+
+@pytest.fixture(scope="module")
+def permuted_paper(tmp_path_factory):
+  """The docs of a tiny paper whose test labels are permuted (research/data.py)."""
+  return _paper(tmp_path_factory.mktemp("permuted"), RESEARCH_PERMUTE_TEST_LABELS="1")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_experiment_decides_on_the_test_set(tiny_paper, permuted_paper, name):
+  """Permuting the test labels changes the test numbers and nothing else: every epoch, learning
+  rate, depth and row an experiment selects was chosen on validation."""
+  _, first, _ = tiny_paper
+  assert _decisions(first[name]["results"]) == _decisions(permuted_paper[name]["results"])
+  changed = json.dumps(first[name]["results"]) != json.dumps(permuted_paper[name]["results"])
+  assert changed, "permuting the test labels changed no number: is the test set evaluated at all?"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_results_record_the_validation_split_and_the_stopping_rule(tiny_paper, name):
+  _, first, _ = tiny_paper
+  doc = first[name]
+  assert doc["config"]["val_size"] > 0 and doc["config"]["patience"] >= 0 and doc["config"]["epochs"] > 0
+  text = json.dumps(doc["results"])
+  assert '"best_epoch"' in text and '"val_acc"' in text  # per member: the selected epoch and its validation score
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -117,7 +117,7 @@ BAD = {
     "empty depths": (["run", "depth", "--config.depths=[]"], "depths: needs at least one value"),
     "zero epochs": (["run", "depth", "--config.epochs=0"], "epochs=0: must be > 0"),
     "zero seeds": (["run", "depth", "--config.seeds=0"], "needs at least 1 seed"),
-    "learning rate <= 0": (["run", "depth", "--config.learning_rate=-0.1"], "learning_rate=-0.1: must be > 0"),
+    "learning rate <= 0": (["run", "depth", "--config.learning_rates=[-0.1]"], "learning_rates=[-0.1]: must be > 0"),
     "unknown optimizer": (["run", "depth", "--config.optimizer=adagrad"], "unknown optimizer 'adagrad'"),
     "unknown activation": (["run", "depth", "--config.activation=swish"], "valid values are relu"),
     "bad flag": (["run", "depth", "--epochs=3"], "overrides look like --config.KEY=VALUE"),
@@ -133,7 +133,13 @@ BAD = {
     "tfds with no name": (["run", "depth", "--config.dataset=tfds:"], "unknown dataset 'tfds:'"),
     "tfds without TensorFlow": (["run", "depth", "--no-progress", "--config.dataset=tfds:mnist"],
                                 "pip install -e '.[tfds]'"),
-    "infinite learning rate": (["run", "depth", "--config.learning_rate=1e999"], "must be a finite number"),
+    "infinite learning rate": (["run", "depth", "--config.learning_rates=[1e999]"], "must be a finite number"),
+    "no validation split": (["run", "depth", "--config.val_size=0"],
+                            "val_size=0: every experiment selects on a validation split"),
+    "unknown schedule": (["run", "depth", "--config.schedule=step"], "unknown schedule 'step'"),
+    "negative patience": (["run", "depth", "--config.patience=-1"], "patience=-1: must be >= 0"),
+    "warmup as long as the run": (["run", "depth", "--config.schedule=cosine", "--config.warmup_epochs=50"],
+                                  "warmup_epochs=50.0: must be under epochs=6"),
     "absurd epochs": (["run", "depth", "--config.epochs=1000000000000"], "epochs=1000000000000: at most 100000"),
     "absurd width": (["run", "depth", "--config.width=100000000"], "width=100000000: at most 65536"),
     "absurd seeds": (["run", "depth", "--config.seeds=100000"], "seeds=100000: at most 1000"),
@@ -332,7 +338,7 @@ def test_corrupt_results_under_render_and_report(workdir):
 
 
 def test_a_diverged_row_is_reported_as_diverged_never_as_a_number(workdir):
-  p = _tiny_run(workdir, "--config.learning_rate=1e30")
+  p = _tiny_run(workdir, "--config.learning_rates=[1e30]")
   assert p.returncode == 0, p.stderr
   out = workdir / "results" / "tiny" / "depth_vs_accuracy"
   reading = (out / "reading.md").read_text()
