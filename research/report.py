@@ -11,6 +11,24 @@ from research import paths, registry, results, tables
 from research.experiment import read_doc, reading
 
 
+def protocol_of(doc):
+  """How a run selected and stopped, from its config: the validation protocol, or the old one."""
+  cfg = doc["config"]
+  if cfg.get("val_size") and "patience" in cfg:
+    stop = f"patience {cfg['patience']}" if cfg["patience"] else "no early stop"
+    return f"validation {cfg['val_size']:,}, {stop}, ≤{cfg['epochs']} epochs"
+  return "old: fixed epochs, no validation split"
+
+
+OLD_PROTOCOL = ("**Old protocol.** This run predates the validation protocol: fixed epochs, no validation "
+                "split, and its best rows were chosen on the test set. Rerun it (`make {target}`) for numbers "
+                "selected on validation and trained to convergence.\n")
+
+
+def _old_protocol_note(doc, target):
+  return [OLD_PROTOCOL.format(target=target)] if protocol_of(doc).startswith("old") else []
+
+
 def _section(entry, doc, folder):
   env = doc["environment"]
   title = doc.get("title", entry.title)
@@ -18,6 +36,7 @@ def _section(entry, doc, folder):
   parts = [f"## {title}\n",
            f"`make {target}` (profile {doc['profile']}), {doc['wall_s'] / 60:.1f} min on {env['devices']} "
            f"({env['cpu_count']} CPU cores), jax {env['jax']}, finished {doc['finished']}.\n",
+           *_old_protocol_note(doc, target),
            tables.with_links(folder, f"{entry.name}/")]
   parts += [f"![{png.stem}]({entry.name}/{png.name})\n" for png in sorted(folder.glob("*.png"))]
   if (folder / "reading.md").exists():
@@ -60,13 +79,13 @@ def write(profile=paths.FULL, paper_seconds=None):
       foreign.append(f"{entry.name} ({doc['profile']})")
     env = doc["environment"]
     total += doc["wall_s"]
-    summary.append([f"`{entry.name}`", doc["profile"], f"{doc['wall_s'] / 60:.1f}", *_time_spent(doc),
+    summary.append([f"`{entry.name}`", doc["profile"], protocol_of(doc), f"{doc['wall_s'] / 60:.1f}", *_time_spent(doc),
                     env["devices"], env["cpu_count"], env["jax"], doc["finished"]])
   clock = (f" `make paper` took {paper_seconds / 60:.1f} min from start to report (set-up, data, "
            "compilation and training)." if paper_seconds else "")
-  summary.append(["total", "", f"{total / 60:.1f}"] + [""] * (len(SPENT) + 4))
+  summary.append(["total", "", "", f"{total / 60:.1f}"] + [""] * (len(SPENT) + 4))
   table = results.markdown_table(
-      ["experiment", "profile", "minutes", *SPENT, "devices", "CPU cores", "jax", "finished"], summary,
+      ["experiment", "profile", "protocol", "minutes", *SPENT, "devices", "CPU cores", "jax", "finished"], summary,
       f"Wall time of each experiment's last run, summed: {total / 60:.1f} min." + clock + " Where it went: "
       "seconds training the cells trained in that run (compiled programs, evaluation included) and compiling "
       "them; training GFLOP as XLA counts them (steps and evaluations; a loop inside a model, such as a GRU's "
@@ -103,8 +122,10 @@ def paper_block():
     table = root / entry.name / "table.md"
     if table.exists():
       with reading(table.parent):
-        title = read_doc(root / entry.name / "results.json").get("title", entry.title)
-        parts.append(f"### {title}\n\n{table.read_text().rstrip()}\n")
+        doc = read_doc(root / entry.name / "results.json")
+        note = "".join(_old_protocol_note(doc, entry.alias or entry.name))
+        parts.append(f"### {doc.get('title', entry.title)}\n\n{note + chr(10) if note else ''}"
+                     f"{table.read_text().rstrip()}\n")
   return "\n".join(parts)
 
 
