@@ -123,7 +123,7 @@ BAD = {
     "bad flag": (["run", "depth", "--epochs=3"], "overrides look like --config.KEY=VALUE"),
     "override without value": (["run", "depth", "--config.epochs"], "has no value"),
     "n_train larger than the data": (["run", "depth", "--config.dataset=digits", "--config.n_train=5000"],
-                                     "n_train=5000 is larger than the 1348 training examples"),
+                                     "n_train=5000 is larger than the 348 training examples of digits left after val_size=1000"),
     "batch larger than the data": (["run", "depth", "--config.dataset=digits", "--config.n_train=100",
                                     "--config.batch_size=128"], "batch_size=128 is larger than the 100"),
     "validation split eats the data": (["run", "depth", "--config.dataset=digits", "--config.val_size=2000"],
