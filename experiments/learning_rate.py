@@ -1,61 +1,79 @@
 """Gradient descent's step size: plain SGD and Adam over learning rates from 1e-4 to 10.
 
-  make lr                        # full profile, about 2 minutes on 2 CPU cores
-  make lr PROFILE=quick          # 3 rates, 2 seeds: a smoke test
+  make lr                        # full profile, about 7 minutes on 2 CPU cores (estimated)
+  make lr PROFILE=quick          # 3 rates, 2 seeds, at most 4 epochs: a smoke test, about a minute
   make lr ARGS="--config.optimizers=[sgd,momentum,adam]"
 
 Every rate and seed of one optimizer is a member of one vmapped, compiled training program (11
 rates x 5 seeds = 55 small MLPs at once). A run whose loss or gradient stops being finite is
-frozen inside the program at that step and reported as "diverged"; the others carry on.
+frozen inside the program at that step and reported as "diverged"; the others carry on. A
+diverged member enters no choice and no comparison.
 
-Expect (full, measured): SGD is slow below 3e-3 (the target loss not reached in 1860 steps), best
-around 0.03-0.3 (~82.7%), and every run at rates 1, 3 and 10 overflows to inf/NaN in its first
-epoch ("diverged"); Adam is best from 1e-4 to 3e-3 (~83%), and from 0.1 up fails without
-overflowing: its steps are normalized, so the net is wrecked (chance accuracy, after a loss spike
-to ~1e6) rather than blown to infinity.
+Every optimizer gets the same grid of rates and the same stopping rule (up to `epochs`, stopped
+after `patience` epochs without a better validation accuracy, constant rate). Every choice reads
+the validation split: each optimizer's rate (best mean validation accuracy over its seeds), which
+optimizer wins, the target of time-to-target (a fraction of the best validation accuracy of any
+row) and the steps each member takes to reach it (read from its validation-accuracy curve). The
+test set is evaluated once, on each member's best-validation parameters, and only reported.
+
+Expect (full): SGD slow at the smallest rates (the target not reached within the maximum epochs),
+every SGD run at rates 1 and up overflowing to inf/NaN ("diverged"), and Adam failing from 0.1 up
+without overflowing (its steps are normalized: the net is wrecked to chance accuracy after a loss
+spike rather than blown to infinity), as the run under the previous protocol showed. The numbers
+under this protocol come from the next full run.
 """
 import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from research import config, models, optim, results, stats, train
+from research import config, models, optim, protocol, results, stats
 
 NAME = "learning_rate"
 ALIAS = "lr"
 ORDER = 5
-TITLE = "Learning rate: SGD and Adam from 1e-4 to 10, divergence detected in the compiled program"
+TITLE = ("Learning rate: SGD and Adam from 1e-4 to 10, each rate chosen on validation, divergence detected in the "
+         "compiled program")
 
 
 def get_config():
   c = ml_collections.ConfigDict()
   c.dataset = "fashion_mnist"
-  c.n_train = 4000          # a subset: 55 members train at once, and many short epochs
-  c.val_size = 0
+  c.n_train = 4000          # a subset of the 55,000 left after validation: 55 members at once, short epochs
+  c.val_size = 5000         # carved from the 60,000 training images; every choice reads it
   c.model = "mlp"           # a registered model with depth and width options
   c.depth = 2
   c.width = 64
   c.optimizers = ["sgd", "adam"]
+  # One grid for every optimizer; from too small to slow to too large to stay finite.
   c.learning_rates = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0, 10.0]
-  c.target_loss = 0.5       # mean training loss of an epoch; steps to reach it are counted
+  # Time to target: steps until a member's validation accuracy first reaches this fraction of
+  # the best mean validation accuracy of any (optimizer, rate) row; one target for all.
+  c.target_fraction = 0.95
   c.batch_size = 64         # 62 steps per epoch: the resolution of steps-to-target
-  c.epochs = 30
+  c.epochs = 60             # the maximum; patience ends a member earlier, a too-small rate runs to it
+  c.patience = 5
+  c.schedule = "constant"   # a schedule would change the very step size the table varies
+  c.warmup_epochs = 0.0
   c.seeds = 5
-  c.chunk_epochs = 10
+  c.chunk_epochs = 1        # the stopping rule is checked between chunks
   c.checkpoint_every_s = 60.0
   c.shard = "auto"
   return c
 
 
-PROFILES = {"quick": dict(n_train=1000, learning_rates=[1e-3, 0.1, 10.0], epochs=3, seeds=2, chunk_epochs=3),
-            "tiny": dict(dataset="digits", n_train=0, learning_rates=[1e-2, 0.3, 10.0], epochs=3, seeds=2,
-                         chunk_epochs=3)}
+PROFILES = {"quick": dict(n_train=1000, val_size=1000, learning_rates=[1e-3, 0.1, 10.0], epochs=4, patience=2,
+                          seeds=2),
+            "tiny": dict(dataset="digits", n_train=0, val_size=150, learning_rates=[1e-2, 0.3, 100.0], epochs=4,
+                         patience=2, seeds=2)}
 
 
 def validate(cfg):
   config.nonempty(cfg, "optimizers", "learning_rates")
   for o in cfg.optimizers:
     optim.check(o)
-  config.positive(cfg, "depth", "width", "target_loss")
+  config.positive(cfg, "depth", "width", "target_fraction")
+  config.require(cfg.target_fraction <= 1, f"config target_fraction={cfg.target_fraction}: a fraction of the "
+                 "best validation accuracy, at most 1")
   build(cfg, 10)
 
 
@@ -63,62 +81,110 @@ def build(cfg, num_classes):
   return models.build(cfg.model, num_classes, depth=cfg.depth, width=cfg.width)
 
 
+def members(opt, learning_rates, seeds):
+  """(seeds, hparams) of one optimizer's cell: rate-major, seed-minor (protocol.grid's order), each
+  member with the optimizer's other defaults (momentum's 0.9) kept."""
+  seeds_, grid = protocol.grid(learning_rates, seeds)
+  return seeds_, [optim.defaults(opt, hp["learning_rate"]) for hp in grid]
+
+
 def run(cfg, ctx):
   ds, arrays = ctx.data(cfg.dataset, n_train=cfg.n_train, val_size=cfg.val_size)
-  seeds = list(range(cfg.seeds))
   model = build(cfg, ds.num_classes)
   steps_per_epoch = len(ds.y_train) // cfg.batch_size
   ctx.plan(len(cfg.optimizers))
-  out = []
+  rows = []
   for opt in cfg.optimizers:
-    trainer = train.make_trainer(model, opt, cfg.batch_size)
-    # Members: rate-major, seed-minor; one dict per member, the optimizer's other defaults kept.
-    hparams = [optim.defaults(opt, lr) for lr in cfg.learning_rates for _ in seeds]
+    # The same stopping rule and schedule for every optimizer: the config's, through ctx.trainer.
+    trainer = ctx.trainer(model, optimizer=opt)
+    seeds, hparams = members(opt, cfg.learning_rates, range(cfg.seeds))
     spec = dict(model=cfg.model, depth=cfg.depth, width=cfg.width, optimizer=opt,
                 batch_size=cfg.batch_size, dataset=ds.describe())
-    res = ctx.cell(trainer, arrays, name=opt, spec=spec, seeds=seeds * len(cfg.learning_rates),
-                   hparams=hparams)
-    members = res.summary.members
-    for i, lr in enumerate(cfg.learning_rates):
-      group = members[i * len(seeds):(i + 1) * len(seeds)]
-      out.append(dict(optimizer=opt, learning_rate=lr, **rate_numbers(group, cfg.target_loss, steps_per_epoch),
-                      s_per_model=res.summary.timing.s_per_model))
-  return dict(dataset=ds.describe(), steps_per_epoch=steps_per_epoch, rows=out,
-              **models.describe(model, ds.shape))
+    cell = ctx.cell(trainer, arrays, name=opt, spec=spec, seeds=seeds, hparams=hparams).summary
+    for lr in cfg.learning_rates:
+      rows.append(dict(optimizer=opt, learning_rate=lr,
+                       **rate_numbers(cell.only(lambda m, lr=lr: m.hparams["learning_rate"] == lr))))
+  target = target_val_acc(rows, cfg.target_fraction)
+  for r in rows:
+    r["steps_to_target"] = steps_to_target(r, target, steps_per_epoch)
+  return dict(dataset=ds.describe(), steps_per_epoch=steps_per_epoch, rows=rows,
+              selected=select(rows, cfg.optimizers, target), **models.describe(model, ds.shape))
 
 
-def steps_to(loss_E, target, steps_per_epoch, diverged_epoch):
-  """Steps until an epoch's mean training loss first is <= target; None if never (or only after
-  diverging). Resolution: one epoch."""
-  loss_E = np.array([np.nan if v is None else v for v in loss_E], float)
-  ok = np.flatnonzero(loss_E <= target)
-  if diverged_epoch is not None:
-    ok = ok[ok < diverged_epoch]
+def rate_numbers(cell):
+  """The seeds of one learning rate: the cell's numbers (selected parameters), and per member its
+  validation-accuracy and training-loss curves cut where it diverged (after that step the member
+  is frozen: no curve)."""
+  cut = lambda m, key: [None if v is None or not np.isfinite(v) else float(v)
+                        for v in m.history[key][:m.final.diverged_epoch if m.final.diverged else None]]
+  losses = [cut(m, "train_loss") for m in cell.members]
+  return dict(cell.numbers(), train_loss=cell.final("train_loss"), diverged_epoch=cell.final("diverged_epoch"),
+              val_curves=[cut(m, "val_acc") for m in cell.members], loss_curves=losses,
+              peak_loss=[max((v for v in c if v is not None), default=None) for c in losses])
+
+
+def _finite(row):
+  """No member of the row diverged: only such rows are chosen or compared."""
+  return not any(row["diverged"])
+
+
+def _val(row):
+  return stats.mean_sd(row["val_acc"])[0]
+
+
+def target_val_acc(rows, fraction):
+  """The time-to-target threshold (a fraction in [0, 1]): `fraction` of the best mean validation
+  accuracy of any row that did not diverge; None if every row diverged."""
+  ok = [_val(r) / 100 for r in rows if _finite(r)]
+  return fraction * max(ok) if ok else None
+
+
+def steps_to(val_acc_E, target, steps_per_epoch):
+  """Steps until a member's validation accuracy (per epoch, cut at divergence) first is >= target;
+  None if never within its run. Resolution: one epoch."""
+  if target is None:
+    return None
+  acc = np.array([np.nan if v is None else v for v in val_acc_E], float)
+  with np.errstate(invalid="ignore"):
+    ok = np.flatnonzero(acc >= target)
   return None if not len(ok) else int((ok[0] + 1) * steps_per_epoch)
 
 
-def rate_numbers(members, target, steps_per_epoch):
-  """The seeds of one learning rate: final numbers, steps to target, loss curves cut at divergence."""
-  final = lambda k: [getattr(m.final, k) for m in members]
-  curves = []
-  for m in members:
-    c = [np.nan if v is None else v for v in m.history["train_loss"]]
-    if m.final.diverged:  # after the step that diverged, the member is frozen: no curve
-      c = c[:m.final.diverged_epoch]
-    curves.append(c)
-  return dict(test_acc=final("test_acc"), train_loss=final("train_loss"), diverged=final("diverged"),
-              diverged_epoch=final("diverged_epoch"), seeds=[m.seed for m in members],
-              steps_to_target=[None if m.final.diverged and m.final.diverged_epoch == 0 else
-                               steps_to(m.history["train_loss"], target, steps_per_epoch,
-                                        m.final.diverged_epoch) for m in members],
-              peak_loss=[float(np.nanmax(c)) if len(c) and np.isfinite(c).any() else None for c in curves],
-              curves=curves)
+def steps_to_target(row, target, steps_per_epoch):
+  """Per member of a row, steps to the target on its validation curve; None for a diverged member
+  (it is reported as diverged, with no time)."""
+  return [None if d else steps_to(c, target, steps_per_epoch) for c, d in zip(row["val_curves"], row["diverged"])]
+
+
+def reached(row):
+  """The steps of the members that reached the target."""
+  return [s for s in row["steps_to_target"] if s is not None]
+
+
+def select(rows, optimizers, target):
+  """Every choice the table and reading make, on validation numbers alone: per optimizer the rate
+  with the best mean validation accuracy and the rate whose members reach the target in the fewest
+  steps (all of them reaching it), and the optimizer whose chosen rate validates best. Rows with a
+  diverged member are never chosen; ties go to the grid's order."""
+  best, fastest = {}, {}
+  for o in optimizers:
+    ok = [r for r in rows if r["optimizer"] == o and _finite(r)]
+    best[o] = max(ok, key=_val)["learning_rate"] if ok else None
+    quick = [r for r in ok if len(reached(r)) == len(r["seeds"])]
+    fastest[o] = min(quick, key=lambda r: np.mean(reached(r)))["learning_rate"] if quick else None
+  chosen = [_row(rows, o, lr) for o, lr in best.items() if lr is not None]
+  winner = max(chosen, key=_val)["optimizer"] if chosen else None
+  return dict(best_rate=best, fastest_rate=fastest, optimizer=winner, target_val_acc=target)
+
+
+def _row(rows, opt, lr):
+  return next(r for r in rows if r["optimizer"] == opt and r["learning_rate"] == lr)
 
 
 def steps_text(row):
-  s = [v for v in row["steps_to_target"] if v is not None]
+  s = reached(row)
   n = len(row["steps_to_target"])
-  if all(row["diverged"]) and not s:
+  if all(row["diverged"]):
     return "diverged"
   if not s:
     return "not reached"
@@ -126,34 +192,43 @@ def steps_text(row):
   return text if len(s) == n else f"{text} ({len(s)} of {n})"
 
 
-def loss_text(row):
-  v = [x for x, d in zip(row["train_loss"], row["diverged"]) if x is not None and not d]
-  if not v:
-    return "diverged"
-  return f"{np.median(v):.3g}" + ("" if len(v) == len(row["train_loss"]) else f" ({len(v)} of {len(row['train_loss'])})")
+def _target_text(res):
+  t = res["selected"]["target_val_acc"]
+  return "—" if t is None else f"{100 * t:.1f}%"
+
+
+def _rate_cell(lr, selected):
+  chosen = [o for o, v in selected["best_rate"].items() if v == lr]
+  return f"{lr:g}" + (f" (chosen: {', '.join(chosen)})" if chosen else "")
 
 
 def table(doc):
   cfg, res = doc["config"], doc["results"]
   ds = res["dataset"]
   opts = cfg["optimizers"]
-  header = ["learning rate"] + [f"{o}: {what}" for o in opts
-                                for what in ("test acc", f"steps to loss ≤ {cfg['target_loss']:g}", "final train loss")]
+  header = ["learning rate"] + [f"{o} {what}" for o in opts
+                                for what in ("val", "test", "epochs", f"steps to val ≥ {_target_text(res)}")]
   rows = []
   for lr in cfg["learning_rates"]:
-    row = [f"{lr:g}"]
+    row = [_rate_cell(lr, res["selected"])]
     for o in opts:
-      r = next(r for r in res["rows"] if r["optimizer"] == o and r["learning_rate"] == lr)
-      row += [stats.mean_sd_text(r["test_acc"]), steps_text(r), loss_text(r)]
+      r = _row(res["rows"], o, lr)
+      row += [stats.mean_sd_text(r["val_acc"]), stats.mean_sd_text(r["test_acc"]),
+              "—" if all(r["diverged"]) else protocol.epochs_cell(r), steps_text(r)]
     rows.append(row)
   caption = (f"**Learning rate.** MLP {cfg['depth']}x{cfg['width']} ({results.human(res['params'])} parameters) on "
-             f"{ds['n_train']} {ds['name']} training images ({ds['n_test']} test), batch {cfg['batch_size']} "
-             f"({res['steps_per_epoch']} steps per epoch), {cfg['epochs']} epochs; test accuracy (%) mean ± std over "
-             f"{cfg['seeds']} seeds. All rates and seeds of an optimizer trained as one vmapped program. "
-             "\"diverged\": the loss or gradient became inf/NaN; the run was stopped inside the program at that "
-             "step (\"k of n diverged\": the others' mean). Steps to target: the first epoch whose mean training "
-             "loss is at or below the target, times the steps per epoch, mean ± std over the seeds that reached it. "
-             "Final train loss: median over the seeds that did not diverge. No published numbers: the claim "
+             f"{ds['name']} ({ds['n_train']} train / {ds['n_val']} validation / {ds['n_test']} test), batch "
+             f"{cfg['batch_size']} ({res['steps_per_epoch']} steps per epoch); accuracy (%) of each member's "
+             f"best-validation epoch, mean ± std over {cfg['seeds']} seeds. Every optimizer: the same grid of rates "
+             f"and the same rule, {protocol.rule(cfg)}. Early stopping stays on: a rate too small to converge runs to "
+             "the maximum (+ in epochs: a member still improving there). chosen: the rate with the best mean "
+             "validation accuracy per optimizer (rows with a diverged member excluded). epochs: to the best "
+             "validation accuracy, median (range). Steps to val ≥ target: the first epoch whose validation accuracy "
+             f"reaches {cfg['target_fraction']:g} x the best row's mean validation accuracy, times the steps per "
+             "epoch, mean ± std over the seeds that reached it within their run (\"k of n\": how many did). All "
+             "rates and seeds of an optimizer trained as one vmapped program. \"diverged\": the loss or gradient "
+             "became inf/NaN; the run was stopped inside the program at that step (\"k of n diverged\": the "
+             "others' mean); diverged members enter no choice and no comparison. No published numbers: the claim "
              "tested is qualitative (too small a step is slow, too large a step diverges).")
   return results.markdown_table(header, rows, caption)
 
@@ -163,96 +238,171 @@ def plots(doc):
   opts = cfg["optimizers"]
   spe = res["steps_per_epoch"]
   lrs = cfg["learning_rates"]
+  target = res["selected"]["target_val_acc"]
   cmap = plt.get_cmap("viridis")
   color = {lr: cmap(i / max(1, len(lrs) - 1)) for i, lr in enumerate(lrs)}
-  fig, axes = plt.subplots(1, len(opts) + 1, figsize=(5 * (len(opts) + 1), 4), squeeze=False)
-  for ax, o in zip(axes[0], opts):
-    for r in (r for r in res["rows"] if r["optimizer"] == o):
-      for k, c in enumerate(r["curves"]):
-        c = np.array([np.nan if v is None else v for v in c], float)
-        steps = spe * np.arange(1, len(c) + 1)
-        ax.plot(steps, c, color=color[r["learning_rate"]], alpha=0.7, lw=1,
-                label=f"{r['learning_rate']:g}" if k == 0 else None)
-        if r["diverged"][k]:
-          ax.plot(spe * (r["diverged_epoch"][k] + 1), np.nanmax(c) if np.isfinite(c).any() else 1e3,
-                  "x", color="red", ms=8)
-    ax.axhline(cfg["target_loss"], color="k", ls="--", lw=1)
-    ax.set_yscale("log")
-    ax.set_xlabel("steps")
-    ax.set_ylabel("training loss (epoch mean)")
-    n_div = sum(sum(r["diverged"]) for r in res["rows"] if r["optimizer"] == o)
-    ax.set_title(f"{o}: one line per seed; red x: {n_div} runs diverged (inf/NaN)")
-    ax.grid(alpha=0.3)
-    ax.legend(title="learning rate", fontsize=7, ncol=2)
-  ax = axes[0][-1]
+  fig = plt.figure(figsize=(5 * (len(opts) + 1), 8))
+  grid = fig.add_gridspec(2, len(opts) + 1)
   for j, o in enumerate(opts):
     rows = [r for r in res["rows"] if r["optimizer"] == o]
-    ms = [_finite_test_mean_sd(r) for r in rows]
+    n_div = sum(sum(r["diverged"]) for r in rows)
+    for i, (key, ylabel) in enumerate((("val_curves", "validation accuracy (%)"),
+                                       ("loss_curves", "training loss (epoch mean)"))):
+      ax = fig.add_subplot(grid[i, j])
+      scale = 100 if key == "val_curves" else 1
+      for r in rows:
+        for k, c in enumerate(r[key]):
+          c = scale * np.array([np.nan if v is None else v for v in c], float)
+          ax.plot(spe * np.arange(1, len(c) + 1), c, color=color[r["learning_rate"]], alpha=0.7, lw=1,
+                  label=f"{r['learning_rate']:g}" if k == 0 else None)
+          if r["diverged"][k]:
+            at = np.nanmax(c) if np.isfinite(c).any() else (0 if key == "val_curves" else 1e3)
+            ax.plot(spe * (r["diverged_epoch"][k] + 1), at, "x", color="red", ms=8)
+      if key == "val_curves":
+        if target is not None:
+          ax.axhline(100 * target, color="k", ls="--", lw=1)
+        ax.set_title(f"{o}: one line per seed; red x: {n_div} runs diverged (inf/NaN)")
+        ax.legend(title="learning rate", fontsize=7, ncol=2)
+      else:
+        ax.set_yscale("log")
+      ax.set_xlabel("steps")
+      ax.set_ylabel(ylabel)
+      ax.grid(alpha=0.3)
+  ax = fig.add_subplot(grid[:, -1])
+  for j, o in enumerate(opts):
+    rows = [r for r in res["rows"] if r["optimizer"] == o]
     x = np.array([r["learning_rate"] for r in rows])
-    m = np.array([m for m, _ in ms])
-    ax.errorbar(x, m, yerr=[s for _, s in ms], marker="o", capsize=3,
-                color=f"C{j}", label=o)
+    for key, ls, marker in (("val_acc", "-", "o"), ("test_acc", "--", "s")):
+      ms = [stats.mean_sd(r[key]) for r in rows]
+      ax.errorbar(x, [m for m, _ in ms], yerr=[s for _, s in ms], marker=marker, ls=ls, capsize=3,
+                  color=f"C{j}", label=f"{o}: {key.split('_')[0]}")
     dead = [r["learning_rate"] for r in rows if all(r["diverged"])]
     ax.plot(dead, [0] * len(dead), "x", color=f"C{j}", ms=9, label=f"{o}: all diverged" if dead else None)
   ax.set_xscale("log")
   ax.set_xlabel("learning rate")
-  ax.set_ylabel("final test accuracy (%)")
+  ax.set_ylabel("accuracy (%) at the best validation epoch")
   ax.set_title(f"{cfg['seeds']} seeds, mean ± std of the runs that did not diverge")
   ax.grid(alpha=0.3)
-  ax.legend()
+  ax.legend(fontsize=8)
   fig.tight_layout()
   return {"loss_curves.png": fig}
 
 
-def _finite_test_mean(r):
-  return _finite_test_mean_sd(r)[0]
-
-
-def _finite_test_mean_sd(r):
-  """Test accuracy (%) mean and std over the members that did not diverge."""
-  return stats.mean_sd([x for x, d in zip(r["test_acc"], r["diverged"]) if not d])
+def title(cfg):
+  """The title of what this config runs."""
+  data = {"fashion_mnist": "Fashion-MNIST"}.get(cfg.dataset, cfg.dataset)
+  rates = f"{min(cfg.learning_rates):g} to {max(cfg.learning_rates):g}"
+  return (f"Learning rate: {' and '.join(cfg.optimizers)} from {rates} on {data}, each rate chosen on validation, "
+          "divergence detected in the compiled program")
 
 
 def _rates(rows):
   return ", ".join(f"{r['learning_rate']:g}" for r in rows)
 
 
+def _pct(row, key="val_acc"):
+  return stats.mean_sd_text(row[key])
+
+
+def comparisons(res, optimizers):
+  """The family of this reading, Holm-corrected together (test accuracy, each member's
+  best-validation epoch): per optimizer its chosen rate against every other rate that did not
+  diverge, and the chosen rates of the optimizers against the validation winner's."""
+  sel, rows = res["selected"], res["rows"]
+  pairs = {}
+  for o in optimizers:
+    if sel["best_rate"][o] is None:
+      continue
+    best = _row(rows, o, sel["best_rate"][o])
+    for r in rows:
+      if r["optimizer"] == o and r is not best and _finite(r):
+        pairs[(o, r["learning_rate"])] = (best["test_acc"], r["test_acc"])
+  if sel["optimizer"] is not None:
+    win = _row(rows, sel["optimizer"], sel["best_rate"][sel["optimizer"]])
+    for o in optimizers:
+      if o != sel["optimizer"] and sel["best_rate"][o] is not None:
+        pairs[("optimizer", o)] = (win["test_acc"], _row(rows, o, sel["best_rate"][o])["test_acc"])
+  return stats.compare(pairs)
+
+
+def _ran(rows, cfg):
+  """How the members of rows ended: 'k ran to the maximum (N epochs), j stopped by the rule'."""
+  ended = [(s, e) for r in rows for s, e, d in zip(r["stopped"], r["epochs_run"], r["diverged"]) if not d]
+  stopped = sum(s for s, _ in ended)
+  parts = [f"{len(ended) - stopped} ran to the maximum ({cfg['epochs']} epochs)" if len(ended) > stopped else "",
+           f"{stopped} stopped by the rule first" if stopped else ""]
+  return ", ".join(p for p in parts if p)
+
+
 def reading(doc):
   cfg, res = doc["config"], doc["results"]
+  sel, opts = res["selected"], cfg["optimizers"]
   chance = 100.0 / res["dataset"]["num_classes"]
-  lines = []
-  for o in cfg["optimizers"]:
-    rows = [r for r in res["rows"] if r["optimizer"] == o]
-    fine = [r for r in rows if np.isfinite(_finite_test_mean(r))]
-    if not fine:
-      lines.append(f"- {o}: every run diverged.")
+  trained = [r for r in res["rows"] if not all(r["diverged"])]
+  grid = ", ".join(f"{lr:g}" for lr in cfg["learning_rates"])
+  lines = [f"- Budget, the same for every optimizer and rate: {protocol.rule(cfg)}; rates {grid}. "
+           + protocol.convergence(trained, cfg)]
+  lost = [r for r in res["rows"] if not _finite(r)]
+  if lost:  # reported as diverged, left out of every choice and comparison
+    count = lambda r: f"{r['learning_rate']:g} ({sum(r['diverged'])} of {len(r['diverged'])})"
+    lines.append("- Diverged (inf/NaN, stopped in the program), left out of every choice and comparison: " + "; ".join(
+        f"{o} at " + ", ".join(count(r) for r in lost if r["optimizer"] == o)
+        for o in opts if any(r["optimizer"] == o for r in lost)) + ".")
+  tests = comparisons(res, opts)
+  if tests:
+    lines.append(f"- Comparisons: Welch's t-test on test accuracy at each member's best-validation epoch, 95% CI, "
+                 f"Holm-corrected over the {len(tests)} comparisons of this reading; every choice was made on "
+                 "validation.")
+  for o in opts:
+    if sel["best_rate"][o] is None:
+      lines.append(f"- {o}: every rate had a diverged member; nothing chosen or compared.")
       continue
-    best = max(fine, key=_finite_test_mean)
-    reach = [r for r in rows if sum(s is not None for s in r["steps_to_target"]) > len(r["seeds"]) / 2]
-    lines.append(f"- {o}: best final test accuracy {_finite_test_mean(best):.1f}% at learning rate {best['learning_rate']:g} "
-                 f"({cfg['seeds']} seeds).")
-    if reach:
-      fastest = min(reach, key=lambda r: np.mean([s for s in r["steps_to_target"] if s is not None]))
-      lines.append(f"  Most seeds reach training loss {cfg['target_loss']:g} at rates "
-                   f"{_rates(reach)}; fastest at {fastest['learning_rate']:g} "
-                   f"({steps_text(fastest)} steps).")
-      slow = [r for r in rows if r["learning_rate"] < min(x["learning_rate"] for x in reach)]
-      if slow:
-        lines.append(f"  Too small: at {_rates(slow)} the loss is still above "
-                     f"the target after {cfg['epochs']} epochs ({res['steps_per_epoch'] * cfg['epochs']} steps).")
-    else:
-      lines.append(f"  No rate brings most seeds to training loss {cfg['target_loss']:g} within {cfg['epochs']} epochs.")
-    div = [r for r in rows if any(r["diverged"])]
-    if div:
-      lines.append("  Diverged (inf/NaN, stopped in the program): " +
-                   ", ".join(f"{r['learning_rate']:g} ({sum(r['diverged'])} of {len(r['diverged'])})" for r in div) + ".")
-    else:
-      lines.append("  No run overflowed to inf/NaN at any rate.")
-    wrecked = [r for r in rows if not all(r["diverged"]) and _finite_test_mean(r) < 2 * chance
+    best = _row(res["rows"], o, sel["best_rate"][o])
+    calls = {lr: c for (w, lr), c in tests.items() if w == o}
+    lines.append(f"- {o}: rate chosen on validation {best['learning_rate']:g} ({_pct(best)}% validation, "
+                 f"{_pct(best, 'test_acc')}% test, {len(best['seeds'])} seeds).")
+    if calls:
+      near = [lr for lr, c in calls.items() if not c.resolved]
+      below = [lr for lr, c in calls.items() if c.resolved and c.diff > 0]
+      above = [lr for lr, c in calls.items() if c.resolved and c.diff < 0]
+      lines.append(f"  Not resolved from it at {len(best['seeds'])} seeds: "
+                   f"{', '.join(f'{lr:g}' for lr in near) or 'no rate'}; below it on test after correction: "
+                   f"{', '.join(f'{lr:g}' for lr in below) or 'no rate'}"
+                   + (f"; above it on test after correction: {', '.join(f'{lr:g}' for lr in above)}" if above else "")
+                   + ".")
+    lines += _speed_lines(o, res, cfg)
+    wrecked = [r for r in res["rows"] if r["optimizer"] == o and _finite(r) and _val(r) < 2 * chance
                and r["learning_rate"] > best["learning_rate"]]
     if wrecked:
       peaks = [p for r in wrecked for p in r["peak_loss"] if p is not None]
-      lines.append(f"  Too large without overflowing: at {_rates(wrecked)} the "
-                   f"finite runs end near chance ({chance:.0f}%)"
-                   + (f", after the training loss peaked at up to {max(peaks):.3g}." if peaks else "."))
+      lines.append(f"  Too large without overflowing: at {_rates(wrecked)} every run stayed finite but validates "
+                   f"near chance ({chance:.0f}%: " + ", ".join(f"{_val(r):.1f}%" for r in wrecked) + ")"
+                   + (f"; the training loss peaked at up to {max(peaks):.3g}." if peaks else "."))
+  win = sel["optimizer"]
+  for (w, o), c in tests.items():
+    if w == "optimizer":
+      a, b = _row(res["rows"], win, sel["best_rate"][win]), _row(res["rows"], o, sel["best_rate"][o])
+      lines.append(f"- Optimizers, each at its chosen rate: chosen on validation, {win} ({_pct(a)}% against {o}'s "
+                   f"{_pct(b)}%); on test, {win} - {o}: {c.text()}.")
   return "\n".join(lines)
+
+
+def _speed_lines(o, res, cfg):
+  """Time to the target on the validation curves: which rates reach it, in how many steps, and
+  the rates too small to reach it within their runs."""
+  rows = [r for r in res["rows"] if r["optimizer"] == o and _finite(r)]
+  target = _target_text(res)
+  fastest = res["selected"]["fastest_rate"][o]
+  all_in = [r for r in rows if len(reached(r)) == len(r["seeds"])]
+  if not all_in:
+    return [f"  No rate brings every seed to validation accuracy {target} within its run ({_ran(rows, cfg)})."]
+  lines = [f"  Steps to validation accuracy {target}, every seed reaching it: "
+           + ", ".join(f"{r['learning_rate']:g}: {steps_text(r)}" for r in all_in)
+           + f"; fewest (mean) at {fastest:g}."]
+  slow = [r for r in rows if r["learning_rate"] < min(x["learning_rate"] for x in all_in)]
+  if slow:
+    lines.append(f"  Too small: at {_rates(slow)} not every seed reaches {target} within its run ("
+                 + "; ".join(f"{r['learning_rate']:g}: {len(reached(r))} of {len(r['seeds'])}" for r in slow)
+                 + f"; of their members {_ran(slow, cfg)}; validation accuracy "
+                 + ", ".join(f"{_val(r):.1f}%" for r in slow) + ").")
+  return lines

@@ -46,8 +46,12 @@ def test_learning_rate_quick(workdir):
   assert all(sgd10["diverged"])  # plain SGD at rate 10 overflows
   assert next(line for line in table.splitlines() if line.startswith("| 10 |")).split("|")[2].strip() == "diverged"
   ok = [r for r in rows if not any(r["diverged"])]
-  assert ok and all(_acc_ok(r["test_acc"]) for r in ok)
+  assert ok and all(_acc_ok(r["test_acc"]) and _acc_ok(r["val_acc"]) for r in ok)
   assert "Diverged (inf/NaN" in reading
+  # Rates are chosen on validation, never among diverged rows; the caption states the rule.
+  best = doc["results"]["selected"]["best_rate"]
+  assert best["sgd"] != 10 and best["adam"] in (1e-3, 0.1, 10)
+  assert "the same rule, up to 4 epochs, stopped after 2 epochs" in table
 
 
 def test_pruning_quick(workdir):
