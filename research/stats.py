@@ -94,7 +94,7 @@ class Comparison(NamedTuple):
       return f"{self.diff:+.1f} {unit}, no test with {self.seeds}"
     corrected = f" (Holm, {self.family} comparisons)" if self.family > 1 else ""
     return (f"{self.diff:+.1f} {unit}, 95% CI {self.low:+.1f} to {self.high:+.1f}, "
-            f"p = {_p_text(self.p_holm)}{corrected}")
+            f"p {_p_text(self.p_holm)}{corrected}")
 
   def text(self, unit="points"):
     """The numbers, prefixed with 'not resolved at N seeds' unless the difference is resolved."""
@@ -105,7 +105,7 @@ class Comparison(NamedTuple):
 
 
 def _p_text(p):
-  return "< 0.001" if p < 0.001 else f"{p:.3f}"
+  return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
 
 def welch(a, b, scale=100.0):

@@ -7,6 +7,7 @@
 
 On disk (a cell's result.json) a Summary is plain JSON: `to_json` / `from_json`.
 """
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -69,23 +70,29 @@ class Summary(NamedTuple):
   def curve(self, key="val_acc"):
     """Per epoch, the mean of `key` over the members that have a value."""
     values = np.array([[np.nan if v is None else v for v in h] for h in self.history(key)], float)
-    with np.errstate(all="ignore"):
-      return [None if np.isnan(v) else float(v) for v in np.nanmean(values, 0)] if values.size else []
+    if not values.size:
+      return []
+    with warnings.catch_warnings():  # an epoch every member skipped (stopped) has no mean: None
+      warnings.simplefilter("ignore", RuntimeWarning)
+      return [None if np.isnan(v) else float(v) for v in np.nanmean(values, 0)]
 
   def only(self, keep):
     """The same cell with only the members for which keep(member) is true."""
     return self._replace(members=tuple(m for m in self.members if keep(m)))
 
   def select(self, key="learning_rate"):
-    """The hyperparameter value whose members have the best mean validation accuracy (members
-    that diverged count as 0), with those members alone and every value's mean: tuning on
-    validation, one choice per cell. Returns (value, Summary, {value: mean val acc})."""
+    """The hyperparameter value whose members have the best mean validation accuracy, with those
+    members alone and every value's mean: tuning on validation, one choice per cell. A value with a
+    diverged member is never chosen (its score is None) unless every value has one. Returns
+    (value, Summary, {value: mean val acc or None})."""
     values = list(dict.fromkeys(m.hparams[key] for m in self.members))
     score = {}
     for v in values:
       accs = [m.final.val_acc for m in self.members if m.hparams[key] == v]
-      score[v] = float(np.mean([0.0 if a is None or not np.isfinite(a) else a for a in accs]))
-    best = max(values, key=lambda v: score[v])  # the first of equals: the grid's order decides ties
+      ok = all(a is not None and np.isfinite(a) for a in accs)
+      score[v] = float(np.mean(accs)) if ok else None
+    finite = [v for v in values if score[v] is not None] or values
+    best = max(finite, key=lambda v: score[v] or 0.0)  # the first of equals: the grid's order decides ties
     return best, self.only(lambda m: m.hparams[key] == best), score
 
   @property

@@ -6,9 +6,10 @@ table.md holds one or several tables, each a `**caption** ...` paragraph and a
 pipe table (results.markdown_table). table.tex holds every table, in order;
 the CSVs hold one table each: table.csv when there is one, table-1.csv,
 table-2.csv, ... when there are several (each with its own header row).
-LaTeX cells: "87.6 ± 0.2" becomes $87.6 \\pm 0.2$, and in columns that compare
-contenders' accuracies (mean ± std cells, an accuracy header or caption) the
-best mean is bold.
+LaTeX cells: "87.6 ± 0.2" becomes $87.6 \\pm 0.2$, and in validation-accuracy
+columns (mean ± std cells under a "val" header) the best mean is bold: the
+contest selection reads. Test columns are never bold, so no table points at the
+best-on-test row.
 """
 import csv
 import dataclasses
@@ -93,12 +94,11 @@ def _number(text):
 
 
 def best_rows(table, column):
-  """Rows holding the column's best mean, if the column compares accuracies; else none."""
+  """Rows holding the column's best mean, if it is a validation-accuracy column; else none."""
   means = {r: _number(m.group(1)) for r, row in enumerate(table.rows) if (m := MEAN_STD.match(row[column]))}
   header = table.header[column].lower()
-  accuracy = "acc" in header or ("accuracy" in table.caption.lower()
-                                 and not any(w in header for w in NOT_ACCURACY))
-  if len(means) < 2 or not accuracy:
+  validation = "val" in header and not any(w in header for w in NOT_ACCURACY)
+  if len(means) < 2 or not validation:
     return set()
   top = max(means.values())
   return {r for r, v in means.items() if v == top}

@@ -53,17 +53,19 @@ def test_every_committed_table_converts(path):
     assert (path.parent / name).read_text() == text
 
 
-def test_latex_cells_escape_and_bold_the_best_accuracy():
+def test_latex_cells_escape_and_bold_the_best_validation_accuracy():
   md = results.markdown_table(
-      ["model", "test acc", "steps", "note"],
-      [["a_1", "87.6 ± 0.2", "1,200 ± 30", "50% & #1 × 2 − 3"],
-       ["b", "88.1 ± 0.4", "900 ± 10", "*published*"]],
+      ["model", "val acc", "test acc", "steps", "note"],
+      [["a_1", "88.0 ± 0.1", "87.6 ± 0.2", "1,200 ± 30", "50% & #1 × 2 − 3"],
+       ["b", "87.9 ± 0.3", "88.1 ± 0.4", "900 ± 10", "*published*"]],
       "**Caption.** Test accuracy (%), `x_y`.")
   tex = tables.formats(md)["table.tex"]
   assert r"\caption{\textbf{Caption.} Test accuracy (\%), \texttt{x\_y}.}" in tex
-  assert r"a\_1 & $87.6 \pm 0.2$ & $1{,}200 \pm 30$ & 50\% \& \#1 $\times$ 2 $-$ 3 \\" in tex
-  assert r"b & $\mathbf{88.1 \pm 0.4}$ & $900 \pm 10$ & \emph{published} \\" in tex  # steps: not a contest
-  assert tables.formats(md)["table.csv"].splitlines()[1] == "a_1,87.6 ± 0.2,"'"1,200 ± 30"'",50% & #1 × 2 − 3"
+  # The selection column is bold; test and steps never are (no table points at the best-on-test row).
+  assert (r"a\_1 & $\mathbf{88.0 \pm 0.1}$ & $87.6 \pm 0.2$ & $1{,}200 \pm 30$ & 50\% \& \#1 $\times$ 2 $-$ 3 \\"
+          in tex)
+  assert r"b & $87.9 \pm 0.3$ & $88.1 \pm 0.4$ & $900 \pm 10$ & \emph{published} \\" in tex
+  assert tables.formats(md)["table.csv"].splitlines()[1] == "a_1,88.0 ± 0.1,87.6 ± 0.2,"'"1,200 ± 30"'",50% & #1 × 2 − 3"
 
 
 def test_write_and_report_links(tmp_path):
