@@ -61,11 +61,14 @@ def test_pruning_quick(workdir):
   kept = [r["kept"] for r in rows]
   assert kept[0] == 1 and kept[0] > kept[1] > kept[2] > 0
   assert all(r["exact_zeros"] for r in rows[1:])
-  for r in rows:
-    assert _acc_ok(r["han"]["test_acc"])
-  assert all(_acc_ok(r["lottery"]["test_acc"]) for r in rows[1:])
-  assert "Han et al. 2015" in table and "12x" in table
-  assert "exactly 0.0" in reading
+  assert _acc_ok(rows[0]["dense"]["test_acc"]) and _acc_ok(rows[0]["dense"]["val_acc"])
+  for r in rows[1:]:
+    for chain in ("retrained", "control", "lottery"):
+      assert _acc_ok(r[chain]["test_acc"]) and _acc_ok(r[chain]["val_acc"])
+      assert all(1 <= e <= doc["config"]["epochs"] for e in r[chain]["best_epoch"])
+  assert set(doc["results"]["selected"]) == {"retrained", "lottery", "best_dense"}
+  assert "Han et al. 2015" in table and "12x" in table and "MNIST" in table
+  assert "exactly 0.0" in reading and "Holm-corrected over the" in reading
 
 
 def test_data_hunger_quick(workdir):
