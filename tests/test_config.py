@@ -13,13 +13,14 @@ def cfg(*args, profile="full"):
 
 
 def test_overrides_take_the_default_type():
-  c = cfg("--config.epochs=3", "--config.learning_rate=1e-2", "--config.depths=[1,2]",
-          "--config.variants=['mlp']", "--config.activation=tanh")
-  assert c.epochs == 3 and c.learning_rate == 0.01 and list(c.depths) == [1, 2]
+  c = cfg("--config.epochs=3", "--config.learning_rates=[1e-2,3e-3]", "--config.depths=[1,2]",
+          "--config.variants=['mlp']", "--config.activation=tanh", "--config.warmup_epochs=1")
+  assert c.epochs == 3 and list(c.learning_rates) == [0.01, 0.003] and list(c.depths) == [1, 2]
+  assert c.warmup_epochs == 1.0
   assert list(c.variants) == ["mlp"] and c.activation == "tanh"
   lottery = config.apply_overrides(config.with_profile(pruning, "full"), ["--config.lottery=false"]).lottery
   assert lottery is False
-  assert cfg("--config.learning_rate=1").learning_rate == 1.0  # an int where a float is expected
+  assert list(cfg("--config.learning_rates=1").learning_rates) == [1.0]  # an int where a float is expected
   assert list(cfg("--config.depths=4").depths) == [4]
   # names need no quotes on a command line
   assert list(cfg("--config.variants=[mlp,residual_mlp]").variants) == ["mlp", "residual_mlp"]
