@@ -1,74 +1,100 @@
 """Deep-thin vs shallow-fat at the same parameter count (Seide, Li, Yu 2011, as in Hung-yi Lee's "Why deep?").
 
   make wide                       # full profile: the README's tables
-  make wide PROFILE=quick         # a smoke test
-  make wide ARGS="--config.width=512"
+  make wide PROFILE=quick         # a smoke test, under a minute on 2 CPU cores
+  make wide ARGS="--config.resolutions=[28,16]"   # also at the article's 256 inputs
+  make wide ARGS="--config.hunger_depth=5"        # a fixed data-hunger depth instead of the validation pick
 
 Every L x N network (L hidden layers of N units) stands beside the
-one-hidden-layer network 1 x N' with the same number of parameters, at 28x28
-input and at 16x16 (the article's 256 inputs), and in a data-hunger variant:
-the 5 x N vs 1 x N' pair trained on 1k, 4k, 16k and all training images.
+one-hidden-layer network 1 x N' with the same number of parameters, and a
+data-hunger variant trains one such pair on 1k, 4k, 16k and all training
+images. Every contender, deep or shallow, gets the same stopping rule (patience
+on a 5,000-image validation split carved from the training set) and the same
+learning-rate grid, its learning rate chosen on validation; each member is
+evaluated once on the test set at its best validation epoch. The data-hunger
+depth is the deep net best on validation (unless the config fixes one).
 
-Expect (full, 5 seeds, ~17 min on 2 CPU cores): on Fashion-MNIST every deep
-net and its matched shallow net land within 0.6 points of each other (87-88%)
-at both input sizes, the shallow one never behind; on 1k-4k training images the
-shallow net leads by about 0.8 points. Nothing like the 5-point WER gap of
-speech recognition in 2011.
+Expect: one table per input size with validation and test accuracy, epochs to
+the best validation accuracy and the chosen learning rate of each contender,
+and deep minus shallow with Welch's p after Holm's correction over every
+comparison the reading makes. The numbers, and whether any difference is
+resolved at 3 seeds, come from the next full run (about 33 min on 2 CPU cores).
 """
 import math
 
 import matplotlib.pyplot as plt
 import ml_collections
 
-from research import config, models, results, stats, train
+from research import config, models, protocol, results, stats
 
 NAME = "deep_vs_wide"
 ALIAS = "wide"
 ORDER = 2
 TITLE = "Deep vs wide at equal parameter count (Seide et al. 2011 redone on Fashion-MNIST)"
 
-# Seide, Li, Yu 2011 (Switchboard WER %, shared/anchors.md): L x 2k, and 1 x N' of equal size.
+# Seide, Li, Yu 2011 (shared/anchors.md): word error rate (%) on Switchboard speech, L x 2k and
+# 1 x N' of equal size, as quoted in Lee's lecture.
 SEIDE_DEEP = {1: 24.2, 2: 20.4, 3: 18.4, 4: 17.8, 5: 17.2, 7: 17.1}
 SEIDE_SHALLOW = {5: ("1 x 3772", 22.5), 7: ("1 x 4634", 22.6)}
+SEIDE_SETTING = ("Seide et al. 2011: word error rates (%, lower is better) of DNN-HMM recognisers on "
+                 "Switchboard conversational speech (309 h of training speech, Hub5'00 test set), N = 2k, "
+                 "no data augmentation, trained by their own schedule: a different task, scale and budget, "
+                 "shown for the shape of the comparison")
 
 
 def get_config():
   c = ml_collections.ConfigDict()
   c.dataset = "fashion_mnist"
+  c.val_size = 5000               # carved from the 60,000 training images; every choice reads it
   c.model = "mlp"                 # a registered model with depth, width and activation options
   c.width = 256                   # N; Seide used 2048 on speech
-  c.depths = [1, 2, 3, 4, 5, 7]
-  c.resolutions = [28, 16]        # input side; 16 gives the article's 256 inputs
-  c.hunger_depth = 5              # the data-hunger pair: hunger_depth x N vs 1 x N'
-  c.hunger_n_train = [1000, 4000, 16000, 0]  # 0 = all
+  c.depths = [1, 2, 5, 7]         # 3 and 4 left out of the full run for time (~4 min each); 5 and 7
+                                  # are the depths Seide matched with shallow nets
+  c.resolutions = [28]            # input side; 16 gives the article's 256 inputs (~18 min more)
+  c.n_train = 0                   # the tables' training set; 0 = all 55,000 left after the validation split
+  # The data-hunger pair: hunger_depth x N vs 1 x N'. 0: the depth (> 1) whose deep net has the best
+  # validation accuracy at hunger_resolution, which must then be one of the resolutions.
+  c.hunger_depth = 0
+  c.hunger_n_train = [1000, 4000, 16000, 0]  # 0 = all 55,000 left after the validation split
   c.hunger_resolution = 28
-  c.min_steps = 1000              # small training sets get more epochs, at least this many steps
+  # Small training sets get a larger maximum: at least this many steps (patience still stops them).
+  c.min_steps = 1000
   c.activation = "relu"
   c.precision = "fp32"      # or bf16: matrix math in bfloat16, fp32 master weights
   c.optimizer = "adam"
-  c.learning_rate = 1e-3
+  # One grid for every contender; each takes the value best on validation. In a trial (2 x 256 and
+  # 1 x 502 at 16x16) 3e-3 lost about half a point of validation accuracy to both of these.
+  c.learning_rates = [3e-4, 1e-3]
   c.batch_size = 128
-  c.epochs = 4
-  c.seeds = 5
-  c.chunk_epochs = 1
+  c.epochs = 30             # the maximum; patience ends a member earlier (the trial's best epochs: 12-27)
+  c.patience = 5
+  c.schedule = "constant"
+  c.warmup_epochs = 0.0
+  c.seeds = 3
+  c.chunk_epochs = 1        # the stopping rule is checked between chunks
   c.checkpoint_every_s = 60.0
   c.shard = "auto"
   return c
 
 
-PROFILES = {"quick": dict(width=32, depths=[1, 3], resolutions=[16], hunger_depth=3,
-                          hunger_n_train=[500, 2000], hunger_resolution=16, min_steps=30,
-                          epochs=2, seeds=2),
-            "tiny": dict(dataset="digits", width=16, depths=[1, 2], resolutions=[8], hunger_depth=2,
-                         hunger_n_train=[400, 0], hunger_resolution=8, min_steps=20, learning_rate=1e-2,
-                         epochs=2, seeds=2)}
+PROFILES = {"quick": dict(val_size=1000, n_train=4000, width=32, depths=[1, 3], resolutions=[16],
+                          hunger_n_train=[500, 2000], hunger_resolution=16, min_steps=30, epochs=4, patience=2,
+                          seeds=2),
+            "tiny": dict(dataset="digits", val_size=150, width=16, depths=[1, 2], resolutions=[8],
+                         hunger_n_train=[400, 0], hunger_resolution=8, min_steps=20, learning_rates=[3e-3, 1e-2],
+                         epochs=4, patience=2, seeds=2)}
 
 
 def validate(cfg):
-  config.nonempty(cfg, "depths", "resolutions")
-  config.positive(cfg, "depths", "width", "resolutions", "hunger_depth", "min_steps")
-  config.non_negative(cfg, "hunger_n_train")
+  config.nonempty(cfg, "depths", "resolutions", "learning_rates")
+  config.positive(cfg, "depths", "width", "resolutions", "min_steps", "learning_rates")
+  config.non_negative(cfg, "n_train", "hunger_n_train", "hunger_depth")
   config.one_of(cfg, "activation", tuple(models.ACTIVATIONS))
+  if cfg.hunger_n_train and not cfg.hunger_depth:
+    config.require(any(d > 1 for d in cfg.depths) and cfg.hunger_resolution in cfg.resolutions,
+                   f"config hunger_depth=0 picks the data-hunger depth on validation among depths > 1 at "
+                   f"hunger_resolution={cfg.hunger_resolution}: it needs such a depth in depths={list(cfg.depths)} "
+                   f"and the resolution in resolutions={list(cfg.resolutions)} (or give hunger_depth)")
   build(cfg, 10, 1, cfg.width)
 
 
@@ -81,62 +107,168 @@ def matched_width(cfg, params, ds):
   return models.width_for_params(lambda w: build(cfg, ds.num_classes, 1, w), params, ds.shape)
 
 
+def max_epochs(cfg, n_train):
+  """The maximum epochs on n_train examples: the config's, or more where an epoch is so short that
+  it would end before min_steps. The same for both nets of a pair, and for a table and a data-hunger
+  pair on the same data (so that one is the other's cell, trained once)."""
+  return max(cfg.epochs, math.ceil(cfg.min_steps / max(1, n_train // cfg.batch_size)))
+
+
 def _resize(ds_shape, resolution):
   return 0 if resolution == ds_shape[0] else resolution
+
+
+def _val(cell):
+  return stats.mean_sd(cell["val_acc"])[0]
+
+
+def _finite(cell):
+  return stats.diverged(cell["test_acc"]) == 0 and stats.diverged(cell["val_acc"]) == 0
+
+
+def best_depth(rows, min_depth=1):
+  """The depth (>= min_depth) whose deep net has the best mean validation accuracy; None if every
+  such row diverged. A choice made on validation only."""
+  ok = [r for r in rows if r["depth"] >= min_depth and _finite(r["deep"])]
+  return max(ok, key=lambda r: _val(r["deep"]))["depth"] if ok else None
 
 
 def run(cfg, ctx):
   raw_ds, _ = ctx.data(cfg.dataset)
   native = raw_ds.shape
-  seeds = list(range(cfg.seeds))
-  hp = [{"learning_rate": cfg.learning_rate}] * len(seeds)
-  ctx.plan(len(cfg.resolutions) * (2 * len(cfg.depths) - cfg.depths.count(1)) + 2 * len(cfg.hunger_n_train))
+  seeds, hparams = protocol.grid(cfg.learning_rates, range(cfg.seeds))
+  pairs_per_table = 2 * len(cfg.depths) - cfg.depths.count(1)
+  ctx.plan(len(cfg.resolutions) * pairs_per_table + 2 * len(cfg.hunger_n_train))
 
-  def train_net(ds, arrays, depth, width, tag, epochs):
+  def load(resolution, n_train):
+    return ctx.data(cfg.dataset, resize=_resize(native, resolution), val_size=cfg.val_size, n_train=n_train)
+
+  def train_net(ds, arrays, depth, width, resolution):
+    """One contender: its cell over seeds x the learning-rate grid, reported at the value best on validation."""
     model = build(cfg, ds.num_classes, depth, width)
-    trainer = train.make_trainer(models.with_precision(model, cfg.precision), cfg.optimizer, cfg.batch_size)
+    epochs = max_epochs(cfg, len(ds.y_train))
+    trainer = ctx.trainer(models.with_precision(model, cfg.precision), epochs=epochs)
     spec = dict(model=cfg.model, widths=[width] * depth, activation=cfg.activation, precision=cfg.precision,
-                optimizer=cfg.optimizer,
-                learning_rate=cfg.learning_rate, batch_size=cfg.batch_size, dataset=ds.describe())
-    name = f"{tag}-{depth}x{width}"
-    out = ctx.cell(trainer, arrays, name=name, spec=spec, seeds=seeds, hparams=hp, epochs=epochs)
-    return dict(shape=f"{depth} x {width}", depth=depth, width=width, epochs=epochs,
-                **models.describe(model, ds.shape), **out.summary.numbers())
+                optimizer=cfg.optimizer, batch_size=cfg.batch_size, dataset=ds.describe())
+    # Named by what it trains on: a data-hunger pair on a table's data is that table's cell again.
+    name = f"r{resolution}-n{len(ds.y_train)}-{depth}x{width}"
+    out = ctx.cell(trainer, arrays, name=name, spec=spec, seeds=seeds, hparams=hparams, epochs=epochs)
+    return dict(shape=f"{depth} x {width}", depth=depth, width=width, max_epochs=epochs,
+                **models.describe(model, ds.shape), **protocol.tuned(out.summary))
 
-  def pair(ds, arrays, depth, tag, epochs):
-    deep = train_net(ds, arrays, depth, cfg.width, tag, epochs)
-    shallow = deep if depth == 1 else train_net(ds, arrays, 1, matched_width(cfg, deep["params"], ds), tag, epochs)
+  def pair(resolution, n_train, depth):
+    ds, arrays = load(resolution, n_train)
+    deep = train_net(ds, arrays, depth, cfg.width, resolution)
+    shallow = (deep if depth == 1 else
+               train_net(ds, arrays, 1, matched_width(cfg, deep["params"], ds), resolution))
     return dict(depth=depth, deep=deep, shallow=shallow)
 
   tables = []
   for res in cfg.resolutions:
-    ds, arrays = ctx.data(cfg.dataset, resize=_resize(native, res))
-    tables.append(dict(resolution=res, dataset=ds.describe(),
-                       rows=[pair(ds, arrays, d, f"r{res}", cfg.epochs) for d in cfg.depths]))
+    ds, _ = load(res, cfg.n_train)
+    tables.append(dict(resolution=res, dataset=ds.describe(), max_epochs=max_epochs(cfg, len(ds.y_train)),
+                       rows=[pair(res, cfg.n_train, d) for d in cfg.depths]))
+  selected = dict(best_depth={str(t["resolution"]): best_depth(t["rows"]) for t in tables})
+  depth = cfg.hunger_depth or next((best_depth(t["rows"], min_depth=2) for t in tables
+                                    if t["resolution"] == cfg.hunger_resolution), None)
+  selected["hunger_depth"] = depth
   hunger = []
-  for n in cfg.hunger_n_train:
-    ds, arrays = ctx.data(cfg.dataset, resize=_resize(native, cfg.hunger_resolution), n_train=n)
-    steps_per_epoch = max(1, len(ds.y_train) // cfg.batch_size)
-    epochs = max(cfg.epochs, math.ceil(cfg.min_steps / steps_per_epoch))
-    row = pair(ds, arrays, cfg.hunger_depth, f"n{len(ds.y_train)}", epochs)
-    hunger.append(dict(n_train=len(ds.y_train), steps=epochs * steps_per_epoch, **row))
-  return dict(tables=tables, hunger=hunger)
+  for n in (cfg.hunger_n_train if depth else []):
+    ds, _ = load(cfg.hunger_resolution, n)
+    epochs = max_epochs(cfg, len(ds.y_train))
+    hunger.append(dict(n_train=len(ds.y_train), resolution=cfg.hunger_resolution, max_epochs=epochs,
+                       max_steps=epochs * (len(ds.y_train) // cfg.batch_size), **pair(cfg.hunger_resolution, n, depth)))
+  return dict(tables=tables, hunger=hunger, selected=selected)
 
 
-def _test_text(cell):
-  return stats.mean_sd_text(cell["test_acc"])
+# ----------------------------------------------------------------------------
+# The comparisons: one family per results, shared by the table and the reading
+
+def _pair_key(resolution, n_train, depth):
+  """A deep/shallow pair by what it trained on; a data-hunger pair on a table's data has the table's key."""
+  return ("pair", resolution, n_train, depth)
 
 
-def _mean(cell):
-  return stats.mean_sd(cell["test_acc"])[0]
+def _pair_rows(res):
+  """(key, row) of every deep/shallow pair (depth > 1), each trained pair once."""
+  out = {}
+  for t in res["tables"]:
+    for r in t["rows"]:
+      if r["depth"] > 1:
+        out[_pair_key(t["resolution"], t["dataset"]["n_train"], r["depth"])] = r
+  for h in res["hunger"]:
+    out.setdefault(_pair_key(h["resolution"], h["n_train"], h["depth"]), h)
+  return out
 
 
-def _std(cell):
-  return stats.mean_sd(cell["test_acc"])[1]
+def _deeper(t, res):
+  """(the first depth's row, the validation-best depth's row) of a table; None if there is nothing to
+  compare (one depth, the first is the best, or a side diverged)."""
+  best = res["selected"]["best_depth"].get(str(t["resolution"]))
+  first = t["rows"][0]
+  top = next((r for r in t["rows"] if r["depth"] == best), None)
+  if top is None or top is first or not (_finite(first["deep"]) and _finite(top["deep"])):
+    return None
+  return first, top
+
+
+def comparisons(res):
+  """The reading's family, Holm-corrected together: deep minus shallow test accuracy for every pair
+  with no diverged member, and per table the validation-best depth minus the first depth."""
+  family = {k: (r["deep"]["test_acc"], r["shallow"]["test_acc"]) for k, r in _pair_rows(res).items()
+            if _finite(r["deep"]) and _finite(r["shallow"])}
+  for t in res["tables"]:
+    d = _deeper(t, res)
+    if d:
+      family[("deeper", t["resolution"])] = (d[1]["deep"]["test_acc"], d[0]["deep"]["test_acc"])
+  return stats.compare(family) if family else {}
+
+
+def _diverged_text(cell):
+  return f"diverged ({stats.diverged(cell['test_acc'])} of {len(cell['test_acc'])})"
+
+
+def _diff_cell(row, tests, key):
+  """deep − shallow for a table: the difference of test means and its Holm-corrected p."""
+  if row["depth"] == 1:
+    return ""
+  if key not in tests:
+    return "diverged"
+  c = tests[key]
+  return f"{c.diff:+.1f} (p {'< 0.001' if c.p_holm < 0.001 else f'= {c.p_holm:.3f}'})"
+
+
+# ----------------------------------------------------------------------------
+# Tables, plots, reading
+
+def _lr_text(cfg):
+  lrs = cfg["learning_rates"]
+  if len(lrs) == 1:
+    return f"lr {lrs[0]:g}"
+  return f"lr chosen per contender on validation from {{{', '.join(f'{v:g}' for v in lrs)}}}"
+
+
+def _contender(cell, tuned):
+  return ([stats.mean_sd_text(cell["val_acc"]), stats.mean_sd_text(cell["test_acc"]), protocol.epochs_cell(cell)]
+          + ([f"{cell['learning_rate']:g}"] if tuned else []))
+
+
+def _caption_rule(cfg, epochs):
+  return (f"mean ± std over {cfg['seeds']} seeds; {cfg['optimizer']} ({_lr_text(cfg)}, batch {cfg['batch_size']}), "
+          f"{protocol.rule(cfg, epochs)}. epochs: to the best validation accuracy, median (range); + marks a "
+          "contender with a member still improving at the maximum.")
+
+
+def _caption_diff(tests):
+  return (f"deep − shallow: difference of the test means (points), Welch's p after Holm's correction over "
+          f"the {len(tests)} comparisons of the reading; a difference is called only at p < {stats.ALPHA}.")
 
 
 def table(doc):
   cfg, res = doc["config"], doc["results"]
+  tests = comparisons(res)
+  tuned = len(cfg["learning_rates"]) > 1
+  per = ["val", "test", "epochs"] + (["lr"] if tuned else [])
   out = []
   for t in res["tables"]:
     ds = t["dataset"]
@@ -144,99 +276,165 @@ def table(doc):
     for r in t["rows"]:
       d, s = r["deep"], r["shallow"]
       seide_s = SEIDE_SHALLOW.get(r["depth"])
-      rows.append([d["shape"], results.human(d["params"]), _test_text(d),
-                   s["shape"] if r["depth"] > 1 else "(same net)", results.human(s["params"]),
-                   _test_text(s) if r["depth"] > 1 else "", f"{_mean(d) - _mean(s):+.1f}" if r["depth"] > 1 else "",
-                   SEIDE_DEEP.get(r["depth"], ""), f"{seide_s[0]}: {seide_s[1]}" if seide_s else ""])
+      same = r["depth"] == 1
+      rows.append([d["shape"], results.human(d["params"])] + _contender(d, tuned)
+                  + ["(same net)" if same else s["shape"], "" if same else results.human(s["params"])]
+                  + ([""] * len(per) if same else _contender(s, tuned))
+                  + [_diff_cell(r, tests, _pair_key(t["resolution"], ds["n_train"], r["depth"])),
+                     SEIDE_DEEP.get(r["depth"], ""), f"{seide_s[0]}: {seide_s[1]}" if seide_s else ""])
     out.append(results.markdown_table(
-        ["deep L x N", "params", "test acc", "shallow 1 x N'", "params", "test acc", "deep − shallow",
-         "Seide WER L x 2k", "Seide WER 1 x N'"], rows,
+        ["deep L x N", "params"] + [f"deep {a}" for a in per] + ["shallow 1 x N'", "params"]
+        + [f"shallow {a}" for a in per] + ["deep − shallow", "Seide WER L x 2k", "Seide WER 1 x N'"], rows,
         f"**Deep vs shallow at equal parameters, {t['resolution']}x{t['resolution']} input "
-        f"({math.prod(ds['shape'])} inputs, 10 outputs).** Test accuracy (%) on {ds['name']} "
-        f"({ds['n_train']} train / {ds['n_test']} test), mean ± std over {cfg['seeds']} seeds, "
-        f"{cfg['epochs']} epochs of {cfg['optimizer']} (lr {cfg['learning_rate']:g}, batch {cfg['batch_size']}). "
-        "Published: Seide et al. 2011 word error rates (%, lower is better) on Switchboard speech with N = 2k, "
-        "a different task and scale, shown for the shape of the comparison."))
-  rows = [[h["n_train"], h["steps"], h["deep"]["shape"], _test_text(h["deep"]), h["shallow"]["shape"], _test_text(h["shallow"]),
-           f"{_mean(h['deep']) - _mean(h['shallow']):+.1f}"] for h in res["hunger"]]
-  out.append(results.markdown_table(
-      ["n_train", "steps", "deep", "test acc", "shallow", "test acc", "deep − shallow"], rows,
-      f"**Data hunger: the {cfg['hunger_depth']} x {cfg['width']} net vs its equal-size 1 x N' on growing "
-      f"training sets** ({cfg['hunger_resolution']}x{cfg['hunger_resolution']} input; mean ± std over "
-      f"{cfg['seeds']} seeds; at least {cfg['epochs']} epochs and {cfg['min_steps']} steps each). "
-      "Lee's lecture: with fewer examples the shallow net should collapse first."))
+        f"({math.prod(ds['shape'])} inputs, {ds['num_classes']} outputs).** Accuracy (%) on {ds['name']} "
+        f"({ds['n_train']} train / {ds['n_val']} validation / {ds['n_test']} test), "
+        + _caption_rule(cfg, t["max_epochs"]) + " Both nets of a row get the same rule and the same grid. "
+        + _caption_diff(tests) + f" Published: {SEIDE_SETTING}."))
+  h = res["hunger"]
+  if h:
+    rows = [[x["n_train"], x["max_epochs"], x["deep"]["shape"]] + _contender(x["deep"], tuned)
+            + [x["shallow"]["shape"]] + _contender(x["shallow"], tuned)
+            + [_diff_cell(x, tests, _pair_key(x["resolution"], x["n_train"], x["depth"]))] for x in h]
+    side = cfg["hunger_resolution"]
+    chosen = ("fixed by the config" if cfg["hunger_depth"] else
+              f"the depth whose deep net was best on validation at {side}x{side}")
+    out.append(results.markdown_table(
+        ["n_train", "max epochs", "deep"] + [f"deep {a}" for a in per] + ["shallow"]
+        + [f"shallow {a}" for a in per] + ["deep − shallow"], rows,
+        f"**Data hunger: the {h[0]['deep']['shape']} net ({chosen}) vs its equal-size {h[0]['shallow']['shape']} "
+        f"on growing training sets** ({cfg['hunger_resolution']}x{cfg['hunger_resolution']} input, the same "
+        f"{cfg['val_size']}-image validation split for every size); "
+        + _caption_rule(cfg, "the row's max") + f" Small sets get more epochs: at least {cfg['min_steps']} steps. "
+        + _caption_diff(tests) + " Lee's lecture: with fewer examples the shallow net should collapse first."))
   return "\n".join(out)
 
 
 def plots(doc):
   res = doc["results"]
+  mean = lambda c: stats.mean_sd(c["test_acc"])[0]
+  std = lambda c: stats.mean_sd(c["test_acc"])[1]
   fig, axes = plt.subplots(1, len(res["tables"]) + 1, figsize=(5 * (len(res["tables"]) + 1), 4))
   for ax, t in zip(axes, res["tables"]):
     for key, label, color in (("deep", "deep L x N", "C0"), ("shallow", "shallow 1 x N' (same params)", "C1")):
       p = [r[key]["params"] for r in t["rows"]]
-      ax.errorbar(p, [_mean(r[key]) for r in t["rows"]], yerr=[_std(r[key]) for r in t["rows"]],
-                  marker="o", capsize=3, color=color, label=label)
+      ax.errorbar(p, [mean(r[key]) for r in t["rows"]], yerr=[std(r[key]) for r in t["rows"]],
+                  marker="o", capsize=3, color=color, label=f"{label}: test")
+      ax.plot(p, [_val(r[key]) for r in t["rows"]], ls="--", color=color, alpha=0.6, label=f"{label}: val")
     ax.set_xscale("log")
     ax.set_xlabel("parameters")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"{t['resolution']}x{t['resolution']} input")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(f"{t['resolution']}x{t['resolution']} input, best-validation epoch")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
   ax = axes[-1]
+  h = res["hunger"]
   for key, color in (("deep", "C0"), ("shallow", "C1")):
-    h = res["hunger"]
-    ax.errorbar([x["n_train"] for x in h], [_mean(x[key]) for x in h], yerr=[_std(x[key]) for x in h],
-                marker="o", capsize=3, color=color, label=f"{key}: {h[0][key]['shape']}")
+    if h:
+      ax.errorbar([x["n_train"] for x in h], [mean(x[key]) for x in h], yerr=[std(x[key]) for x in h],
+                  marker="o", capsize=3, color=color, label=f"{key}: {h[0][key]['shape']}, test")
   ax.set_xscale("log")
   ax.set_xlabel("training examples")
   ax.set_ylabel("test accuracy (%)")
-  ax.set_title("data hunger")
+  ax.set_title("data hunger" if h else "data hunger: not run")
   ax.grid(alpha=0.3)
-  ax.legend()
+  if h:
+    ax.legend(fontsize=8)
   fig.tight_layout()
   return {"deep_vs_wide.png": fig}
 
 
-def _verdict(row):
-  lost = [k for k in ("deep", "shallow") if stats.diverged(row[k]["test_acc"])]
-  if lost:  # never a number or a tie
-    return " and ".join(f"{k} diverged ({stats.diverged(row[k]['test_acc'])} of {len(row[k]['test_acc'])})"
-                        for k in lost)
-  if not stats.separated(row["deep"]["test_acc"], row["shallow"]["test_acc"]):
-    return "tie"
-  return "deep ahead" if _mean(row["deep"]) > _mean(row["shallow"]) else "shallow ahead"
+def _call(c):
+  """'deep ahead' / 'shallow ahead' for a resolved difference, else 'not resolved'."""
+  return ("deep ahead" if c.diff > 0 else "shallow ahead") if c.resolved else "not resolved"
+
+
+def _pair_text(r, tests, key):
+  lost = [k for k in ("deep", "shallow") if not _finite(r[k])]
+  if lost:
+    return f"{r['deep']['shape']} vs {r['shallow']['shape']}: " + " and ".join(
+        f"{k} {_diverged_text(r[k])}" for k in lost)
+  return f"{r['deep']['shape']} vs {r['shallow']['shape']}: {tests[key].text()}"
+
+
+def _calls_text(calls):
+  counts = {c: calls.count(c) for c in ("deep ahead", "shallow ahead", "not resolved", "diverged")}
+  text = ", ".join(f"{c} in {n}" for c, n in counts.items() if n) + f" of {len(calls)} pairs"
+  return text[0].upper() + text[1:]
 
 
 def reading(doc):
-  res = doc["results"]
-  lines = []
+  cfg, res = doc["config"], doc["results"]
+  tests = comparisons(res)
+  table_cells = [r[k] for t in res["tables"] for r in t["rows"] for k in ("deep", "shallow")
+                 if k == "deep" or r["depth"] > 1]
+  lines = [f"- Budget: {protocol.rule(cfg, res['tables'][0]['max_epochs'])} ({cfg['optimizer']}, {_lr_text(cfg)}; "
+           f"the same rule and grid for every contender). " + protocol.convergence(table_cells, cfg,
+                                                                                  res["tables"][0]["max_epochs"]),
+           f"- Comparisons: Welch's t-test on test accuracy (deep minus shallow, points), 95% CI, "
+           f"Holm-corrected over the {len(tests)} comparisons of this reading; every choice (learning rate, best "
+           "depth, data-hunger depth) was made on the validation split."]
   for t in res["tables"]:
     pairs = [r for r in t["rows"] if r["depth"] > 1]
-    if not pairs:
-      continue
-    verdicts = [_verdict(r) for r in pairs]
-    lines.append(f"- {t['resolution']}x{t['resolution']} input: " + "; ".join(
-        f"{r['deep']['shape']} vs {r['shallow']['shape']}: "
-        + (v if "diverged" in v else f"{_mean(r['deep']) - _mean(r['shallow']):+.1f} ({v})")
-        for r, v in zip(pairs, verdicts)) + f". Deep ahead in {verdicts.count('deep ahead')}, shallow ahead in "
-        f"{verdicts.count('shallow ahead')}, ties in {verdicts.count('tie')} of {len(pairs)} pairs"
-        + (f", diverged in {sum('diverged' in v for v in verdicts)}" if any('diverged' in v for v in verdicts)
-           else "") + " "
-        "(ahead: more than two standard errors of the difference).")
-    best = max(t["rows"], key=lambda r: _mean(r["deep"]))
-    first = t["rows"][0]
-    lines.append(f"  Going deeper at fixed N: {first['deep']['shape']} {_mean(first['deep']):.1f}% → best "
-                 f"{best['deep']['shape']} {_mean(best['deep']):.1f}%. Seide's speech nets gained "
-                 f"{SEIDE_DEEP[1] - SEIDE_DEEP[7]:.1f} WER points from 1 to 7 layers and kept a lead of "
-                 f"{min(w - SEIDE_DEEP[d] for d, (_, w) in SEIDE_SHALLOW.items()):.1f} points or more over the "
-                 "matched shallow nets.")
-  h = res["hunger"]
-  if h:
-    gaps = [f"n={x['n_train']}: {_mean(x['deep']) - _mean(x['shallow']):+.1f}" for x in h]
-    lines.append(f"- Data hunger ({h[0]['deep']['shape']} minus {h[0]['shallow']['shape']}, points): "
-                 + ", ".join(gaps) + ". "
-                 + ("The deep net's lead is largest on the smallest set, as the lecture claims."
-                    if h and (_mean(h[0]["deep"]) - _mean(h[0]["shallow"])) == max(_mean(x["deep"]) - _mean(x["shallow"]) for x in h)
-                    and _mean(h[0]["deep"]) > _mean(h[0]["shallow"])
-                    else "The shallow net does not collapse first on small sets here: the lecture's claim does not show on this data."))
+    keys = [_pair_key(t["resolution"], t["dataset"]["n_train"], r["depth"]) for r in pairs]
+    if pairs:
+      calls = [_call(tests[k]) if k in tests else "diverged" for k in keys]
+      lines.append(f"- {t['resolution']}x{t['resolution']} input: " + "; ".join(
+          _pair_text(r, tests, k) for r, k in zip(pairs, keys)) + f". {_calls_text(calls)}.")
+    best = res["selected"]["best_depth"].get(str(t["resolution"]))
+    d = _deeper(t, res)
+    if best is None:
+      lines.append("  Every deep net diverged: no best depth.")
+    elif d:
+      first, top = d
+      lines.append(f"  Going deeper at fixed N: the best deep net on validation is {top['deep']['shape']} "
+                   f"({_val(top['deep']):.1f}% validation); against {first['deep']['shape']}: "
+                   f"{tests[('deeper', t['resolution'])].text()}.")
+    else:
+      lines.append(f"  Going deeper at fixed N: the best deep net on validation is the first, "
+                   f"{t['rows'][0]['deep']['shape']}.")
+  if res["tables"]:
+    lines.append(f"  Seide's speech nets gained {SEIDE_DEEP[1] - SEIDE_DEEP[7]:.1f} WER points from 1 to 7 layers "
+                 f"and kept a lead of {min(w - SEIDE_DEEP[d] for d, (_, w) in SEIDE_SHALLOW.items()):.1f} points or "
+                 "more over the matched shallow nets (Switchboard, 309 h; a different task and budget).")
+  lines += _hunger_lines(cfg, res, tests)
   return "\n".join(lines)
+
+
+def _hunger_convergence(h):
+  """Per training-set size, how many members were still improving at that size's maximum."""
+  open_ = []
+  for x in h:
+    ran = [s for c in (x["deep"], x["shallow"]) for s, d in zip(c["stopped"], c["diverged"]) if not d]
+    if ran and not all(ran):
+      open_.append(f"n={x['n_train']} ({len(ran) - sum(ran)} of {len(ran)} members)")
+  if not open_:
+    return "Every member stopped by the rule before its size's maximum."
+  return "Still improving at their size's maximum, not converged by the rule: " + ", ".join(open_) + "."
+
+
+def _hunger_lines(cfg, res, tests):
+  h = res["hunger"]
+  if not h:
+    return ([] if not cfg["hunger_n_train"] else
+            ["- Data hunger: not run, every deep net of depth > 1 diverged at its resolution."])
+  keys = [_pair_key(x["resolution"], x["n_train"], x["depth"]) for x in h]
+  how = ("fixed by the config" if cfg["hunger_depth"] else "best deep net on validation")
+  lines = [f"- Data hunger ({h[0]['deep']['shape']}, {how}, minus {h[0]['shallow']['shape']}; maximum epochs "
+           f"{', '.join(str(x['max_epochs']) for x in h)} for n = {', '.join(str(x['n_train']) for x in h)}): "
+           + "; ".join(f"n={x['n_train']}: " + (tests[k].text() if k in tests else _pair_text(x, tests, k))
+                       for x, k in zip(h, keys)) + ". " + _hunger_convergence(h)]
+  smallest = min(zip(h, keys), key=lambda xk: xk[0]["n_train"])
+  c = tests.get(smallest[1])
+  if c is None:
+    verdict = "a net diverged on the smallest set: no verdict on the lecture's claim."
+  elif not c.resolved:
+    verdict = (f"on the smallest set (n={smallest[0]['n_train']}) the difference is not resolved at {c.seeds}: "
+               "no evidence here for or against the lecture's claim that the shallow net collapses first.")
+  elif c.diff > 0:
+    verdict = (f"the deep net leads on the smallest set (n={smallest[0]['n_train']}), resolved: the lecture's "
+               "claim shows on this data.")
+  else:
+    verdict = (f"the shallow net leads on the smallest set (n={smallest[0]['n_train']}), resolved: the "
+               "lecture's claim does not show on this data.")
+  lines.append("  " + verdict[0].upper() + verdict[1:])
+  return lines
