@@ -44,7 +44,8 @@ def convergence(rows, cfg, epochs=None):
   best = [e for r in rows for e in _epochs(r)]
   if not stopped:
     return ""
-  span = f"epochs to the best validation accuracy {min(best)}-{max(best)} (median {int(np.median(best))})"
+  span = (f"epochs to the best validation accuracy {min(best)}" if min(best) == max(best) else
+          f"epochs to the best validation accuracy {min(best)}-{max(best)} (median {int(np.median(best))})")
   if all(stopped):
     return f"Every member stopped by the rule before {epochs} epochs; {span}."
   if not cfg["patience"]:
