@@ -1,6 +1,7 @@
 """Quick-profile runs of architectures, learning rate, pruning and data hunger, end to end through
 the driver: the files exist and the numbers in them are sane."""
 import json
+import re
 
 from research import experiment
 
@@ -73,10 +74,17 @@ def test_pruning_quick(workdir):
 
 def test_data_hunger_quick(workdir):
   _, doc, table, reading = _run("data_hunger")
-  rows = doc["results"]["rows"]
+  res = doc["results"]
+  rows = res["rows"]
   assert {(r["n_train"], r["model"]) for r in rows} == {
       (n, m) for n in (500, 2000) for m in ("logistic", "shallow", "deep", "cnn")}
-  assert all(_acc_ok(r["test_acc"]) for r in rows)
-  # the same number of steps at both sizes: the 500 images are repeated 4x
-  assert len({r["steps"] for r in rows}) == 1
-  assert "| 500 |" in table and "| 2,000 |" in table
+  assert all(_acc_ok(r["test_acc"]) and _acc_ok(r["val_acc"]) for r in rows)
+  # one validation split for both sizes; an epoch of at least epoch_rows=2000 examples at both
+  assert {s["n_val"] for s in res["splits"].values()} == {1000}
+  assert {(r["n_train"], r["passes_per_epoch"], r["steps_per_epoch"]) for r in rows} == {(500, 4, 15), (2000, 1, 15)}
+  assert all(1 <= e <= 6 for r in rows for e in r["best_epoch"])
+  assert set(res["selected"]["best"]) == {"500", "2000"}
+  assert "| 500 |" in table and "| 2,000 |" in table and "shallow epochs" in table
+  assert "Budget: up to 6 epochs, stopped after 2 epochs" in reading
+  family = {int(k) for k in re.findall(r"Holm, (\d+) comparisons", reading)}
+  assert family == {8}  # 3 gaps x 2 sizes + 2 trends, one family
