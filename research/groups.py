@@ -1,18 +1,22 @@
 """Groups from two binary attributes, one combination made rare (Sagawa et al. 2020).
 
   train_pool, test_pool, names = ATTRIBUTES["fashion_mnist"]()
-  split = build(train_pool, test_pool, rho=0.01, n_train=4000, rare=(1, 1), seed=0)
-  print(counts_table(split, names))
+  split = build(train_pool, test_pool, rho=0.01, n_train=4000, n_val=2000, rare=(1, 1), seed=0)
+  print(counts_table(counts(split), names, split.rare))
 
 Every example has two binary attributes a and b; its group (the 4-way label)
 is 2a + b. `build` draws a training set in which the `rare` group is a
 fraction rho of the examples and the other three groups share the rest
-equally (rho = 25% is balanced), and a test set balanced over the four groups.
-Training rows come only from the training pool and test rows only from the
-test pool, so no test example is ever trained on; a dataset with one pool
-splits it first with `holdout`. Subsets are nested: for one seed, a smaller
-n_train or rho keeps a prefix of each group's fixed shuffled order, so a sweep
-over sizes adds data without swapping it.
+equally (rho = 25% is balanced), a validation set of n_val rows drawn the same
+way (the same rho: it is the data a practitioner would hold out of the skewed
+training data), and a test set balanced over the four groups. Training and
+validation rows come only from the training pool and test rows only from the
+test pool, so no test example is ever trained on or selected by; a dataset with
+one pool splits it first with `holdout`. Subsets are nested: for one seed, a
+smaller n_train or rho keeps a prefix of each group's fixed shuffled order, so
+a sweep over sizes adds data without swapping it; the validation rows come from
+the other end of each group's order, so they never meet a training row and are
+the same for every n_train at one rho.
 
 Plugging in another dataset: any (x, a, b) arrays make a `Pool`. Write a
 function returning (train_pool, test_pool, AttributeNames) and add it to
@@ -51,6 +55,8 @@ class Split(NamedTuple):
   g_test: np.ndarray
   rho: float
   rare: int              # the rare group's index
+  idx_val: np.ndarray = np.zeros(0, np.int64)  # rows of the training pool held out for selection
+  g_val: np.ndarray = np.zeros(0, np.int32)
 
 
 def group_of(a, b):
@@ -80,15 +86,16 @@ def sizes(n_train, rho, rare):
   return out
 
 
-def max_train(pool, rhos, rare=(1, 1)):
-  """The largest n_train that every rho in `rhos` can fill from the pool."""
-  avail = np.bincount(group_of(pool.a, pool.b), minlength=4)
+def max_train(pool, rhos, rare=(1, 1), n_val=0):
+  """The largest n_train that every rho in `rhos` can fill from the pool, beside n_val validation rows."""
   r = int(group_of(*rare))
-  n = min(avail[k] for k in range(4) if k != r)
   best = []
   for rho in rhos:
-    cap_common = int(np.floor(3 * n / (1 - rho)))
-    cap_rare = int(np.floor(avail[r] / rho)) if rho > 0 else cap_common
+    # What each group has left once this rho's validation rows are held out.
+    avail = np.bincount(group_of(pool.a, pool.b), minlength=4) - np.asarray(sizes(n_val, rho, r))
+    n = min(avail[k] for k in range(4) if k != r)
+    cap_common = int(np.floor(3 * max(n, 0) / (1 - rho)))
+    cap_rare = int(np.floor(max(avail[r], 0) / rho)) if rho > 0 else cap_common
     m = min(cap_common, cap_rare)
     while m > 0 and any(s > a for s, a in zip(sizes(m, rho, r), avail)):
       m -= 1  # rounding can overshoot a group by one
@@ -96,30 +103,34 @@ def max_train(pool, rhos, rare=(1, 1)):
   return int(min(best))
 
 
-def build(train_pool, test_pool, *, rho, n_train, rare=(1, 1), seed=0, n_test_per_group=0):
-  """A Split: rho * n_train rare training rows, a test set balanced over the four groups.
+def build(train_pool, test_pool, *, rho, n_train, n_val=0, rare=(1, 1), seed=0, n_test_per_group=0):
+  """A Split: rho * n_train rare training rows, n_val validation rows at the same rho (none of them a
+  training row), a test set balanced over the four groups.
 
   n_test_per_group = 0 takes as many as the smallest group of the test pool has.
   """
   if not 0 <= rho < 1:
     raise UserError(f"rho={rho}: the rare fraction must be in [0, 1)")
   r = int(group_of(*rare))
-  need = sizes(n_train, rho, r)
+  need, need_val = sizes(n_train, rho, r), sizes(n_val, rho, r)
   orders = _orders(train_pool, seed)
-  short = [k for k in range(4) if need[k] > len(orders[k])]
+  short = [k for k in range(4) if need[k] + need_val[k] > len(orders[k])]
   if short:
-    raise UserError(f"n_train={n_train} at rho={rho} needs {need} examples per group but the training "
-                    f"pool has {[len(o) for o in orders]}; the largest size that fits is "
-                    f"{max_train(train_pool, [rho], rare)}")
+    raise UserError(f"n_train={n_train} and n_val={n_val} at rho={rho} need {need} training and {need_val} "
+                    f"validation examples per group but the training pool has {[len(o) for o in orders]}; "
+                    f"the largest n_train that fits is {max_train(train_pool, [rho], rare, n_val)}")
   idx_train = np.concatenate([orders[k][:need[k]] for k in range(4)])
+  # From the far end of each order: disjoint from every training prefix, the same for every n_train.
+  idx_val = np.concatenate([orders[k][len(orders[k]) - need_val[k]:] for k in range(4)])
   test_orders = _orders(test_pool, seed + 1)
   per = n_test_per_group or min(len(o) for o in test_orders)
   if per > min(len(o) for o in test_orders):
     raise UserError(f"n_test_per_group={per}: the test pool's smallest group has "
                     f"{min(len(o) for o in test_orders)} examples")
   idx_test = np.concatenate([o[:per] for o in test_orders])
-  return Split(idx_train, idx_test, group_of(train_pool.a, train_pool.b)[idx_train],
-               group_of(test_pool.a, test_pool.b)[idx_test], float(rho), r)
+  g_train_pool = group_of(train_pool.a, train_pool.b)
+  return Split(idx_train, idx_test, g_train_pool[idx_train], group_of(test_pool.a, test_pool.b)[idx_test],
+               float(rho), r, idx_val, g_val=g_train_pool[idx_val])
 
 
 def balanced_sample(pool, per_group, seed, exclude=()):
@@ -147,20 +158,24 @@ def holdout(pool, test_fraction=0.2, seed=0):
 
 
 def counts(split):
-  """{'train': [n per group], 'test': [...], 'train_fraction': [...]} (JSON-able)."""
+  """{'train': [n per group], 'val': [...], 'test': [...], 'train_fraction': [...]} (JSON-able)."""
   tr = np.bincount(split.g_train, minlength=4)
+  va = np.bincount(split.g_val, minlength=4)
   te = np.bincount(split.g_test, minlength=4)
-  return dict(train=tr.tolist(), test=te.tolist(), train_fraction=(tr / max(1, tr.sum())).tolist())
+  return dict(train=tr.tolist(), val=va.tolist(), test=te.tolist(), train_fraction=(tr / max(1, tr.sum())).tolist())
 
 
 def counts_table(c, names, rare):
-  """Sagawa's Table-1 style group counts (c from `counts`)."""
-  lines = [f"| group ({names.b_title} {names.a_title}) | train | train % | test |", "|---|---|---|---|"]
+  """Sagawa's Table-1 style group counts (c from `counts`; a validation column where it has one)."""
+  val = "val" in c
+  lines = [f"| group ({names.b_title} {names.a_title}) | train | train % |" + (" val |" if val else "") + " test |",
+           "|---|---|---|" + ("---|" if val else "") + "---|"]
   for k in range(4):
     mark = " (rare)" if k == rare else ""
-    lines.append(f"| {group_name(k, names)}{mark} | {c['train'][k]:,} | {100 * c['train_fraction'][k]:.2f} "
-                 f"| {c['test'][k]:,} |")
-  lines.append(f"| total | {sum(c['train']):,} | 100 | {sum(c['test']):,} |")
+    lines.append(f"| {group_name(k, names)}{mark} | {c['train'][k]:,} | {100 * c['train_fraction'][k]:.2f} |"
+                 + (f" {c['val'][k]:,} |" if val else "") + f" {c['test'][k]:,} |")
+  lines.append(f"| total | {sum(c['train']):,} | 100 |" + (f" {sum(c['val']):,} |" if val else "")
+               + f" {sum(c['test']):,} |")
   return "\n".join(lines) + "\n"
 
 

@@ -1,4 +1,5 @@
-"""The two-attribute group builder: counts, rho, a balanced test set, no test row in training."""
+"""The two-attribute group builder: counts, rho, a validation set at the same rho, a balanced test set,
+no test row in training."""
 import numpy as np
 import pytest
 
@@ -28,6 +29,41 @@ def test_counts_follow_rho(rho):
   assert len(set(c["test"])) == 1        # balanced test set
   if rho == 0.25:
     assert len(set(c["train"])) == 1     # 25% is the balanced training set
+
+
+@pytest.mark.parametrize("rho", [0.01, 0.25])
+def test_validation_is_held_out_at_the_same_rho(rho):
+  train, test = synthetic_pools()
+  split = groups.build(train, test, rho=rho, n_train=2000, n_val=400, rare=(1, 1), seed=3)
+  c = groups.counts(split)
+  assert sum(c["val"]) == 400 and c["val"][3] == round(rho * 400)
+  assert max(c["val"][:3]) - min(c["val"][:3]) <= 1
+  assert not set(split.idx_val) & set(split.idx_train)  # rows of the same pool, never shared
+  np.testing.assert_array_equal(split.g_val, 2 * train.a[split.idx_val] + train.b[split.idx_val])
+
+
+def test_validation_is_fixed_across_sizes_and_training_stays_nested():
+  train, test = synthetic_pools()
+  small = groups.build(train, test, rho=0.01, n_train=500, n_val=300, seed=2)
+  big = groups.build(train, test, rho=0.01, n_train=2000, n_val=300, seed=2)
+  np.testing.assert_array_equal(small.idx_val, big.idx_val)
+  assert set(small.idx_train) <= set(big.idx_train)
+  # The training rows are those of a split without validation: holding it out swaps no training row.
+  bare = groups.build(train, test, rho=0.01, n_train=2000, seed=2)
+  np.testing.assert_array_equal(bare.idx_train, big.idx_train)
+  assert len(bare.idx_val) == 0 and "val" in groups.counts(bare)
+
+
+def test_max_train_leaves_room_for_validation():
+  train, test = synthetic_pools()
+  rhos = [0.005, 0.25]
+  n = groups.max_train(train, rhos, n_val=300)
+  assert n < groups.max_train(train, rhos)
+  for rho in rhos:
+    groups.build(train, test, rho=rho, n_train=n, n_val=300)
+  n_rho = groups.max_train(train, [0.25], n_val=300)
+  with pytest.raises(UserError, match="largest n_train"):
+    groups.build(train, test, rho=0.25, n_train=n_rho + 10, n_val=300)
 
 
 def test_rare_group_can_be_any_combination():
@@ -71,7 +107,7 @@ def test_max_train_fits_every_rho_and_too_large_fails():
     n_rho = groups.max_train(train, [rho])
     assert n_rho >= n
     groups.build(train, test, rho=rho, n_train=n_rho)
-    with pytest.raises(UserError, match="largest size"):
+    with pytest.raises(UserError, match="largest n_train"):
       groups.build(train, test, rho=rho, n_train=n_rho + 10)
   with pytest.raises(UserError):
     groups.build(train, test, rho=1.0, n_train=100)
@@ -94,6 +130,9 @@ def test_group_accuracy_and_counts_table():
   c = dict(train=[10, 10, 10, 1], test=[5, 5, 5, 5], train_fraction=[10 / 31] * 3 + [1 / 31])
   text = groups.counts_table(c, names, rare=3)
   assert "light footwear (rare)" in text and "| total | 31 |" in text
+  assert "val" not in text.splitlines()[0]  # counts without a validation split: no column for it
+  text = groups.counts_table(dict(c, val=[2, 2, 2, 0]), names, rare=3)
+  assert "| val |" in text and "| total | 31 | 100 | 6 | 20 |" in text
 
 
 def test_fashion_attributes_are_crisp():

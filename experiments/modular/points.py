@@ -1,7 +1,12 @@
-"""Looking up a results document's points, and the numbers the tables and the reading share."""
+"""Looking up a results document's points, the validation choices, and the numbers the tables and the
+reading share."""
 import math
 
+import numpy as np
+
 from research import stats
+
+from experiments.modular.contenders import CONTENDERS, MODULAR_DESIGNS, point_key
 
 
 def point(res, rho, n):
@@ -23,6 +28,10 @@ def by_size(res):
   return [point(res, res["rho_main"], n) for n in sorted(res["sizes"])]
 
 
+def key(p):
+  return point_key(p["rho"], p["n_train"])
+
+
 def mean(values):
   """The mean over seeds, as a fraction (not in percent)."""
   return stats.mean_sd(values, scale=1.0)[0]
@@ -32,11 +41,39 @@ def pct(rho):
   return f"{100 * rho:g}%"
 
 
+def val_score(values):
+  """Mean validation accuracy over the members, a diverged member counting 0 (as Summary.select does)."""
+  return float(np.mean([0.0 if v is None or not np.isfinite(v) else v for v in values]))
+
+
 def to_target(c, target):
-  """Per member: (steps, seconds) until the balanced test accuracy first reaches target, or None."""
-  spe, sec = c["steps_per_epoch"], c["s_per_model_epoch"]
+  """Per member: optimizer steps until its validation accuracy first reaches target (its modules'
+  whole run first, for the combiner), or None. Read once per epoch, so resolved to one epoch."""
+  spe = c["steps_per_epoch"]
   out = []
-  for curve in c["curve"]:
+  for curve, before in zip(c["val_curves"], c["before_steps"]):
     hit = next((e for e, a in enumerate(curve) if a is not None and a >= target), None)
-    out.append(None if hit is None else (c["before_steps"] + (hit + 1) * spe, c["before_s"] + (hit + 1) * sec))
+    out.append(None if hit is None or before is None else before + (hit + 1) * spe)
+  return out
+
+
+def seconds_to(c, steps):
+  """Training seconds per model for a member's steps to target (the modules' seconds first)."""
+  return [None if s is None else b_s + (s - b) / c["steps_per_epoch"] * c["s_per_model_epoch"]
+          for s, b, b_s in zip(steps, c["before_steps"], c["before_s"])]
+
+
+def select(res, cfg):
+  """Every choice the tables and the reading make, on validation numbers only:
+  best_modular: per point, the modular design with the best mean validation accuracy on the rare group
+                (the design reweighting is compared with);
+  steps_to_target: per contender at the main point, each member's steps to cfg.target_acc validation accuracy;
+  reuse_scratch: the network from scratch with the best mean validation accuracy on the new task."""
+  best = {key(p): max(MODULAR_DESIGNS, key=lambda k: val_score(p["contenders"][k]["val_rare"]))
+          for p in res["points"]}
+  main = main_point(res)["contenders"]
+  out = dict(best_modular=best, steps_to_target={k: to_target(main[k], cfg.target_acc) for k in CONTENDERS})
+  scratch = [k for k in ("scratch", "composition_scratch") if k in res["reuse"]["rows"]]
+  if scratch:
+    out["reuse_scratch"] = max(scratch, key=lambda k: val_score(res["reuse"]["rows"][k]["val_acc"]))
   return out

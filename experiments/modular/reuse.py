@@ -1,4 +1,10 @@
-"""The reuse task: frozen modules for a new 2-way task with few labels, against networks from scratch."""
+"""The reuse task: frozen modules for a new 2-way task with few labels, against networks from scratch.
+
+Its few labelled examples come with as many held-out validation labels (a practitioner with the new
+task's labels keeps some back); every reuse contender trains under the config's rule on them. An epoch
+of the new task is `reuse_passes` passes over its few examples: with one pass (3 steps at the defaults)
+the patience of a few epochs would stop a member that has not moved for a dozen steps.
+"""
 import math
 
 import jax
@@ -33,36 +39,42 @@ def reuse_models(cfg, main_models):
   }
 
 
-def reuse_runs(cfg, ctx, *, contenders, data, rows, main_split, trained):
-  """Each of cfg.reuse trained on the new task's labelled pool rows `rows`; frozen parts from `trained`."""
+def reuse_runs(cfg, ctx, *, contenders, data, rows, val_rows, main_split, trained):
+  """Each of cfg.reuse trained on the new task's labelled pool rows `rows` and selected on `val_rows`;
+  frozen parts from `trained` (the main point's selected parameters)."""
   seeds = list(range(cfg.seeds))
   pool = data.pool
-  y = reuse_task_labels(groups.group_of(pool.a, pool.b)[rows], cfg.reuse_task)
+  g_pool = groups.group_of(pool.a, pool.b)
+  y, y_val = (reuse_task_labels(g_pool[r], cfg.reuse_task) for r in (rows, val_rows))
   y_test = reuse_task_labels(main_split.g_test, cfg.reuse_task)
-  x = jax.device_put(data.standardize(pool.x[rows]))
-  arrays = dict(x_train=x, y_train=jnp.asarray(y), x_test=data.x_test, y_test=jnp.asarray(y_test))
+  x = jax.device_put(data.standardize(pool.x[np.tile(rows, cfg.reuse_passes)]))
+  arrays = dict(x_train=x, y_train=jnp.asarray(np.tile(y, cfg.reuse_passes)),
+                x_val=jax.device_put(data.standardize(pool.x[val_rows])),
+                y_val=jnp.asarray(y_val), x_test=data.x_test, y_test=jnp.asarray(y_test))
   batch = min(cfg.reuse_batch, len(rows))
   builds = reuse_models(cfg, contenders.models)
   keys = train.keys([20_000 + s for s in seeds])
-  spec = dict(data=data.spec, task=cfg.reuse_task, per_group=cfg.reuse_per_group, batch_size=batch,
+  spec = dict(data=data.spec, task=cfg.reuse_task, per_group=cfg.reuse_per_group, passes=cfg.reuse_passes,
+              batch_size=batch,
               optimizer=cfg.optimizer, combiner_width=cfg.combiner_width, width=cfg.width,
-              module_width=cfg.module_width)
+              module_width=cfg.module_width, patience=cfg.patience, schedule=cfg.schedule)
   out = {}
   for name in cfg.reuse:
     model, source = builds[name]
     init = None if source is None else compose.init_members(model, keys, x[:1], trained.params[source])
     # A frozen backbone leaves a combiner alone to train: the combiners' rate; otherwise the networks'.
     lr = cfg.learning_rate if source is None else cfg.combiner_lr
-    trainer = train.make_trainer(model, cfg.optimizer, batch)
+    trainer = ctx.trainer(model, batch_size=batch, epochs=cfg.reuse_epochs)
     cell = ctx.cell(trainer, arrays, name=f"reuse-{name}", seeds=seeds,
                     hparams=[{"learning_rate": lr}] * len(seeds), epochs=cfg.reuse_epochs,
                     spec=dict(spec, contender=name, learning_rate=lr, modules=trained.specs.get(source)),
                     init_params=init)
-    out[name] = dict(test_acc=cell.summary.final("test_acc"), train_acc=cell.summary.final("train_acc"),
-                     trainable_params=trainable_count(model, source, pool.x.shape[1:]),
-                     steps=cfg.reuse_epochs * (len(rows) // batch), learning_rate=lr)
-  return dict(task=cfg.reuse_task, n_labels=int(len(rows)), n_test=int(len(y_test)),
-              test_positive=float(np.mean(y_test)), rows=out)
+    numbers = cell.summary.numbers()
+    del numbers["curve"]
+    out[name] = dict(numbers, trainable_params=trainable_count(model, source, pool.x.shape[1:]),
+                     steps_per_epoch=len(y) * cfg.reuse_passes // batch, learning_rate=lr)
+  return dict(task=cfg.reuse_task, n_labels=int(len(rows)), n_val=int(len(val_rows)), n_test=int(len(y_test)),
+              test_positive=float(np.mean(y_test)), epochs=cfg.reuse_epochs, passes=cfg.reuse_passes, rows=out)
 
 
 def trainable_count(model, source, shape):
