@@ -17,7 +17,7 @@ needs_fashion = pytest.mark.skipif(not (FASHION / "train-labels-idx1-ubyte.gz").
 def test_digits_splits_and_metadata(digits):
   ds, _ = digits
   assert ds.shape == (8, 8, 1) and ds.num_classes == 10
-  assert len(ds.y_train) + len(ds.y_test) == 1797
+  assert len(ds.y_train) + len(ds.y_val) + len(ds.y_test) == 1797 and len(ds.y_val) == 150
   assert abs(float(ds.x_train.mean())) < 1e-4 and abs(float(ds.x_train.std()) - 1) < 1e-3
 
 

@@ -21,20 +21,20 @@ def test_mean_std_text_counts_the_diverged():
   assert stats.mean_sd_text([248, 248], scale=1.0, digits=0) == "248 ± 0"
 
 
-def test_difference_and_separated():
+def test_difference_and_welch():
   a, b = [0.90, 0.91, 0.92], [0.80, 0.81, 0.82]
   d, se = stats.difference(a, b, scale=100)
   assert math.isclose(d, 10.0) and math.isclose(se, math.sqrt(2 / 3))
-  assert stats.separated(a, b) and not stats.separated(a, [0.905, 0.91, 0.915])
+  assert stats.welch(a, b).resolved and not stats.welch(a, [0.905, 0.91, 0.915]).resolved
   assert stats.difference([0.5], [0.4]) == (0.5 - 0.4, 0.0)  # one value each adds no variance
-  assert stats.separated([0.5], [0.4])
+  assert not stats.welch([0.5], [0.4]).resolved  # one seed a side: no test, never called
 
 
 def test_comparisons_refuse_diverged_members():
   """A row with a diverged member is reported as diverged, never compared as a number or a tie."""
   for bad in ([0.5, None], [float("nan"), 0.4], [float("inf")], []):
     with pytest.raises(ValueError, match="finite"):
-      stats.separated([0.5, 0.6], bad)
+      stats.welch([0.5, 0.6], bad)
     with pytest.raises(ValueError, match="finite"):
       stats.difference(bad, [0.5, 0.6])
   assert stats.diverged([0.5, None, float("nan")]) == 2
