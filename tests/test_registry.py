@@ -35,7 +35,8 @@ def tiny_paper(tmp_path_factory):
 
 
 # Fields of results.json that are measurements of the machine, not of the models.
-TIMING = {"s_per_model", "s_per_model_epoch", "compile_s", "reused", "train_s", "eval_s", "identity_s", "seconds"}
+TIMING = {"s_per_model", "s_per_model_epoch", "compile_s", "reused", "train_s", "eval_s", "identity_s", "seconds",
+          "before_s"}
 
 
 def _decisions(tree):
