@@ -35,8 +35,11 @@ def test_architectures_quick(workdir):
   # 40 steps x 2 directions x 2 x 6 x 18 for the recurrent products alone: counted over all steps,
   # not one loop body (which XLA reports as ~14.5K)
   assert gru["flops"] > 40 * 2 * 2 * 6 * 18
-  assert table.count("| 94 |") == 1 and table.count("| 56 |") == 1  # the published column
-  assert "Shuffling the positions costs" in reading
+  assert table.count("| 94 |") == 1 and table.count("| 56 |") == 1  # the published tables
+  for dataset, d in datasets.items():  # one grid for every family; the winner chosen on validation
+    assert all(sorted(map(float, r["grid"])) == sorted(d["learning_rates"]) for r in d["rows"])
+    assert doc["results"]["selected"][dataset]["best_family"] in [r["family"] for r in d["rows"]]
+  assert "Shuffling the positions costs" in reading and "Holm-corrected" in reading
 
 
 def test_learning_rate_quick(workdir):
