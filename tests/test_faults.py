@@ -189,11 +189,12 @@ def test_memory_estimate_and_the_message_when_it_does_not_fit():
   shapes = {"w": (1024, 1024), "b": (1024,)}
   est = limits.cell_bytes(shapes, members=8, batch_size=128, data_bytes=200 * 2**20, epochs=10)
   params = (1024 * 1024 + 1024) * 4
-  assert est.total == params * 8 * 4 + 200 * 2**20 + 8 * 10 * 6 * 4
+  # Per member: params, best (selected) params, gradient and Adam's two slots.
+  assert est.total == params * 8 * 5 + 200 * 2**20 + 8 * 10 * 6 * 4
   limits.check_fits(est, "cell L4-plain", available=2 * est.total)
   with pytest.raises(UserError) as e:
     limits.check_fits(est, "cell L4-plain", available=100 * 2**20)
-  assert str(e.value) == ("cell L4-plain needs about 328.1 MiB (params 4.0 MiB x 8 members x 4 copies"
+  assert str(e.value) == ("cell L4-plain needs about 360.1 MiB (params 4.0 MiB x 8 members x 5 copies"
                           " + data 200.0 MiB + history 1.9 KiB), 100.0 MiB free"
                           "; use fewer seeds, epochs or a smaller model")
   assert limits.available_bytes() > 0
