@@ -194,7 +194,7 @@ def test_memory_estimate_and_the_message_when_it_does_not_fit():
   limits.check_fits(est, "cell L4-plain", available=2 * est.total)
   with pytest.raises(UserError) as e:
     limits.check_fits(est, "cell L4-plain", available=100 * 2**20)
-  assert str(e.value) == ("cell L4-plain needs about 360.1 MiB (params 4.0 MiB x 8 members x 5 copies"
+  assert str(e.value) == ("cell L4-plain needs about 360.2 MiB (params 4.0 MiB x 8 members x 5 copies"
                           " + data 200.0 MiB + history 1.9 KiB), 100.0 MiB free"
                           "; use fewer seeds, epochs or a smaller model")
   assert limits.available_bytes() > 0
