@@ -278,12 +278,12 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
     bar.update(k)
     finished = done == epochs or np.asarray(sharding.to_host(train.done(state))).all()
     if finished or time.time() - last_save > checkpoint_every_s:
+      # Every process unpads: on a multi-host mesh slicing the padded members off is a collective.
+      saved = {"state": sharding.unpad(state, n), "history": hist}
       if not (cell_dir / "shapes.json").exists() and sharding.is_main_process():
-        results.write_json(cell_dir / "shapes.json",
-                           _shapes({"state": sharding.unpad(state, n), "history": hist}))
+        results.write_json(cell_dir / "shapes.json", _shapes(saved))
       with faults.reported(f"saving a checkpoint of cell {name}", cell_dir):
-        mngr.save(done, args=ocp.args.StandardSave({"state": sharding.unpad(state, n), "history": hist}),
-                  force=True)
+        mngr.save(done, args=ocp.args.StandardSave(saved), force=True)
         mngr.wait_until_finished()
         if sharding.is_main_process():
           seal = integrity.seal_cell(cell_dir / "ckpt", done)
