@@ -1,6 +1,6 @@
 """Modular vs monolithic classifiers: the article's "long-hair boys", measured.
 
-  make modular                    # full profile: the README's five tables, ~16 min on 2 idle CPU cores (estimated)
+  make modular                    # full profile: the README's five tables, 16 min on 2 shared CPU cores
   make modular PROFILE=quick      # a smoke test, about a minute on idle cores
   make modular ARGS="--config.rho=0.005 --config.width=64"
 
@@ -32,14 +32,13 @@ correction reads "not resolved at N seeds". The worst-group (rare-group) accurac
 number; the epoch, though, is chosen by the 4-way validation accuracy, in which the rare group
 weighs only rho (its own validation accuracy is reported beside it: "val rare").
 
-What to expect: the full-profile numbers come from the next full run. The previous protocol
-(fixed step budgets, no validation split, no correction) found the rare group decided the worst
-group, reweighting ahead of every modular design at rho = 1%, and large gains of the modules only
-with 1K-4K training examples; whether those survive selection on validation and the correction
-is what the next run says.
-
-Another pair of attributes (CelebA's Male x Blond_Hair, or your own): see
-research/groups.py, then `make modular ARGS="--config.attributes=NAME"`.
+Expect (full, 8 seeds; 16 min on 2 CPU cores shared with other work, 2026-11-29): the rare group
+decides the worst group; at rho = 1% the rare group is at 86-89% for every contender and no
+difference from the monolithic net is resolved; reweighting is ahead of the best modular design
+only at rho = 0.5% (+5.9 points); the modules are ahead only with 1,000 training examples
+(product +4.0, learned combiner +7.7 points of worst-group accuracy); "trains faster" is not
+resolved; frozen modules serve a 48-label new task at 96.7% against 85.8% from scratch, and so
+does the frozen monolithic net (97.4%).
 """
 import jax
 import ml_collections
