@@ -258,9 +258,11 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   step = jax.jit(v.train, static_argnums=2, donate_argnums=0)
   compiled, compile_s, train_s, last_save, seal = {}, 0.0, 0.0, time.time(), None
   bar = tqdm(total=epochs, initial=done, desc=name, leave=False, disable=not progress, unit="ep")
-  # Between chunks: a cell ends when every member has stopped (patience) or diverged.
-  finished = done == epochs or np.asarray(sharding.to_host(train.done(state))).all()
-  while not finished:
+  def finished():
+    """Checked between chunks: every epoch done, or every member stopped (patience) or diverged."""
+    return done == epochs or bool(np.asarray(sharding.to_host(train.done(state))).all())
+
+  while not finished():
     k = min(chunk_epochs, epochs - done)
     if k not in compiled:
       t = time.perf_counter()
@@ -276,8 +278,7 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
     done += k
     curves.append(cell_dir, seeds, hparams, hist, done - k, done)
     bar.update(k)
-    finished = done == epochs or np.asarray(sharding.to_host(train.done(state))).all()
-    if finished or time.time() - last_save > checkpoint_every_s:
+    if finished() or time.time() - last_save > checkpoint_every_s:
       # Every process unpads: on a multi-host mesh slicing the padded members off is a collective.
       saved = {"state": sharding.unpad(state, n), "history": hist}
       if not (cell_dir / "shapes.json").exists() and sharding.is_main_process():
