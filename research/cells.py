@@ -178,6 +178,15 @@ def _members(seeds, hparams, hist, finals, state, patience, epochs_done):
   return tuple(members)
 
 
+def _member_epochs(hist, start, end, layout):
+  """Member-epochs the program executed in epochs [start, end): under vmap every member's, stopped
+  or not (both branches of the epoch's cond run); under map only the epochs a member ran, which
+  are those with a training loss or a validation accuracy (a diverged member's epochs without a
+  validation split are missed: an undercount)."""
+  ran = np.isfinite(hist["train_loss"][:, start:end]) | np.isfinite(hist["val_acc"][:, start:end])
+  return int(ran.sum()) if layout == "map" else ran.shape[0] * (end - start)
+
+
 def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_epochs=1,
              checkpoint_every_s=60.0, masks=None, init_params=None, need_state=False,
              progress=True, mesh=None, layout=None):
@@ -196,7 +205,7 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   t_identity = time.perf_counter()
   cost = trainer.cost(data) if trainer.cost else train.Cost(0.0, 0.0)
   if layout is None:
-    layout = "vmap" if mesh is not None else train.choose_layout(cost)
+    layout = "vmap" if mesh is not None else train.choose_layout(cost, patience=trainer.patience)
   key, parts, abstract_state = _identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout)
   identity_s = time.perf_counter() - t_identity
   spec = dict(spec, seeds=list(seeds), hparams=hparams, epochs=epochs,
@@ -308,7 +317,7 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   hist = {k: a[:, :done] for k, a in hist.items()}
   trained = max(1, done - resumed_from)
   n_val = data["y_val"].shape[0] if "y_val" in data else 0
-  flops = n * (done - resumed_from) * cost.epoch_flops(n_train, trainer.batch_size, n_val)
+  flops = _member_epochs(hist, resumed_from, done, layout) * cost.epoch_flops(n_train, trainer.batch_size, n_val)
   members = _members(seeds, hparams, hist, finals, state, trainer.patience, done)
   summary = Summary(name, spec, members,
                     Timing(compile_s=compile_s, train_s=train_s, epochs_trained=done - resumed_from,

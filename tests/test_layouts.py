@@ -39,6 +39,29 @@ def test_the_rule_is_vmap_on_accelerators_and_by_matrix_size_on_cpu():
   assert train.choose_layout(small, "cpu") == "vmap" and train.choose_layout(large, "cpu") == "map"
 
 
+def test_with_a_stopping_rule_map_starts_at_smaller_matrices():
+  mid = train.Cost(1e8, 1e5, 784 * 256)
+  assert train.choose_layout(mid, "cpu") == "vmap"
+  assert train.choose_layout(mid, "cpu", patience=5) == "map"
+  assert train.choose_layout(mid, "gpu", patience=5) == "vmap"
+  assert train.choose_layout(train.Cost(1e6, 1e3, 784 * 64), "cpu", patience=5) == "vmap"
+
+
+def test_executed_flops_count_what_each_layout_runs(tiny, tmp_path):
+  """vmap pays for a stopped member until its last cellmate stops; map skips its epochs."""
+  trainer = train.make_trainer(models.mlp(4, depth=1, width=16), "adam", 32, patience=1)
+  out = {layout: cells.run_cell(trainer, tiny, name=f"p-{layout}", spec={}, seeds=[0, 1, 2],
+                                hparams=[{"learning_rate": lr} for lr in (3e-1, 1e-3, 3e-2)], epochs=12,
+                                root=tmp_path, progress=False, layout=layout)
+         for layout in train.LAYOUTS}
+  per_epoch = trainer.cost(tiny).epoch_flops(256, 32, 64)
+  ran = [m.final.epochs_run for m in out["map"].summary.members]
+  assert len(set(ran)) > 1  # the members stop at different epochs
+  assert out["map"].summary.timing.flops == sum(ran) * per_epoch
+  assert out["vmap"].summary.timing.flops == 3 * out["vmap"].summary.timing.epochs_run * per_epoch
+  assert [m.final.epochs_run for m in out["vmap"].summary.members] == ran
+
+
 def test_cost_counts_a_step_and_an_example(tiny):
   trainer = train.make_trainer(models.mlp(4, depth=1, width=16), "sgd", 32)
   cost = trainer.cost(tiny)
