@@ -11,6 +11,8 @@ with their spread, so that a slow spell of a shared machine falls on every row a
   scaling      1 / 8 / 64 (/ 512 on a GPU) members in each layout
   cost growth  one model against depth, width and n_train, beside the FLOPs ratio
   precision    fp32 and bf16 matrix math
+  step parts   a step's matrix products alone, its forward and backward pass, the whole step:
+               the ceiling of GFLOP/s at the experiments' batch size
 
 FLOPs are XLA's own count of a training step and of an evaluated example (train.Cost), the
 peak the best of large fp32 matmuls in the same process. Writes results/bench/{cpu,gpu}/.
@@ -270,6 +272,85 @@ def cost_growth(ds, epochs, rounds):
       f"row; linear in FLOPs means the two ratio columns agree; median of {rounds} interleaved rounds).") + "\n", doc
 
 
+def _epoch_of(step_fn, state, x_NxD, steps):
+  """A jitted epoch of `steps` calls of step_fn(state, x_BxD) on consecutive minibatches, and
+  XLA's FLOP count of one call. The state threads through every step so nothing is hoisted."""
+  def epoch(state):
+    def body(i, state):
+      return step_fn(state, jax.lax.dynamic_slice_in_dim(x_NxD, i * BATCH, BATCH))
+    return jax.lax.fori_loop(0, steps, body, state)
+  flops = train._flops(jax.jit(step_fn).lower(state, x_NxD[:BATCH]))
+  return jax.jit(epoch), flops
+
+
+def step_parts(arrays, model, rounds, peak):
+  """Where a training step's time goes at the experiments' shapes (batch 128): its matrix products
+  alone, the forward and backward pass, and the whole Adam step; each as GFLOP/s and share of the
+  peak. The matrix products at these sizes bound what any step of this model can reach."""
+  import jax.numpy as jnp
+  import optax
+  x_NxD = arrays["x_train"].reshape(len(arrays["y_train"]), -1)
+  y_N = arrays["y_train"]
+  steps = len(y_N) // BATCH
+  params = model.init(jax.random.key(0), arrays["x_train"][:1])
+  ws = [a for a in jax.tree.leaves(params) if a.ndim == 2]
+  tx = optax.adam(LR)
+
+  def matmuls(ws, x_BxD):
+    # The products of one step with their shapes: forward h @ W, backward h.T @ dh for every
+    # layer and dh @ W.T for all but the first (no gradient for the input). Each product feeds
+    # the next state, as in training, so the compiler can drop or fold none of them.
+    acts, h = [], x_BxD
+    for w in ws:
+      acts.append(h)
+      h = h @ w
+    dh, new = h, list(ws)
+    for i in reversed(range(len(ws))):
+      new[i] = ws[i] - 1e-9 * (acts[i].T @ dh)
+      if i:
+        dh = dh @ ws[i].T
+    return new
+
+  def forward_backward(carry, x_BxD):
+    y_B = y_N[:BATCH]
+    loss, grads = jax.value_and_grad(lambda p: train.cross_entropy(model.apply(p, x_BxD + carry[0]), y_B).mean())(params)
+    return carry.at[0].add(1e-30 * (loss + sum(jnp.sum(g) for g in jax.tree.leaves(grads))))
+
+  def adam_step(state, x_BxD):
+    params, opt = state
+    y_B = y_N[:BATCH]
+    grads = jax.grad(lambda p: train.cross_entropy(model.apply(p, x_BxD), y_B).mean())(params)
+    updates, opt = tx.update(grads, opt, params)
+    return optax.apply_updates(params, updates), opt
+
+  zero = jnp.zeros((1, x_NxD.shape[1]), jnp.float32)
+  cases = {"matrix products only": (matmuls, ws), "forward and backward": (forward_backward, zero),
+           "whole step (Adam update)": (adam_step, (params, tx.init(params)))}
+  loops, flops = {}, {}
+  for name, (fn, state) in cases.items():
+    epoch, flops[name] = _epoch_of(fn, state, x_NxD, steps)
+    jax.block_until_ready(epoch(state))
+
+    def timed(epoch=epoch, state=state):
+      t = time.perf_counter()
+      jax.block_until_ready(epoch(state))
+      return time.perf_counter() - t
+    loops[name] = timed
+  samples = interleaved(loops, rounds)
+  rows, doc = [], {}
+  for name in cases:
+    s = median(samples[name])
+    rate = flops[name] * steps / s / 1e9
+    doc[name] = dict(s_per_epoch=s, gflop_per_step=flops[name] / 1e9, gflops=rate, share_of_peak=rate / peak)
+    rows.append([name, f"{flops[name] / 1e6:.1f}", f"{s:.3f}", spread(samples[name]), f"{rate:.0f}",
+                 f"{100 * rate / peak:.0f}%"])
+  return results.markdown_table(
+      ["part of a step", "MFLOP / step", "s / epoch", "spread", "GFLOP/s", "% of peak"], rows,
+      f"**Where a step's time goes** (reference MLP, batch {BATCH}, one epoch of {steps} steps in one compiled "
+      f"loop, no shuffling; median of {rounds} interleaved rounds). The first row is the ceiling of any step "
+      "of this model at this batch size: the matrix products alone at their shapes.") + "\n", doc
+
+
 def precision(arrays, model, epochs, rounds, members=3):
   runs = {p: engine_program(arrays, models.with_precision(model, p), members, epochs)[0] for p in ("fp32", "bf16")}
   accs = {}
@@ -355,6 +436,8 @@ def main(argv=None):
   print(growth, flush=True)
   prec, prec_doc = precision(arrays, model, epochs, rounds)
   print(prec, flush=True)
+  parts, parts_doc = step_parts(arrays, model, rounds, peak)
+  print(parts, flush=True)
   verdict = ""
   if ref:
     found = checks(gpu, dict(head_doc, arrays=arrays), scale_doc, ref, engine_flops, peak, members)
@@ -363,11 +446,13 @@ def main(argv=None):
     print(verdict)
   doc = dict(environment=env, date=time.strftime("%Y-%m-%d"), peak_gflops=peak, engine_flops_per_epoch=engine_flops,
              train_flops_per_epoch=train_flops, epochs=epochs, rounds=rounds, headline=head_doc, layouts=lay_doc,
-             scaling=scale_doc, cost_growth=growth_doc, precision=prec_doc)
+             scaling=scale_doc, cost_growth=growth_doc, precision=prec_doc,
+             step_parts=parts_doc)
   outdir = paths.results_dir() / "bench" / ("gpu" if gpu else "cpu")
   results.write_json(outdir / "bench.json", doc)
   results.write_atomic(outdir / "table.md",
-                       out + head + "\n" + lay + "\n" + scale + "\n" + growth + "\n" + prec + "\n" + verdict)
+                       out + head + "\n" + lay + "\n" + scale + "\n" + growth + "\n" + prec + "\n" + parts + "\n"
+                       + verdict)
   return 0
 
 

@@ -44,7 +44,7 @@ def _section(entry, doc, folder):
   return parts
 
 
-SPENT = ("training s", "compile s", "GFLOP", "GFLOP/s", "% of peak", "outside training s")
+SPENT = ("training s", "compile s", "eval s", "GFLOP", "GFLOP/s", "% of peak", "outside training s")
 
 
 def _time_spent(doc):
@@ -54,12 +54,14 @@ def _time_spent(doc):
     return ["—"] * len(SPENT)
   train_s = sum(c["train_s"] for c in cells)
   compile_s = sum(c["compile_s"] for c in cells)
+  # The one evaluation of the selected parameters per cell (train, validation and test splits).
+  eval_s = sum(c.get("eval_s", 0.0) for c in cells)
   gflop = sum(c.get("flops", 0.0) for c in cells) / 1e9
   rate = gflop / train_s if train_s else float("nan")
   peak = doc["environment"].get("peak_gflops")
   share = f"{100 * rate / peak:.0f}%" if peak and train_s else "—"
-  return [f"{train_s:.0f}", f"{compile_s:.0f}", f"{gflop:,.0f}", f"{rate:.0f}" if train_s else "—", share,
-          f"{doc['wall_s'] - train_s - compile_s:.0f}"]
+  return [f"{train_s:.0f}", f"{compile_s:.0f}", f"{eval_s:.0f}", f"{gflop:,.0f}", f"{rate:.0f}" if train_s else "—",
+          share, f"{doc['wall_s'] - train_s - compile_s - eval_s:.0f}"]
 
 
 def write(profile=paths.FULL, paper_seconds=None):
@@ -87,10 +89,12 @@ def write(profile=paths.FULL, paper_seconds=None):
   table = results.markdown_table(
       ["experiment", "profile", "protocol", "minutes", *SPENT, "devices", "CPU cores", "jax", "finished"], summary,
       f"Wall time of each experiment's last run, summed: {total / 60:.1f} min." + clock + " Where it went: "
-      "seconds training the cells trained in that run (compiled programs, evaluation included) and compiling "
-      "them; training GFLOP as XLA counts them (steps and evaluations; a loop inside a model, such as a GRU's "
-      "scan over time, is counted once); achieved GFLOP/s against the fp32 matmul peak measured at the start "
-      "of the run; the rest (data, set-up, identities, writing) outside training.")
+      "seconds training the cells trained in that run (compiled programs, each epoch's validation pass "
+      "included) and compiling them; seconds evaluating each cell's selected parameters once on its train, "
+      "validation and test splits; training GFLOP as XLA counts them, for the member-epochs the programs "
+      "executed (steps and validation passes; a loop inside a model, such as a GRU's scan over time, is "
+      "counted once); achieved GFLOP/s against the fp32 matmul peak measured at the start of the run; the "
+      "rest (data, set-up, identities, writing) outside training.")
   head = ["# How deep is deep learning? Measured.\n",
           f"Generated {time.strftime('%Y-%m-%d %H:%M %Z')} from the files under {root.name}/, profile "
           f"**{profile}**. Every number below comes from the results.json next to its table.\n"]
