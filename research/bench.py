@@ -13,6 +13,8 @@ with their spread, so that a slow spell of a shared machine falls on every row a
   precision    fp32 and bf16 matrix math
   step parts   a step's matrix products alone, its forward and backward pass, the whole step:
                the ceiling of GFLOP/s at the experiments' batch size
+  XLA settings the one-run engine under XLA CPU flags (threads, XNNPACK, oneDNN, fast math), a
+               fresh process each
 
 FLOPs are XLA's own count of a training step and of an evaluated example (train.Cost), the
 peak the best of large fp32 matmuls in the same process. Writes results/bench/{cpu,gpu}/.
@@ -351,6 +353,60 @@ def step_parts(arrays, model, rounds, peak):
       "of this model at this batch size: the matrix products alone at their shapes.") + "\n", doc
 
 
+# XLA CPU settings that could change a step's speed, each in a fresh process (XLA reads its flags
+# once, at start): matmuls on one thread, XNNPACK's or oneDNN's kernels for the matrix products,
+# fast math.
+XLA_SETTINGS = {"default": "",
+                "one thread per matmul": "--xla_cpu_multi_thread_eigen=false",
+                "XNNPACK matmuls": "--xla_cpu_experimental_xnn_fusion_type=dot",
+                "oneDNN matmuls": "--xla_cpu_experimental_onednn_fusion_type=dot",
+                "fast math": "--xla_cpu_enable_fast_math=true"}
+
+
+def one_process_epoch(epochs):
+  """Run in a child process by `xla_settings`: the engine's one-run program of the reference MLP,
+  one warm-up epoch, then seconds per epoch over `epochs` and the accuracy reached."""
+  import json
+  runtime.setup_jax()
+  ds = data.load("fashion_mnist")
+  arrays = jax.device_put(ds.arrays())
+  run, _ = engine_program(arrays, reference_model(ds.num_classes), 1, epochs)
+  run(epochs)
+  s, acc = run(epochs)
+  print(json.dumps(dict(s=s, test_acc=float(acc[0]))))
+
+
+def xla_settings(epochs, rounds, settings=XLA_SETTINGS):
+  """Seconds per epoch of the one-run engine under each XLA CPU setting, a fresh process each,
+  taking turns in rounds."""
+  import json
+  import subprocess
+  import sys
+
+  def loop(flags):
+    def once():
+      env = dict(os.environ, XLA_FLAGS=(os.environ.get("XLA_FLAGS", "") + " " + flags).strip())
+      out = subprocess.run([sys.executable, "-m", "research.bench", "--one-process-epoch", str(epochs)], env=env,
+                           check=True, capture_output=True, text=True).stdout
+      found = json.loads(out.strip().splitlines()[-1])
+      accs.setdefault(flags, found["test_acc"])
+      return found["s"]
+    return once
+  accs = {}
+  samples = interleaved({name: loop(flags) for name, flags in settings.items()}, rounds)
+  base = median(samples["default"])
+  rows, doc = [], {}
+  for name, flags in settings.items():
+    s = median(samples[name])
+    doc[name] = dict(flags=flags, s_per_epoch=s, samples=samples[name], test_acc=accs[flags])
+    rows.append([name, f"`{flags}`" if flags else "", f"{s:.3f}", spread(samples[name]), f"{base / s:.2f}x",
+                 f"{100 * accs[flags]:.1f}"])
+  return results.markdown_table(
+      ["XLA CPU setting", "XLA_FLAGS", "s / epoch", "spread", "speed-up", "test acc after the epochs (%)"], rows,
+      f"**XLA CPU settings** (engine, one run of the reference MLP, a fresh process per setting and round, "
+      f"{epochs} epochs timed after a warm-up epoch; median of {rounds} interleaved rounds).") + "\n", doc
+
+
 def precision(arrays, model, epochs, rounds, members=3):
   runs = {p: engine_program(arrays, models.with_precision(model, p), members, epochs)[0] for p in ("fp32", "bf16")}
   accs = {}
@@ -404,7 +460,10 @@ def main(argv=None):
   p.add_argument("--rounds", type=int, default=3)
   p.add_argument("--sizes", default="", help="member counts for the scaling table, e.g. 1,8,64")
   p.add_argument("--quick", action="store_true", help="one epoch, two rounds, fewer sizes, no cost growth")
+  p.add_argument("--one-process-epoch", type=int, default=0, help=argparse.SUPPRESS)
   args = p.parse_args(argv)
+  if args.one_process_epoch:
+    return one_process_epoch(args.one_process_epoch) or 0
   runtime.setup_jax()
   gpu = jax.default_backend() != "cpu"
   sizes = [int(s) for s in args.sizes.split(",") if s] or ([1, 8, 64, 512] if gpu else [1, 8, 64])
@@ -438,6 +497,8 @@ def main(argv=None):
   print(prec, flush=True)
   parts, parts_doc = step_parts(arrays, model, rounds, peak)
   print(parts, flush=True)
+  flags, flags_doc = ("", {}) if args.quick or gpu else xla_settings(epochs, rounds)
+  print(flags, flush=True)
   verdict = ""
   if ref:
     found = checks(gpu, dict(head_doc, arrays=arrays), scale_doc, ref, engine_flops, peak, members)
@@ -447,12 +508,12 @@ def main(argv=None):
   doc = dict(environment=env, date=time.strftime("%Y-%m-%d"), peak_gflops=peak, engine_flops_per_epoch=engine_flops,
              train_flops_per_epoch=train_flops, epochs=epochs, rounds=rounds, headline=head_doc, layouts=lay_doc,
              scaling=scale_doc, cost_growth=growth_doc, precision=prec_doc,
-             step_parts=parts_doc)
+             step_parts=parts_doc, xla_settings=flags_doc)
   outdir = paths.results_dir() / "bench" / ("gpu" if gpu else "cpu")
   results.write_json(outdir / "bench.json", doc)
   results.write_atomic(outdir / "table.md",
                        out + head + "\n" + lay + "\n" + scale + "\n" + growth + "\n" + prec + "\n" + parts + "\n"
-                       + verdict)
+                       + flags + "\n" + verdict)
   return 0
 
 
