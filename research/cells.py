@@ -17,6 +17,7 @@ ends with the same numbers as an uninterrupted one.
 import contextlib
 import hashlib
 import json
+import os
 import pathlib
 import shutil
 import sys
@@ -79,7 +80,7 @@ def identity(trainer, data, *, seeds, hparams, epochs, masks=None, init_params=N
   epoch so that chunking, which changes no number, changes no identity): they hold the model,
   its constants, the loss, the optimizer, the batch size and the engine itself. The data, masks
   and starting weights enter by content; seeds, hyperparameter values and epochs by value; the
-  JAX version and backend because another compiler may round otherwise. The member layout
+  JAX version, backend and XLA_FLAGS (when set) because another compiler may round otherwise. The member layout
   is part of the training program (it changes the rounding, not the numbers' meaning).
   """
   return _identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout)[:2]
@@ -100,6 +101,8 @@ def _identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout)
                masks=digest(masks), init_params=digest(init_params),
                seeds=[int(s) for s in seeds], hparams=results.clean_json(hparams), epochs=int(epochs),
                jax=jax.__version__, backend=jax.default_backend())
+  if os.environ.get("XLA_FLAGS"):  # compiler settings (XNNPACK kernels, fast math) may round otherwise
+    parts["xla_flags"] = os.environ["XLA_FLAGS"]
   key = hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
   return key, parts, abstract_state
 

@@ -55,3 +55,13 @@ def test_the_spec_is_a_label_and_chunking_is_not_identity(tiny, tmp_path):
                         epochs=2)[0] != key()
   sgd = train.make_trainer(_model(), "sgd", 32)
   assert cells.identity(sgd, tiny, seeds=[0, 1], hparams=[{"learning_rate": 1e-2}] * 2, epochs=2)[0] != key()
+
+
+def test_compiler_flags_are_part_of_the_identity(tiny, monkeypatch):
+  trainer = train.make_trainer(_model(), "adam", 32)
+  key = lambda: cells.identity(trainer, tiny, seeds=[0], hparams=[{"learning_rate": 1e-2}], epochs=2)
+  plain_key, plain_parts = key()
+  assert "xla_flags" not in plain_parts  # unset: the keys of every committed cell stay as they were
+  monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=true")
+  flagged_key, flagged_parts = key()
+  assert flagged_parts["xla_flags"] == "--xla_cpu_enable_fast_math=true" and flagged_key != plain_key
