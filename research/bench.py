@@ -211,16 +211,19 @@ def layouts(arrays, shapes, members, rounds):
     v, m = median(samples[depth, w, "vmap"]), median(samples[depth, w, "map"])
     faster = "map" if m < v else "vmap"
     rule = train.choose_layout(costs[depth, w], "cpu")
+    stopping = train.choose_layout(costs[depth, w], "cpu", patience=1)
     rows.append([f"{depth} x {w}", f"{costs[depth, w].step_flops / 1e6:.0f}", f"{v:.4f}", f"{m:.4f}", f"{v / m:.2f}",
-                 faster, rule])
+                 faster, rule, stopping])
     doc.append(dict(depth=depth, width=w, step_mflops=costs[depth, w].step_flops / 1e6, vmap=v, map=m,
-                    faster=faster, rule=rule))
+                    faster=faster, rule=rule, rule_with_stopping=stopping))
   out = results.markdown_table(
       ["hidden", "MFLOP / step / member", "vmap s / epoch / model", "map s / epoch / model", "vmap / map",
-       "faster", "rule picks"], rows,
+       "faster", "rule picks", "with a stopping rule"], rows,
       f"**Member layouts** ({members} members, MLPs on 784 inputs, full data, median of {rounds} interleaved "
-      f"rounds of one epoch). The rule (research/train.py): on CPU map once a weight matrix has "
-      f"{train.CPU_MAP_MIN_WEIGHT:,} entries, vmap below; vmap on accelerators.") + "\n"
+      f"rounds of one epoch, every member training). The rule (research/train.py): on CPU map once a weight "
+      f"matrix has {train.CPU_MAP_MIN_WEIGHT:,} entries, vmap below; with a stopping rule from "
+      f"{train.CPU_MAP_MIN_WEIGHT_STOPPING:,}, since map skips a stopped member's epochs and vmap runs them; "
+      "vmap on accelerators.") + "\n"
   return out, doc
 
 
