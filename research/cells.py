@@ -80,8 +80,8 @@ def identity(trainer, data, *, seeds, hparams, epochs, masks=None, init_params=N
   epoch so that chunking, which changes no number, changes no identity): they hold the model,
   its constants, the loss, the optimizer, the batch size and the engine itself. The data, masks
   and starting weights enter by content; seeds, hyperparameter values and epochs by value; the
-  JAX version, backend and XLA_FLAGS (when set) because another compiler may round otherwise. The member layout
-  is part of the training program (it changes the rounding, not the numbers' meaning).
+  JAX version, backend and XLA_FLAGS (when set) because another compiler may round otherwise. The
+  member layout is part of the training program (it changes the rounding, not the numbers' meaning).
   """
   return _identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout)[:2]
 

@@ -278,8 +278,10 @@ CPU_MAP_MIN_WEIGHT = 300_000
 # of its epoch's lax.cond run, so the cell pays for every member until the last one stops; under
 # map a stopped member's epochs are skipped. In the depth experiment's cells (patience 5, 5 members,
 # width 256) members ran 59-85% of their cell's epochs (68% over the experiment), which outweighs
-# map's 1.05-1.08x per-model cost at 784 x 256; at 784 x 64 vmap is 1.3x faster per model, more
-# than stopping usually saves. This switch sits between the two.
+# map's 1.05-1.08x per-model cost at 784 x 256. Below, the bench disagrees with itself: 784 x 64 had
+# vmap 1.3x faster on a shared machine, the two even on a quiet one (784 x 16: map 1.15x faster),
+# so map may pay at every size with a stopping rule; the switch stays here until a quiet layout
+# table with stopped members says more, since moving it retrains every cell of the small nets.
 CPU_MAP_MIN_WEIGHT_STOPPING = 150_000
 
 
