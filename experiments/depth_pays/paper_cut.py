@@ -176,6 +176,9 @@ def plot(cfg, res):
     ax.errorbar([r["n_train"] for r in rows], [m for m, _ in ms], yerr=[sd for _, sd in ms], marker="o",
                 capsize=3, color=color, label=f"{role} {rows[0][role]['shape']}")
   ax.set_xscale("log")
+  ax.minorticks_off()
+  sizes = [r["n_train"] for r in rows]
+  ax.set_xticks(sizes, [f"{n / 1000:g}k" if n >= 1000 else str(n) for n in sizes])
   ax.set_xlabel("training examples", fontsize=8)
   ax.set_ylabel("test accuracy (%)", fontsize=8)
   ax.tick_params(labelsize=7)
@@ -187,6 +190,10 @@ def plot(cfg, res):
 
 def _call(c):
   return ("deep ahead" if c.diff > 0 else "shallow ahead") if c.resolved else "not resolved"
+
+
+def _capital(text):
+  return text[:1].upper() + text[1:]
 
 
 def reading(cfg, res):
@@ -202,8 +209,8 @@ def reading(cfg, res):
   calls = [_call(tests[("pair", r["n_train"])]) for r in rows if ("pair", r["n_train"]) in tests]
   lines.append(f"- Deep {d['shape']} minus shallow {s['shape']} ({d['params']} and {s['params']} parameters), test "
                f"accuracy, Welch, Holm over the {len(tests)} comparisons of this part: " + "; ".join(pairs) + ". "
-               + ", ".join(f"{w} at {calls.count(w)}" for w in ("deep ahead", "shallow ahead", "not resolved")
-                           if calls.count(w)) + f" of {len(rows)} sizes.")
+               + _capital(", ".join(f"{w} at {calls.count(w)}" for w in ("deep ahead", "shallow ahead", "not resolved")
+                                    if calls.count(w)) + f" of {len(rows)} sizes."))
   drops = {role: tests.get(("drop", role)) for role in ("deep", "shallow")}
   if all(drops.values()):
     lines.append("- From 100,000 to 20,000 examples, test accuracy lost: " + "; ".join(

@@ -26,7 +26,6 @@ from research import data, models, protocol, results, stats, train
 # Telgarsky's theorem: any net with l layers of at most 2^((k - 3) / l - 1) units errs on at least
 # 1/6 of the 2^k points.
 TELGARSKY_ERROR = 1 / 6
-ROLES = ("exact", "deep", "matched", "wide", "spread")
 
 
 # ----------------------------------------------------------------------------
@@ -128,7 +127,7 @@ def _contenders(cfg, k, shape):
   matched = [("matched", 1, models.width_for_params(lambda n: build(1, n), models.param_count(build(d, w), shape),
                                                     shape), f"{d} x {w}", f) for _, d, w, _, f in deep]
   rest = ([("wide", 1, 2 ** k, None, "1 x 2^k")]
-          + ([("spread", 1, 2 ** k, None, "1 x 2^k, spread")] if cfg.spread_control else []))
+          + ([("spread", 1, 2 ** k, None, "1 x 2^k, spread")] if k <= cfg.spread_max_k else []))
   return deep + matched + rest
 
 
@@ -151,7 +150,7 @@ def _member(params, i):
   return jax.tree.map(lambda a: a[i], params)
 
 
-def function_numbers(model, params_list, ds, k, grid_points, evaluate):
+def function_numbers(params_list, ds, k, grid_points, evaluate):
   """Per member: pieces and class intervals of its function on [0, 1], and accuracy on the 2^k points."""
   x_grid = unit_grid(grid_points)
   x_pts, y_pts = data.sawtooth_points(k)
@@ -180,7 +179,7 @@ def exact_row(cfg, ctx, ds, arrays, k):
   params = tent_params(k, ds.x_mean, ds.x_std)
   evaluate = jax.jit(ctx.trainer(model).evaluate)
   acc = {s: [float(evaluate(params, arrays[f"x_{s}"], arrays[f"y_{s}"])[1])] for s in ("train", "val", "test")}
-  fn = function_numbers(model, [params], ds, k, cfg.pieces_grid, evaluate)
+  fn = function_numbers([params], ds, k, cfg.pieces_grid, evaluate)
   row = dict(role="exact", shape=f"{k} x 2", depth=k, width=2, family="exact", params=models.param_count(model, ds.shape),
              **{f"{s}_acc": a for s, a in acc.items()}, **fn)
   if k == cfg.plot_k:
@@ -201,7 +200,7 @@ def trained_row(cfg, ctx, ds, arrays, k, role, depth, width, matches, family_nam
   chosen = [i for i, hp in enumerate(hparams) if hp["learning_rate"] == tuned["learning_rate"]]
   best = train.selected(out.state)
   params = [None if d else _member(best, i) for i, d in zip(chosen, tuned["diverged"])]
-  fn = function_numbers(model, params, ds, k, cfg.pieces_grid, jax.jit(trainer.evaluate))
+  fn = function_numbers(params, ds, k, cfg.pieces_grid, jax.jit(trainer.evaluate))
   row = dict(role=role, shape=f"{depth} x {width}", depth=depth, width=width, matches=matches, family=family_name,
              params=models.param_count(model, ds.shape), **tuned, **fn)
   if k == cfg.plot_k and params and params[0] is not None:
@@ -222,8 +221,9 @@ def run(cfg, ctx, passes_per_epoch, repeat):
   return dict(tables=tables, selected=dict(best_deep={str(t["k"]): best_deep(t["rows"]) for t in tables}))
 
 
-def cells_per_k(cfg):
-  return 2 * len(cfg.deep_shapes) + 1 + bool(cfg.spread_control)
+def cells(cfg):
+  """The cells the sawtooth trains: per k, every deep net, its matched net, 1 x 2^k, and the spread control."""
+  return sum(2 * len(cfg.deep_shapes) + 1 + (k <= cfg.spread_max_k) for k in cfg.ks)
 
 
 # ----------------------------------------------------------------------------
@@ -234,8 +234,9 @@ def _finite(row):
 
 
 def best_deep(rows):
-  """The deep net with the best mean validation accuracy (its shape); None if every one diverged."""
-  ok = [r for r in rows if r["role"] == "deep" and _finite(r)]
+  """The deep net with the best mean validation accuracy (its shape); None if every one diverged. Reads
+  validation numbers only."""
+  ok = [r for r in rows if r["role"] == "deep" and not any(r["diverged"])]
   return max(ok, key=lambda r: stats.mean_sd(r["val_acc"])[0])["shape"] if ok else None
 
 
@@ -350,7 +351,6 @@ def table(cfg, res):
   return results.markdown_table(header, rows, caption)
 
 
-
 ROLE_STYLE = {"exact": ("k", "exact k x 2"), "deep": ("C0", "deep"), "matched": ("C1", "1 x N' (same params)"),
               "wide": ("C2", "1 x 2^k"), "spread": ("C3", "1 x 2^k, spread init")}
 
@@ -374,6 +374,8 @@ def plot(cfg, res, axes):
       med = [np.median([p for p in r["pieces"] if p is not None] or [np.nan]) for _, r in pts]
       ax_p.plot([k for k, _ in pts], med, **style)
       ax_e.plot([k for k, _ in pts], [_mean_error(r) for _, r in pts], **style)
+  for ax in (ax_p, ax_e):
+    ax.set_xticks(ks)
   ax_p.set_yscale("log", base=2)
   ax_p.set_xlabel("k")
   ax_p.set_ylabel("linear pieces on [0, 1] (median over seeds)")
@@ -395,18 +397,19 @@ def plot(cfg, res, axes):
   k = t["k"]
   ax_f.fill_between(x, -1.1, 1.1, where=data.sawtooth_labels(x, k) == 1, color="0.9", step="mid",
                     label="class 1 (target)")
-  shown = set()
+  best = res["selected"]["best_deep"].get(str(k))
   for r in t["rows"]:
-    if "function" not in r or r["role"] in shown:
+    # One deep net, the best on validation, and its shallow net of the same size.
+    if "function" not in r or (r["role"] == "deep" and r["shape"] != best) or (
+        r["role"] == "matched" and r.get("matches") != best):
       continue
-    shown.add(r["role"])
     g = np.asarray(r["function"])
     color, _ = ROLE_STYLE[r["role"]]
     ax_f.plot(x, g / max(np.abs(g).max(), 1e-12), color=color, lw=1, label=_label(r, k))
   ax_f.axhline(0, color="k", lw=0.5)
   ax_f.set_xlabel("x")
   ax_f.set_ylabel("z1 − z0, scaled to its largest value")
-  ax_f.set_title(f"k = {k}: learned functions (first seed)")
+  ax_f.set_title(f"k = {k}: learned functions (first seed; the deep net best on validation)")
   ax_f.legend(fontsize=6, loc="lower right")
 
 
@@ -434,7 +437,7 @@ def reading(cfg, res):
          "; ".join(f"k = {k}: {r['pieces'][0]} (2^k = {2 ** k})" for k, r in exact)) + ".")
   found = []
   for t in tabs:
-    ok = [r for r in t["rows"] if r["role"] != "exact" and _finite(r)]
+    ok = [r for r in t["rows"] if r["role"] != "exact" and not any(r["diverged"])]
     if ok:
       top = max(ok, key=lambda r: stats.mean_sd(r["val_acc"])[0])
       found.append(f"k = {t['k']}: {_label(top, t['k'])}, {_mean_error(top):.1f}% test error, "
@@ -487,8 +490,8 @@ def _pieces_lines(tabs):
     lines.append(
         f"- Pieces per hidden unit (median over seeds): deep nets {min(deep):.2f}-{max(deep):.2f}, one-hidden-layer "
         f"nets {min(shallow):.2f}-{max(shallow):.2f}; the exact net has {2 ** k_top / (2 * k_top):.1f} at k = {k_top}. "
-        + ("No trained deep net used its depth to multiply pieces: they have about as many pieces as units, as "
-           "Hanin and Rolnick (2019) found for trained and initialized ReLU nets." if grows else
+        + ("No trained deep net made two pieces per hidden unit: depth did not multiply the pieces gradient "
+           "descent found, as Hanin and Rolnick (2019) saw in trained and initialized ReLU nets." if grows else
            "Some trained deep net made more than two pieces per unit: depth multiplied pieces there, beyond what "
            "Hanin and Rolnick (2019) found typical."))
   bounded = [(t["k"], r) for t in tabs for r in t["rows"] if r["role"] != "exact" and _finite(r)
