@@ -3,9 +3,12 @@
   ds = load("fashion_mnist", resize=16, val_size=5000, n_train=4000, seed=0)
   ds.x_train  # float32 N x H x W x C, standardized with the training mean/std
 
-Names: fashion_mnist, digits, mnist1d, mnist1d_shuffled, tfds:NAME.
+Names: fashion_mnist, digits, mnist1d, mnist1d_shuffled, tfds:NAME, and the synthetic
+sawtooth:K and paper_cut:F (optionally :SEED, the data seed; 0 by default).
 fashion_mnist and tfds:NAME come through tensorflow-datasets (research/tfds_data.py);
 the IDX reader below finds and verifies Fashion-MNIST's files and is the fallback.
+The synthetic sets are generated, never downloaded or cached: a pure function of their
+parameters and the data seed.
 `load_raw(name)` gives the unprocessed arrays (images in [0, 1]) for builders
 that derive their own labels (experiments/modular/ does).
 
@@ -60,6 +63,8 @@ class Dataset:
   class_names: tuple
   source: str
   idx_train: np.ndarray  # rows of the raw training set kept in x_train
+  x_mean: float = 0.0    # every split is (raw - x_mean) / x_std: the training set's mean and std
+  x_std: float = 1.0
 
   @property
   def num_classes(self):
@@ -76,6 +81,10 @@ class Dataset:
     if len(self.y_val):
       out.update(x_val=self.x_val, y_val=self.y_val)
     return out
+
+  def standardize(self, x_raw):
+    """Raw inputs (e.g. points of [0, 1] for the sawtooth) as the engine sees this dataset's."""
+    return ((np.asarray(x_raw, np.float64) - self.x_mean) / self.x_std).astype(np.float32)
 
   def describe(self):
     return dict(name=self.name, shape=list(self.shape), num_classes=self.num_classes,
@@ -195,6 +204,95 @@ def _mnist1d(shuffled):
              tuple(str(i) for i in range(10)), source)
 
 
+# ----------------------------------------------------------------------------
+# Synthetic sources: many regions on a low-dimensional input, where depth provably pays
+
+SYNTHETIC_TRAIN, SYNTHETIC_TEST = 25_000, 10_000  # sawtooth: val and train are carved from the first
+PAPER_CUT_TRAIN, PAPER_CUT_TEST = 105_000, 20_000  # room for 100,000 training + 5,000 validation points
+
+
+def sawtooth_labels(x_N, k):
+  """Telgarsky's alternating labels on [0, 1]: the class of the nearest of the 2^k points i / 2^k,
+  i mod 2; the same as [f^k(x) > 1/2] for the tent map f composed k times. 2^k + 1 intervals."""
+  return (np.floor(np.asarray(x_N, np.float64) * 2.0 ** k + 0.5) % 2).astype(np.int32)
+
+
+def sawtooth_points(k):
+  """Telgarsky's 2^k points i / 2^k, i = 0 .. 2^k - 1, with their alternating labels (x_N, y_N)."""
+  x_N = np.arange(2 ** k, dtype=np.float64) / 2 ** k
+  return x_N, sawtooth_labels(x_N, k)
+
+
+# Sampled points this close to an interval boundary are drawn again: float32 inputs land exactly on a
+# boundary about 2^(k + 1 - 24) of the time, where the label is a convention and the exact net's two
+# logits tie. Leaves out 2^(k - 20) of [0, 1] (0.1% at k = 10).
+BOUNDARY_MARGIN = 2.0 ** -22
+
+
+def _sawtooth(k, seed=0):
+  """Points drawn uniformly from [0, 1] (but for BOUNDARY_MARGIN), labelled by the 2^k-piece sawtooth."""
+  rng = np.random.default_rng([seed, k])
+  n = SYNTHETIC_TRAIN + SYNTHETIC_TEST
+  kept = np.zeros(0, np.float32)
+  while len(kept) < n:
+    # Labels are read from the float32 inputs the engine sees, so no label disagrees with its point.
+    x = rng.uniform(0.0, 1.0, n).astype(np.float32)
+    t = x.astype(np.float64) * 2.0 ** k + 0.5
+    kept = np.concatenate([kept, x[np.abs(t - np.round(t)) >= BOUNDARY_MARGIN * 2.0 ** k]])
+  x = kept[:n]
+  y = sawtooth_labels(x, k)
+  n = SYNTHETIC_TRAIN
+  return Raw(x[:n, None], y[:n], x[n:, None], y[n:], ("0", "1"),
+             f"synthetic: 2^{k}-piece sawtooth labels of uniform points on [0, 1], data seed {seed}")
+
+
+# The cut's radius: a disc of half the area of the folded square [-1, 1]^2, so the classes balance.
+PAPER_CUT_RADIUS = float(np.sqrt(2.0 / np.pi))
+
+
+def fold(u_NxD, folds):
+  """Folds the square [-1, 1]^D in half along every axis `folds` times (u -> 2|u| - 1): every point
+  lands on its place in the folded paper, where one cut decides it for all 4^folds copies."""
+  for _ in range(folds):
+    u_NxD = 2.0 * np.abs(u_NxD) - 1.0
+  return u_NxD
+
+
+def paper_cut_labels(x_Nx2, folds):
+  """Lee's paper cutting: fold [-1, 1]^2 `folds` times along both axes, cut out a disc, unfold:
+  2^folds x 2^folds discs (class 1) on the square."""
+  u_Nx2 = fold(np.asarray(x_Nx2, np.float64), folds)
+  return ((u_Nx2 ** 2).sum(-1) < PAPER_CUT_RADIUS ** 2).astype(np.int32)
+
+
+def _paper_cut(folds, seed=0):
+  rng = np.random.default_rng([seed, folds])
+  x = rng.uniform(-1.0, 1.0, (PAPER_CUT_TRAIN + PAPER_CUT_TEST, 2)).astype(np.float32)
+  y = paper_cut_labels(x, folds)
+  n = PAPER_CUT_TRAIN
+  return Raw(x[:n], y[:n], x[n:], y[n:], ("paper", "hole"),
+             f"synthetic: uniform points on [-1, 1]^2, {4 ** folds} discs cut from paper folded {folds} times "
+             f"along both axes, data seed {seed}")
+
+
+# name -> (generator(parameter, seed), what the parameter is, its largest value)
+SYNTHETIC = {"sawtooth": (_sawtooth, "K, the sawtooth's 2^K pieces", 20),
+             "paper_cut": (_paper_cut, "F, the folds along each axis", 8)}
+
+
+def _synthetic(name):
+  """(generator, parameter, seed) of a name like sawtooth:8 or sawtooth:8:1; None if not synthetic."""
+  family, _, rest = name.partition(":")
+  if family not in SYNTHETIC:
+    return None
+  make, what, largest = SYNTHETIC[family]
+  parts = rest.split(":")
+  if not rest or len(parts) > 2 or not all(p.isdigit() for p in parts) or not 1 <= int(parts[0]) <= largest:
+    raise UserError(f"dataset '{name}': write {family}:N or {family}:N:SEED with N = {what} (1 to {largest}) "
+                    "and SEED the data seed")
+  return make, int(parts[0]), int(parts[1]) if len(parts) == 2 else 0
+
+
 SOURCES = {
     "fashion_mnist": _fashion_mnist,
     "digits": _digits,
@@ -204,11 +302,12 @@ SOURCES = {
 
 
 def check_name(name):
-  if name in SOURCES or (name.startswith("tfds:") and len(name) > 5):
+  if name in SOURCES or (name.startswith("tfds:") and len(name) > 5) or _synthetic(name):
     return
   hint = difflib.get_close_matches(name, SOURCES, n=1)
   hint = f" (did you mean '{hint[0]}'?)" if hint else ""
-  raise UserError(f"unknown dataset '{name}'{hint}; valid: {', '.join(SOURCES)}, tfds:NAME")
+  raise UserError(f"unknown dataset '{name}'{hint}; valid: {', '.join(SOURCES)}, tfds:NAME, "
+                  f"{', '.join(f'{f}:N' for f in SYNTHETIC)}")
 
 
 PERMUTE_TEST_LABELS_ENV = "RESEARCH_PERMUTE_TEST_LABELS"
@@ -228,6 +327,10 @@ def load_raw(name):
 
 def _parsed(name):
   check_name(name)
+  synthetic = _synthetic(name)
+  if synthetic:  # generated in well under a second: no cache to go stale
+    make, parameter, seed = synthetic
+    return make(parameter, seed)
   # v2: fashion_mnist now comes through TFDS; older caches came from the IDX reader
   cache = paths.cache_dir() / "data" / f"{name.replace(':', '-')}.v2.npz"
   if cache.exists():
@@ -290,7 +393,7 @@ def prepare(name, raw, *, resize=0, val_size=0, n_train=0, seed=0):
   mean, std = float(x[idx].mean()), float(x[idx].std()) + 1e-8
   norm = lambda a: ((a - mean) / std).astype(np.float32)
   return Dataset(name, norm(x[idx]), y[idx], norm(xt), yt, norm(x[val]), y[val],
-                 raw.class_names, raw.source, idx)
+                 raw.class_names, raw.source, idx, mean, std)
 
 
 @functools.lru_cache(maxsize=4)

@@ -18,8 +18,8 @@ import re
 
 SEPARATOR = re.compile(r"^\|(\s*:?-+:?\s*\|)+$")
 MEAN_STD = re.compile(r"^([+-]?[\d,]*\.?\d+) ± ([\d,]*\.?\d+)$")
-# Columns of mean ± std that are not accuracies (lower is better, or not a contest).
-NOT_ACCURACY = ("loss", "step", "second", "s /", "time", "wer", "params")
+# Columns of mean ± std that are not accuracies (lower is better, or not a contest): error rates too.
+NOT_ACCURACY = ("loss", "step", "second", "s /", "time", "wer", "params", "error")
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
                   "±": r"$\pm$", "×": r"$\times$", "−": r"$-$", "—": "---", "–": "--",
