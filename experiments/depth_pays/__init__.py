@@ -1,6 +1,6 @@
 """Where depth pays: Telgarsky's sawtooth and Lee's paper cutting, under the engine and the protocol.
 
-  make depth_pays                   # full profile (not yet run: see Expect)
+  make depth_pays                   # full profile, 14 minutes on 2 CPU cores
   make pays PROFILE=quick           # a smoke test, about a minute on 2 shared CPU cores
   make pays ARGS="--config.ks=[2,4,6]"                          # fewer sawtooths
   make pays ARGS="--config.deep_shapes=[[2,1],[4,2],[8,2]]"     # deep nets W wide, m x k deep
@@ -26,16 +26,13 @@ per net on validation from one grid. Pieces, decision images and errors on Telga
 are pure functions of those parameters. Comparisons: Welch's t-test with Holm's correction over
 each part's family.
 
-Expect: the full profile has not been run yet. Estimated from partial runs on shared cores: about
-15-20 min on 2 idle CPU cores (34 sawtooth cells and 8 paper-cutting cells of 10 members each; the
-1 x 2^k cells at k = 8 and 10 and the 100,000-example cells cost the most).
-Partial runs at the full settings (5 seeds; the grid then {1e-3, 3e-3, 1e-2} or {3e-3, 1e-2, 3e-2};
-2026-11-29): the exact net has 0 error at every k tried (1 to 12) and exactly 2^k pieces (1 to 10);
-at k = 4 an 8 x 8 net reached 19.0% test error, the 1 x 134 net of its size 30.9% (deep ahead,
-p = 0.044 after Holm over 3) and 1 x 16 41.6% (35.3% with spread kinks); at k = 10 every trained net
-(10 x 2, 20 x 8, 1 x 15, 1 x 350, 1 x 1024) sat at chance, 1 x 1024 with about 800 pieces; paper
-cutting, deep 3 x 32 vs shallow 1 x 454 test accuracy: 96.3 vs 95.5% at 20,000 examples, 96.9 vs
-97.0% at 100,000, neither resolved.
+Expect (full, 5 seeds x 2 learning rates; 13.8 min on 2 CPU cores, 2026-11-29): the exact net has
+0 error and exactly 2^k pieces at every k (2 to 10); trained nets get under Telgarsky's 1/6 only at
+k = 2 and 3 (k = 4: deep 8 x 8 19.0% test error, best; k = 6 and up: every trained net near chance,
+1 x 350 at k = 10 with about 300 pieces); deep vs same-size shallow resolved in 1 of 12 pairs (k = 8,
+both at chance); no trained net made two pieces per hidden unit (Hanin and Rolnick). Paper cutting,
+deep 3 x 32 vs shallow 1 x 454: not resolved at any of 2k, 20k, 50k, 100k examples, so no evidence
+for or against the lecture's collapse of the shallow net at 20k.
 """
 import matplotlib.pyplot as plt
 import ml_collections
