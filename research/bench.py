@@ -368,7 +368,8 @@ XLA_SETTINGS = {"default": "",
 
 def one_process_epoch(epochs):
   """Run in a child process by `xla_settings`: the engine's one-run program of the reference MLP,
-  one warm-up epoch, then seconds per epoch over `epochs` and the accuracy reached."""
+  a warm-up run of `epochs` epochs, then seconds per epoch over a second such run and the accuracy
+  it reached."""
   import json
   runtime.setup_jax()
   ds = data.load("fashion_mnist")
@@ -407,7 +408,7 @@ def xla_settings(epochs, rounds, settings=XLA_SETTINGS):
   return results.markdown_table(
       ["XLA CPU setting", "XLA_FLAGS", "s / epoch", "spread", "speed-up", "test acc after the epochs (%)"], rows,
       f"**XLA CPU settings** (engine, one run of the reference MLP, a fresh process per setting and round, "
-      f"{epochs} epochs timed after a warm-up epoch; median of {rounds} interleaved rounds).") + "\n", doc
+      f"{epochs} epochs timed after a warm-up run of as many; median of {rounds} interleaved rounds).") + "\n", doc
 
 
 def precision(arrays, model, epochs, rounds, members=3):
