@@ -19,7 +19,8 @@ def rare_lines(ax, points, ticks, rare_name, metric="test_rare"):
     ax.errorbar(xs + 0.04 * (i - 2), [m for m, _ in ms], yerr=[s for _, s in ms], marker="o", capsize=3,
                 color=f"C{i}", label=LABELS[k])
   ax.set_xticks(xs, ticks)
-  ax.set_ylabel(f"{'rare' if metric == 'test_rare' else 'worst'}-group ({rare_name}) test accuracy (%)")
+  ax.set_ylabel(f"rare-group ({rare_name}) test accuracy (%)" if metric == "test_rare"
+                else "worst-group test accuracy (%)")
   ax.grid(alpha=0.3)
   ax.legend(fontsize=8)
 
