@@ -97,10 +97,6 @@ def balanced_probabilities(g_N, num_groups):
   return 1.0 / (count_G[g_N] * present)
 
 
-def _where(ok, new, old):
-  return jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, old)
-
-
 def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patience=0, schedule=None,
                  loss_fn=train.cross_entropy, correct_fn=train.correct, eval_batch=2000):
   """A train.Trainer that runs Group DRO over `num_groups` groups (data["g_train"], data["g_val"]:
@@ -161,8 +157,8 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
     params = optax.apply_updates(state.params, updates)
     finite = jnp.isfinite(loss) & jnp.isfinite(optax.tree.norm(grads))
     ok = finite & ~state.diverged
-    return state._replace(params=_where(ok, params, state.params),
-                          opt_state=_where(ok, (inner, adversary_state), state.opt_state),
+    return state._replace(params=train._select(ok, params, state.params),
+                          opt_state=train._select(ok, (inner, adversary_state), state.opt_state),
                           diverged=state.diverged | ~finite), loss
 
   def train_epochs(state, data, epochs):
@@ -187,7 +183,7 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
       worst = jnp.min(jnp.where(count_G > 0, acc_G, jnp.inf))
       better = worst > state.best_val  # as in train.py: NaN is never better
       best_epoch = jnp.where(better, epoch, state.best_epoch)
-      state = state._replace(epoch=epoch, best_params=_where(better, state.params, state.best_params),
+      state = state._replace(epoch=epoch, best_params=train._select(better, state.params, state.best_params),
                              best_val=jnp.where(better, worst, state.best_val), best_epoch=best_epoch,
                              stopped=(patience > 0) & (epoch - best_epoch >= patience))
       return state, train.History(loss_sum / steps, val_loss, val_acc, state.diverged)
@@ -210,12 +206,6 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
                                  jax.ShapeDtypeStruct((batch_size,), jnp.int32))
     forward = jax.jit(model.apply).lower(state.params, rows(data["x_train"], 1))
     largest = max((math.prod(a.shape) for a in jax.tree.leaves(state.params)), default=0)
-    return train.Cost(_flops(step), _flops(forward), int(largest))
+    return train.Cost(train._flops(step), train._flops(forward), int(largest))
 
   return train.Trainer(init, train_epochs, evaluate, batch_size, cost, patience)
-
-
-def _flops(lowered):
-  analysis = lowered.cost_analysis()
-  analysis = analysis[0] if isinstance(analysis, (list, tuple)) else analysis
-  return float((analysis or {}).get("flops", 0.0))
