@@ -15,11 +15,12 @@ Modules, each small and named for what it holds:
   masks        masks and magnitude pruning over any params pytree
   optim        optax optimizers whose numeric hyperparameters can be vmapped
   train        one training run as one compiled program; vmap over members
+  group_dro    Group DRO (Sagawa et al.) as a trainer of its own, with train's guarantees
   cells        a table cell = a vmapped run, identified by its programs and data, checkpointed, reused
   summary      a cell's numbers as typed values
   curves       per-epoch metrics as JSON lines (and TensorBoard) while a cell trains
   stats        mean ± std over seeds and the comparisons readings make
-  groups       two binary attributes, one rare combination (the modular experiment)
+  groups       two binary attributes, one rare combination, each b's own data (the modular experiment)
   sharding     members or minibatches over devices and hosts
   results      atomic files, the environment, markdown tables
   tables       table.md as LaTeX (booktabs) and CSV

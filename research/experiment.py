@@ -51,14 +51,15 @@ class Context:
       self._data[key] = (ds, jax.device_put(ds.arrays()))
     return self._data[key]
 
-  def trainer(self, model, *, optimizer=None, batch_size=None, epochs=None, **options):
+  def trainer(self, model, *, optimizer=None, batch_size=None, epochs=None, make=train.make_trainer, **options):
     """train.make_trainer under the config's protocol: its stopping rule (patience) and its
     learning-rate schedule over the maximum epochs; optimizer and batch size from the config
-    unless given. Every contender an experiment trains gets the same rule through here."""
+    unless given. Every contender an experiment trains gets the same rule through here, those of
+    another trainer with make_trainer's signature too (make=research.group_dro.make_trainer)."""
     cfg = self.cfg
     schedule = optim.schedule(cfg.schedule, warmup_epochs=cfg.warmup_epochs, epochs=epochs or cfg.epochs)
-    return train.make_trainer(model, optimizer or cfg.optimizer, batch_size or cfg.batch_size,
-                              patience=cfg.patience, schedule=schedule, **options)
+    return make(model, optimizer or cfg.optimizer, batch_size or cfg.batch_size,
+                patience=cfg.patience, schedule=schedule, **options)
 
   def plan(self, total_cells):
     self._bar = tqdm(total=total_cells, desc=self.name, unit="cell", disable=not self.progress)

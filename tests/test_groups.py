@@ -149,3 +149,55 @@ def test_fashion_attributes_are_crisp():
   c = groups.counts(split)
   assert c["train"][3] == round(0.01 * sum(c["train"])) and len(set(c["test"])) == 1
   assert "light footwear" == groups.group_name(3, names)
+
+
+def test_data_seeds_draw_other_examples_and_keep_the_test_set():
+  train, test = synthetic_pools()
+  draws = [groups.build(train, test, rho=0.01, n_train=2000, n_val=400, seed=d, test_seed=1) for d in (0, 1, 2)]
+  rare = [set(s.idx_train[s.g_train == 3]) for s in draws]
+  assert all(len(r) == 20 for r in rare)
+  assert rare[0] != rare[1] and rare[1] != rare[2] and rare[0] != rare[2]  # other rare examples each draw
+  assert set(draws[0].idx_val) != set(draws[1].idx_val)
+  for s in draws[1:]:  # one test set for every data seed
+    np.testing.assert_array_equal(s.idx_test, draws[0].idx_test)
+  # Without test_seed the test draw follows the seed, as before data seeds existed.
+  np.testing.assert_array_equal(groups.build(train, test, rho=0.01, n_train=2000, seed=0).idx_test, draws[0].idx_test)
+
+
+def test_rho_zero_has_no_rare_example_anywhere_but_the_test_set():
+  train, test = synthetic_pools()
+  split = groups.build(train, test, rho=0.0, n_train=2000, n_val=400)
+  c = groups.counts(split)
+  assert c["train"][3] == 0 and c["val"][3] == 0 and c["test"][3] == c["test"][0] > 0
+  assert groups.weights(split.g_train)[split.g_train == 0].mean() > 0  # reweighting skips the empty group
+
+
+def test_the_frame_is_independent_of_kind_by_construction():
+  rng = np.random.default_rng(0)
+  x = rng.uniform(0, 0.5, (301, 6, 6, 1)).astype(np.float32)
+  a = (np.arange(301) % 3 == 0).astype(np.int32)  # 101 of one kind, 200 of the other
+  pool = groups.framed(groups.Pool(x, a, np.zeros(301, np.int32)), seed=4)
+  for k in (0, 1):  # within each kind, half framed (to one item): P(b = 1 | a) = 1/2 for both
+    assert abs(pool.b[a == k].sum() - (a == k).sum() / 2) <= 0.5
+  ring = np.ones((6, 6), bool)
+  ring[1:5, 1:5] = False
+  framed, plain = pool.b == 1, pool.b == 0
+  assert np.all(pool.x[framed][:, ring] == 1.0)  # the same pixels for every framed item, whatever its kind
+  np.testing.assert_array_equal(pool.x[framed][:, ~ring], x[framed][:, ~ring])  # the item itself untouched
+  np.testing.assert_array_equal(pool.x[plain], x[plain])
+  np.testing.assert_array_equal(pool.a, a)
+  # Another seed frames other items, the same share.
+  other = groups.framed(groups.Pool(x, a, np.zeros(301, np.int32)), seed=5)
+  assert (other.b != pool.b).any() and other.b.sum() == pool.b.sum()
+
+
+def test_every_attribute_set_has_its_own_data_without_the_groups():
+  for name in ("digits", "digits_frame"):
+    train, _, names = groups.load(name)
+    own, about = groups.OWN_DATA[name]()
+    assert np.all(own.a == -1) and set(np.unique(own.b)) == {0, 1} and about
+    rows, val = groups.own_split(own, 100, 40, seed=0)
+    assert not set(rows) & set(val)
+    assert own.b[rows].sum() == 50 and own.b[val].sum() == 20  # balanced over b
+    if name == "digits_frame":
+      assert names.b_title == "frame" and abs(train.b[train.a == 1].mean() - train.b[train.a == 0].mean()) < 0.01

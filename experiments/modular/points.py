@@ -6,21 +6,28 @@ import numpy as np
 
 from research import stats
 
-from experiments.modular.contenders import CONTENDERS, MODULAR_DESIGNS, point_key
+from experiments.modular.contenders import CONTENDERS, ROBUST, point_key
+
+# The contenders of the training-cost table: those with a 4-way validation curve of their own.
+COSTED = tuple(k for k in CONTENDERS if k != "own")
 
 
-def point(res, rho, n):
-  """The results row trained at (rho, n_train = n)."""
-  return next(r for r in res["points"] if math.isclose(r["rho"], rho) and r["n_train"] == n)
+def point(res, rho, n, source=None):
+  """The results row trained at (rho, n_train = n) on `source` (the main attribute set by default)."""
+  source = source or res["attributes"]
+  return next(r for r in res["points"] if r["source"] == source and math.isclose(r["rho"], rho) and r["n_train"] == n)
 
 
 def main_point(res):
   return point(res, res["rho_main"], res["n_main"])
 
 
-def by_rho(res):
-  """The rare-fraction sweep's rows at the main size, rho ascending."""
-  return [point(res, rho, res["n_main"]) for rho in sorted(res["rhos"])]
+def by_rho(res, source=None):
+  """A rare-fraction sweep's rows at the main size, rho ascending: the main attribute set's rhos, or
+  the contrast's."""
+  source = source or res["attributes"]
+  rhos = res["rhos"] if source == res["attributes"] else res["contrast"]["rhos"]
+  return [point(res, rho, res["n_main"], source) for rho in sorted(rhos)]
 
 
 def by_size(res):
@@ -29,11 +36,11 @@ def by_size(res):
 
 
 def key(p):
-  return point_key(p["rho"], p["n_train"])
+  return point_key(p["source"], p["rho"], p["n_train"])
 
 
 def mean(values):
-  """The mean over seeds, as a fraction (not in percent)."""
+  """The mean over members, as a fraction (not in percent)."""
   return stats.mean_sd(values, scale=1.0)[0]
 
 
@@ -44,6 +51,12 @@ def pct(rho):
 def val_score(values):
   """Mean validation accuracy over the members, a diverged member counting 0 (as Summary.select does)."""
   return float(np.mean([0.0 if v is None or not np.isfinite(v) else v for v in values]))
+
+
+def gains(p, k, versus="monolithic", metric="test_rare"):
+  """Per member, contender k's number minus `versus`'s: members pair up by data seed and init seed."""
+  a, b = p["contenders"][k][metric], p["contenders"][versus][metric]
+  return [None if x is None or y is None else x - y for x, y in zip(a, b)]
 
 
 def to_target(c, target):
@@ -65,14 +78,13 @@ def seconds_to(c, steps):
 
 def select(res, cfg):
   """Every choice the tables and the reading make, on validation numbers only:
-  best_modular: per point, the modular design with the best mean validation accuracy on the rare group
-                (the design reweighting is compared with);
+  best_robust: per point, the one-network fix (reweighting or Group DRO) with the best mean worst-group
+               validation accuracy (the fix the modules are compared with);
   steps_to_target: per contender at the main point, each member's steps to cfg.target_acc validation accuracy;
   reuse_scratch: the network from scratch with the best mean validation accuracy on the new task."""
-  best = {key(p): max(MODULAR_DESIGNS, key=lambda k: val_score(p["contenders"][k]["val_rare"]))
-          for p in res["points"]}
+  best = {key(p): max(ROBUST, key=lambda k: val_score(p["contenders"][k]["val_worst"])) for p in res["points"]}
   main = main_point(res)["contenders"]
-  out = dict(best_modular=best, steps_to_target={k: to_target(main[k], cfg.target_acc) for k in CONTENDERS})
+  out = dict(best_robust=best, steps_to_target={k: to_target(main[k], cfg.target_acc) for k in COSTED})
   scratch = [k for k in ("scratch", "composition_scratch") if k in res["reuse"]["rows"]]
   if scratch:
     out["reuse_scratch"] = max(scratch, key=lambda k: val_score(res["reuse"]["rows"][k]["val_acc"]))

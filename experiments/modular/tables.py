@@ -1,54 +1,25 @@
-"""The modular experiment's tables (groups, main, rare fraction, less data, training cost, reuse) and plots."""
-import matplotlib.pyplot as plt
-
+"""The modular experiment's tables: groups, main, rare fraction, less data, training cost, reuse here;
+modules' own data, entangled vs disentangled and Sagawa's format in attribute_tables.py."""
 from research import groups, protocol, results, stats
 
-from experiments.modular.contenders import CONTENDERS, LABELS
-from experiments.modular.points import by_rho, by_size, main_point, pct, seconds_to
+from experiments.modular.attribute_tables import attributes_table, own_table, sagawa_table
+from experiments.modular.captions import dro_text, members_text, rule_text, setting_text, val_rare_text
+from experiments.modular.contenders import CONTENDERS, LABELS, SWEEP
+from experiments.modular.points import COSTED, by_rho, by_size, main_point, pct, seconds_to
 from experiments.modular.reuse import REUSE_LABELS
-
-# Sagawa et al. 2020 (ICLR), CelebA: average / worst-group test accuracy (%) of ERM and of group upweighting.
-SAGAWA = {"monolithic": (94.9, 47.8), "reweighted": (92.9, 83.3)}
-# Their setting, so that nobody reads the numbers as comparable point for point with ours.
-SAGAWA_SETTING = ("a 2-way task (Blond_Hair) with Male as the second attribute, CelebA's ~163K training faces "
-                  "(blond men 0.85%), an ImageNet-pretrained ResNet50 fine-tuned for 50 epochs (SGD, batch 128; "
-                  "lr 1e-4 and weight decay 1e-4 in the authors' published command), no data augmentation "
-                  "(the default of the authors' code, github.com/kohpangwei/group_DRO)")
-# How the setting line names a pool's examples; an attribute set not here goes by its own name.
-ITEMS = {"fashion_mnist": "Fashion-MNIST items", "digits": "scikit-learn digits", "celeb_a": "CelebA faces"}
 
 
 def table(doc):
-  parts = [groups_table(doc), main_table(doc), rho_table(doc), size_table(doc), cost_table(doc),
-           reuse_table(doc)]
+  parts = [groups_table(doc), main_table(doc), rho_table(doc), size_table(doc), own_table(doc),
+           attributes_table(doc), sagawa_table(doc), cost_table(doc), reuse_table(doc)]
   return "\n".join(parts)
-
-
-def rule_text(cfg, p):
-  """The stopping rule at a point, with its maximum epochs."""
-  return (f"{cfg['optimizer']} lr {cfg['learning_rate']:g} (combiner {cfg['combiner_lr']:g}), "
-          f"batch {cfg['batch_size']}, {protocol.rule(cfg, p['epochs'])}")
-
-
-def setting_text(doc):
-  cfg, res = doc["config"], doc["results"]
-  names, main = res["names"], main_point(res)
-  items = ITEMS.get(cfg["attributes"], cfg["attributes"])
-  return (f"{items}: {names['a_title']} ({' / '.join(names['a'])}) x {names['b_title']} "
-          f"({' / '.join(names['b'])}); "
-          f"rare group: {res['rare_name']}. Validation: {main['n_val']:,} examples held out of the training pool "
-          f"at the same rho ({main['counts']['val'][res['rare']]} rare); every contender's epoch is chosen on its "
-          f"validation accuracy (4-way). Test set balanced ({main['counts']['test'][0]:,} per group). "
-          f"Mean ± std over {cfg['seeds']} seeds (initialization and batch order; the data subset is fixed, "
-          f"data_seed {cfg['data_seed']}). One-hidden-layer MLPs: monolithic and trunk {cfg['width']} units, "
-          f"each attribute module {cfg['module_width']}, combiner {cfg['combiner_width']}; {rule_text(cfg, main)}. "
-          "epochs: to the best validation accuracy, median (range); + marks a member still improving at the maximum.")
 
 
 def groups_table(doc):
   res = doc["results"]
   names = res["names"]
-  return (f"**Groups** (rho = {pct(res['rho_main'])}, like Sagawa et al.'s Table 1). {names['source']}.\n\n"
+  return (f"**Groups** (rho = {pct(res['rho_main'])}, data seed {res['data_seeds'][0]}, like Sagawa et al.'s "
+          f"Table 1; every data seed has the same counts). {names['source']}.\n\n"
           + groups.counts_table(res["counts"], groups.AttributeNames(**names), res["rare"]))
 
 
@@ -66,32 +37,30 @@ def main_table(doc):
   for k in CONTENDERS:
     c = main["contenders"][k]
     rows.append([LABELS[k], results.human(c["params"]), protocol.epochs_cell(c), stats.mean_sd_text(c["val_acc"]),
-                 stats.mean_sd_text(c["val_rare"]), stats.mean_sd_text(c["test_average"]),
+                 val_rare_text(main, c, rare), stats.mean_sd_text(c["test_average"]),
                  stats.mean_sd_text(c["test_train_mix"]), *[group_column(c, g) for g in range(4)],
                  stats.mean_sd_text(c["test_worst"])])
-  for k, (avg, worst) in SAGAWA.items():
-    rows.append([f"*Sagawa et al. 2020, CelebA: {'ERM' if k == 'monolithic' else 'upweighting'}*", "ResNet50",
-                 *[""] * 4, f"*{avg}*", *[""] * 4, f"*{worst}*"])
   return results.markdown_table(header, rows,
       f"**Table 1: main.** Accuracy (%) at rho = {pct(res['rho_main'])} "
       f"({main['counts']['train'][rare]} rare of {main['n_train']:,} training examples). "
-      "val: the 4-way validation accuracy the epoch is chosen by; val rare: the rare group's validation "
-      "examples alone. test average: mean over the balanced test set (= the mean of the four groups); test avg "
-      "(train mix): the group accuracies weighted as in training, the nearest to Sagawa's average (their test "
-      "set follows the natural distribution). * the rare group. " + setting_text(doc)
-      + f" Sagawa et al.'s rows: {SAGAWA_SETTING}.")
+      "val: the 4-way validation accuracy (the epoch is chosen by it, Group DRO's by the worst group); val rare: "
+      "the rare group's validation examples alone. test average: mean over the balanced test set (= the mean of "
+      "the four groups); test avg (train mix): the group accuracies weighted as in training (Sagawa's average). "
+      "* the rare group. The modules on their own data: the skewed kind module with a b module trained on "
+      f"{res['own'][res['attributes']]['about']}; its epochs are the b module's. " + setting_text(doc)
+      + " Sagawa et al.'s published rows stand in Table 6, beside networks that predict one attribute as theirs do.")
 
 
-def sweep_table(points, rare, label, metric, caption):
+def sweep_table(points, rare, label, metric, caption, contenders=SWEEP):
   """One row per (point, contender): its rare examples, epochs, validation numbers and test `metric`."""
   rows = []
   for p in points:
-    for k in CONTENDERS:
+    for k in contenders:
       c = p["contenders"][k]
       rows.append([label(p), f"{p['counts']['train'][rare]:,} / {p['counts']['val'][rare]:,}", LABELS[k],
-                   protocol.epochs_cell(c), stats.mean_sd_text(c["val_acc"]),
-                   stats.mean_sd_text(c[f"val_{metric}"]), stats.mean_sd_text(c[f"test_{metric}"])])
-  return results.markdown_table(["setting", "rare (train / val)", "contender", "epochs", "val", f"val {metric}",
+                   protocol.epochs_cell(c), stats.mean_sd_text(c["val_acc"]), stats.mean_sd_text(c["val_worst"]),
+                   stats.mean_sd_text(c[f"test_{metric}"])])
+  return results.markdown_table(["setting", "rare (train / val)", "contender", "epochs", "val", "val worst",
                                  f"test {metric}"], rows, caption)
 
 
@@ -99,9 +68,11 @@ def rho_table(doc):
   cfg, res = doc["config"], doc["results"]
   rare = res["rare"]
   return sweep_table(by_rho(res), rare, lambda r: f"rho = {pct(r['rho'])}", "rare",
-      f"**Table 2: rare fraction.** Rare-group ({res['group_names'][rare]}) accuracy (%) vs its share rho "
-      f"of the {res['n_main']:,} training examples and of the validation set (rho = 25% is balanced), mean ± std "
-      f"over {cfg['seeds']} seeds; val: the 4-way validation accuracy. {rule_text(cfg, main_point(res))}.")
+      f"**Table 2: rare fraction.** Rare-group ({res['group_names'][rare]}) test accuracy (%) vs its share rho "
+      f"of the {res['n_main']:,} training examples and of the validation set (rho = 0: the group is never seen, "
+      f"zero-shot; rho = 25% is balanced), {members_text(cfg)}; val: the 4-way validation accuracy; val worst: "
+      f"the worst group's validation accuracy (over the groups validation has). {rule_text(cfg, main_point(res))}. "
+      f"{dro_text(cfg)}.")
 
 
 def size_table(doc):
@@ -109,10 +80,11 @@ def size_table(doc):
   points = by_size(res)
   maxima = ", ".join(f"{p['epochs']} at n = {p['n_train']:,}" for p in points)
   return sweep_table(points, res["rare"], lambda r: f"n = {r['n_train']:,}", "worst",
-      f"**Table 3: less data.** Worst-group accuracy (%) vs training-set size at rho = {pct(res['rho_main'])} "
-      f"(the validation set stays at {points[0]['n_val']:,}), mean ± std over {cfg['seeds']} seeds; val: the 4-way "
-      f"validation accuracy. The maximum epochs grow for small sets, up to {cfg['budget_steps']:,} steps "
-      f"({maxima}); patience {cfg['patience']} epochs everywhere.")
+      f"**Table 3: less data.** Worst-group test accuracy (%) vs training-set size at rho = {pct(res['rho_main'])} "
+      f"(the validation set stays at {points[0]['n_val']:,}; b's own data stays at "
+      f"{res['own'][res['attributes']]['n_train']:,} examples: the modules' own data is not the task's), "
+      f"{members_text(cfg)}; val: the 4-way validation accuracy. The maximum epochs grow for small sets, up to "
+      f"{cfg['budget_steps']:,} steps ({maxima}); patience {cfg['patience']} epochs everywhere.")
 
 
 def cost_table(doc):
@@ -120,7 +92,7 @@ def cost_table(doc):
   main, target = main_point(res), cfg["target_acc"]
   chosen = res["selected"]["steps_to_target"]
   rows = []
-  for k in CONTENDERS:
+  for k in COSTED:
     c = main["contenders"][k]
     steps = chosen[k]
     ok = [s for s in steps if s is not None]
@@ -132,15 +104,15 @@ def cost_table(doc):
                  stats.mean_sd_text(c["epochs_run"], scale=1, digits=0)])
   spe = main["contenders"]["monolithic"]["steps_per_epoch"]
   return results.markdown_table(
-      ["contender", "seeds reaching", "optimizer steps", "seconds", "steps / epoch", "s / model-epoch",
+      ["contender", "members reaching", "optimizer steps", "seconds", "steps / epoch", "s / model-epoch",
        "epochs to best", "epochs run"], rows,
-      f"**Table 4: training cost.** Optimizer steps and wall-clock seconds until the validation accuracy (4-way, "
+      f"**Table 7: training cost.** Optimizer steps and wall-clock seconds until the validation accuracy (4-way, "
       f"at rho = {pct(res['rho_main'])}) first reaches {100 * target:g}% (checked once per epoch, so steps are "
-      f"resolved to {spe} steps), mean ± std over the seeds that reach it; epochs to best and epochs run (to the "
+      f"resolved to {spe} steps), mean ± std over the members that reach it; epochs to best and epochs run (to the "
       f"stop by patience) under {protocol.rule(cfg, main['epochs'])}. The learned combiner's count includes "
       "all of its modules' training, to their stop, which must come first. Seconds: per model, from the vmapped "
-      f"cell's training time ({doc['environment']['devices']}, {doc['environment']['cpu_count']} CPU cores, "
-      "other work may have shared them).")
+      f"cells' training time (mean over the data seeds' cells; {doc['environment']['devices']}, "
+      f"{doc['environment']['cpu_count']} CPU cores, other work may have shared them).")
 
 
 def reuse_task_text(doc):
@@ -160,44 +132,12 @@ def reuse_table(doc):
            stats.mean_sd_text(r["train_acc"]), stats.mean_sd_text(r["val_acc"]), stats.mean_sd_text(r["test_acc"])]
           for k, r in ru["rows"].items()]
   return results.markdown_table(["model", "trainable params", "lr", "epochs", "train", "val", "test"], rows,
-      f"**Table 5: reuse.** A new 2-way task ({reuse_task_text(doc)}) with {ru['n_labels']} labelled training "
+      f"**Table 8: reuse.** A new 2-way task ({reuse_task_text(doc)}) with {ru['n_labels']} labelled training "
       f"examples ({cfg['reuse_per_group']} per group) and {ru['n_val']} validation examples "
-      f"({cfg['reuse_val_per_group']} per group), none of them in the modules' training or validation set; "
-      f"accuracy (%) with the test accuracy on the balanced test set ({ru['n_test']:,}, "
-      f"{100 * ru['test_positive']:.0f}% positive), mean ± std over {cfg['seeds']} seeds; batch "
+      f"({cfg['reuse_val_per_group']} per group), drawn per data seed, none of them in the modules' training or "
+      f"validation set; accuracy (%) with the test accuracy on the balanced test set ({ru['n_test']:,}, "
+      f"{100 * ru['test_positive']:.0f}% positive), {members_text(cfg)}; batch "
       f"{min(cfg['reuse_batch'], ru['n_labels'])}, an epoch {ru['passes']} passes over the {ru['n_labels']} "
       f"examples, {protocol.rule(cfg, ru['epochs'])}. Frozen parts are the "
-      f"selected parameters of the rho = {pct(res['rho_main'])} runs of Table 1; only the combiner "
-      f"({cfg['combiner_width']} hidden units) trains on top of them.")
-
-
-def rare_lines(ax, points, x_of, tick_of, rare_name):
-  """Each contender's rare-group test accuracy over the points, mean ± std over seeds."""
-  for i, k in enumerate(CONTENDERS):
-    ms = [stats.mean_sd(p["contenders"][k]["test_rare"]) for p in points]
-    ax.errorbar([x_of(p) for p in points], [m for m, _ in ms], yerr=[s for _, s in ms],
-                marker="o", capsize=3, color=f"C{i}", label=LABELS[k])
-  ax.set_xscale("log")
-  ax.set_xticks([x_of(p) for p in points], [tick_of(p) for p in points])
-  ax.minorticks_off()
-  ax.set_ylabel(f"rare-group ({rare_name}) test accuracy (%)")
-  ax.grid(alpha=0.3)
-  ax.legend(fontsize=8)
-
-
-def plots(doc):
-  cfg, res = doc["config"], doc["results"]
-  figs = {}
-  fig, ax = plt.subplots(figsize=(6.5, 4))
-  rare_lines(ax, by_rho(res), lambda p: 100 * p["rho"], lambda p: f"{100 * p['rho']:g}%", res["rare_name"])
-  ax.set_xlabel("rare group's share of the training set, rho")
-  ax.set_title(f"n = {res['n_main']:,} training examples, {cfg['seeds']} seeds (mean ± std), best-validation epoch")
-  figs["rare_vs_rho.png"] = fig
-
-  fig, ax = plt.subplots(figsize=(6.5, 4))
-  rare_lines(ax, by_size(res), lambda p: p["n_train"],
-             lambda p: results.human(p["n_train"]).replace(".0K", "K"), res["rare_name"])
-  ax.set_xlabel("training examples")
-  ax.set_title(f"rho = {pct(res['rho_main'])}, {cfg['seeds']} seeds (mean ± std), best-validation epoch")
-  figs["rare_vs_size.png"] = fig
-  return figs
+      f"selected parameters of the rho = {pct(res['rho_main'])} runs of Table 1 at the same data seed; only the "
+      f"combiner ({cfg['combiner_width']} hidden units) trains on top of them.")

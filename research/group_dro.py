@@ -1,0 +1,211 @@
+"""Group DRO (Sagawa, Koh, Hashimoto, Liang 2020): training against the worst group's loss.
+
+  trainer = make_trainer(model, "adam", 128, num_groups=4, patience=5)
+  hp = {"learning_rate": 1e-3, "group_step": 0.01, "group_adjustment": 0.0}
+  data = dict(x_train=..., y_train=..., g_train=..., x_val=..., y_val=..., g_val=..., x_test=..., y_test=...)
+  result = cells.run_cell(trainer, data, ..., hparams=[hp] * members)   # like any engine trainer
+
+What it implements, from the paper's Algorithm 1 and the authors' code (loss.py and the published
+commands of github.com/kohpangwei/group_DRO):
+- minibatches drawn group-balanced: each example with probability 1 / (its group's count), with
+  replacement (Algorithm 1 draws a group uniformly, then an example of it; the authors pair
+  --robust with --reweight_groups, a weighted sampler of the same law);
+- per step, each group's mean loss L_g over the batch (0 for a group the batch lacks, as in their
+  compute_group_avg), adjusted by C / sqrt(n_g) with n_g the group's training count (the paper's
+  group adjustment; C = hp["group_adjustment"], 0 in their published commands);
+- the adversary's exponentiated-gradient step q_g <- q_g exp(eta_q (L_g + C / sqrt(n_g))), then
+  q <- q / sum(q) (eta_q = hp["group_step"]; their default robust_step_size is 0.01), and then one
+  optimizer step on sum_g q_g L_g with the new q, in this order as in their code;
+- regularization by early stopping on the worst-group validation accuracy (the paper selects the
+  epoch by it); the paper's other regularizer, a strong l2 penalty, is not added: the optimizer
+  is the caller's, as for every other contender.
+A group with no training example (a zero-shot split) gets q = 0 and is never drawn. q is kept as
+log q, so that a group whose weight shrinks for thousands of steps cannot underflow to a 0 it
+could never leave; exp of it is the paper's q.
+
+The engine's guarantees hold as in research/train.py, whose TrainState, History and Trainer it
+returns so that cells.run_cell trains, checkpoints and evaluates it unchanged: a step whose loss
+or gradient is not finite is not applied and the member is frozen and flagged; after each epoch a
+member whose worst-group validation accuracy beats its best keeps those parameters (best_val is
+that worst-group accuracy; History.val_acc stays the average validation accuracy, as elsewhere);
+with patience > 0 a member stops after that many epochs without improving. research/train.py
+itself is not changed, so no existing cell's compiled program changes.
+"""
+import math
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax import lax
+
+from research import optim, sharding, train
+
+# Hyperparameters of the adversary, read from hp beside the optimizer's.
+GROUP_HPARAMS = ("group_step", "group_adjustment")
+
+
+class GroupWeightsState(NamedTuple):
+  log_q_G: jax.Array       # log of the adversary's weights; -inf for a group without training examples
+  counts_G: jax.Array      # training examples per group (n_g), float32
+  step_size: jax.Array     # eta_q
+  adjustment: jax.Array    # C of the group adjustment C / sqrt(n_g)
+
+
+class GroupWeights(NamedTuple):
+  """An optax-style pair: init(counts_G, step_size, adjustment) -> state; update(loss_G, state) -> state."""
+  init: Callable
+  update: Callable
+
+
+def group_weights():
+  """The adversary of Group DRO: uniform over the groups that have training examples, then one
+  exponentiated-gradient step per minibatch on the adjusted group losses."""
+  def init(counts_G, step_size, adjustment):
+    counts_G = jnp.asarray(counts_G, jnp.float32)
+    present_G = counts_G > 0
+    log_q_G = jnp.where(present_G, -jnp.log(jnp.maximum(present_G.sum(), 1)), -jnp.inf)
+    return GroupWeightsState(log_q_G, counts_G, jnp.asarray(step_size, jnp.float32),
+                             jnp.asarray(adjustment, jnp.float32))
+
+  def update(loss_G, state):
+    present_G = state.counts_G > 0
+    adjusted_G = loss_G + state.adjustment / jnp.sqrt(jnp.maximum(state.counts_G, 1.0))
+    # q * exp(eta * adjusted), normalized: in log space, a step then a log-normalization.
+    log_q_G = jnp.where(present_G, state.log_q_G + state.step_size * adjusted_G, -jnp.inf)
+    log_q_G = log_q_G - jax.nn.logsumexp(log_q_G)
+    return state._replace(log_q_G=jnp.where(present_G, log_q_G, -jnp.inf))
+  return GroupWeights(init, update)
+
+
+def weights(state):
+  """The adversary's q over the groups (sums to 1)."""
+  return jnp.exp(state.log_q_G)
+
+
+def group_means(values_B, g_B, num_groups):
+  """(mean of values_B within each group, examples per group): 0 for a group the batch lacks."""
+  member_BxG = jax.nn.one_hot(g_B, num_groups, dtype=values_B.dtype)
+  count_G = member_BxG.sum(0)
+  return (member_BxG.T @ values_B) / jnp.maximum(count_G, 1.0), count_G
+
+
+def balanced_probabilities(g_N, num_groups):
+  """Each example's probability of being drawn when every group present is drawn equally often."""
+  count_G = jnp.bincount(g_N, length=num_groups).astype(jnp.float32)
+  present = (count_G > 0).sum()
+  return 1.0 / (count_G[g_N] * present)
+
+
+def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patience=0, schedule=None,
+                 loss_fn=train.cross_entropy, correct_fn=train.correct, eval_batch=2000):
+  """A train.Trainer that runs Group DRO over `num_groups` groups (data["g_train"], data["g_val"]:
+  each example's group). hp holds the optimizer's hyperparameters and GROUP_HPARAMS."""
+  tx_of = optim.make(optimizer)
+  factor_at = schedule or optim.constant
+  adversary = group_weights()
+  split_hp = lambda hp: ({k: v for k, v in hp.items() if k not in GROUP_HPARAMS}, hp)
+  tx = tx_of(optim.defaults(optimizer, 0.0))  # numeric hyperparameters are read from the state
+
+  def init(key, hp, data, mask=None, params=None):
+    """opt_state is (the optimizer's state, the adversary's GroupWeightsState)."""
+    del mask  # no pruning here
+    opt_hp, hp = split_hp(hp)
+    k_init, k_data = jax.random.split(key)
+    if params is None:
+      params = model.init(k_init, data["x_train"][:1])
+    counts_G = jnp.bincount(data["g_train"], length=num_groups)
+    opt_state = (tx_of(opt_hp).init(params), adversary.init(counts_G, hp["group_step"], hp["group_adjustment"]))
+    return train.TrainState(params, opt_state, k_data, jnp.zeros((), jnp.int32), jnp.zeros((), bool), None,
+                            params, jnp.full((), -jnp.inf), jnp.zeros((), jnp.int32), jnp.zeros((), bool))
+
+  def evaluate_groups(params, x, y, g):
+    """(mean loss, accuracy, accuracy per group, examples per group) in chunks of eval_batch."""
+    n = y.shape[0]
+    size = min(eval_batch, n)
+    chunks = -(-n // size)
+    pad = chunks * size - n
+    fold = lambda a: jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1)).reshape(chunks, size, *a.shape[1:])
+    valid = (jnp.arange(chunks * size) < n).reshape(chunks, size)
+
+    def one(args):
+      x_CxS, y_C, g_C, valid_C = args
+      logits = model.apply(params, x_CxS)
+      member_CxG = jax.nn.one_hot(g_C, num_groups) * valid_C[:, None]
+      return (jnp.sum(loss_fn(logits, y_C) * valid_C), correct_fn(logits, y_C) @ member_CxG, member_CxG.sum(0))
+    losses, hits_KxG, counts_KxG = lax.map(one, (fold(x), fold(y), fold(g), valid))
+    hits_G, count_G = hits_KxG.sum(0), counts_KxG.sum(0)
+    return losses.sum() / n, hits_G.sum() / n, hits_G / jnp.maximum(count_G, 1.0), count_G
+
+  def evaluate(params, x, y):
+    loss, acc, _, _ = evaluate_groups(params, x, y, jnp.zeros(y.shape[0], jnp.int32))
+    return loss, acc
+
+  def update(state, x_BxS, y_B, g_B, factor=1.0):
+    """The adversary's step on this batch's group losses, then the optimizer's on the q-weighted sum."""
+    inner, adversary_state = state.opt_state
+
+    def loss_per_group(params):
+      return group_means(loss_fn(model.apply(params, x_BxS), y_B), g_B, num_groups)[0]
+    loss_G, pullback = jax.vjp(loss_per_group, state.params)
+    adversary_state = adversary.update(loss_G, adversary_state)
+    q_G = weights(adversary_state)
+    (grads,) = pullback(q_G)  # the gradient of sum_g q_g L_g with q held fixed
+    loss = q_G @ loss_G
+    updates, inner = tx.update(grads, inner, state.params)
+    updates = jax.tree.map(lambda u: u * factor, updates)  # scaling the update scales the rate (train.py)
+    params = optax.apply_updates(state.params, updates)
+    finite = jnp.isfinite(loss) & jnp.isfinite(optax.tree.norm(grads))
+    ok = finite & ~state.diverged
+    return state._replace(params=train._select(ok, params, state.params),
+                          opt_state=train._select(ok, (inner, adversary_state), state.opt_state),
+                          diverged=state.diverged | ~finite), loss
+
+  def train_epochs(state, data, epochs):
+    x, y, g = data["x_train"], data["y_train"], data["g_train"]
+    n = y.shape[0]
+    steps = n // batch_size
+    p_N = balanced_probabilities(g, num_groups)
+
+    def step(carry, i_idx_B):
+      state, loss_sum = carry
+      i, idx_B = i_idx_B
+      x_BxS = sharding.constrain_batch(x[idx_B])
+      state, loss = update(state, x_BxS, y[idx_B], g[idx_B], factor_at(state.epoch + i / steps))
+      return (state, loss_sum + loss), None
+
+    def run_epoch(state):
+      key = jax.random.fold_in(state.key, state.epoch)
+      idx = jax.random.choice(key, n, (steps, batch_size), p=p_N)  # with replacement, group-balanced
+      (state, loss_sum), _ = lax.scan(step, (state, jnp.zeros(())), (jnp.arange(steps), idx))
+      epoch = state.epoch + 1
+      val_loss, val_acc, acc_G, count_G = evaluate_groups(state.params, data["x_val"], data["y_val"], data["g_val"])
+      worst = jnp.min(jnp.where(count_G > 0, acc_G, jnp.inf))
+      better = worst > state.best_val  # as in train.py: NaN is never better
+      best_epoch = jnp.where(better, epoch, state.best_epoch)
+      state = state._replace(epoch=epoch, best_params=train._select(better, state.params, state.best_params),
+                             best_val=jnp.where(better, worst, state.best_val), best_epoch=best_epoch,
+                             stopped=(patience > 0) & (epoch - best_epoch >= patience))
+      return state, train.History(loss_sum / steps, val_loss, val_acc, state.diverged)
+
+    def skip_epoch(state):
+      nan = jnp.full((), jnp.nan)
+      return state._replace(epoch=state.epoch + 1), train.History(nan, nan, nan, state.diverged)
+
+    def epoch(state, _):
+      return lax.cond(state.stopped | state.diverged, skip_epoch, run_epoch, state)
+
+    state, hist = lax.scan(epoch, state, None, length=epochs)
+    return state, jax.tree.map(lambda a: jnp.moveaxis(a, 0, -1), hist)
+
+  def cost(data):
+    rows = lambda a, n: jax.ShapeDtypeStruct((n, *a.shape[1:]), a.dtype)
+    hp = dict(optim.defaults(optimizer, 1e-3), group_step=0.01, group_adjustment=0.0)
+    state = jax.eval_shape(init, jax.random.PRNGKey(0), hp, data)
+    step = jax.jit(update).lower(state, rows(data["x_train"], batch_size), rows(data["y_train"], batch_size),
+                                 jax.ShapeDtypeStruct((batch_size,), jnp.int32))
+    forward = jax.jit(model.apply).lower(state.params, rows(data["x_train"], 1))
+    largest = max((math.prod(a.shape) for a in jax.tree.leaves(state.params)), default=0)
+    return train.Cost(train._flops(step), train._flops(forward), int(largest))
+
+  return train.Trainer(init, train_epochs, evaluate, batch_size, cost, patience)
