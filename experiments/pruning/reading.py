@@ -138,17 +138,19 @@ def reading(doc):
   dense = res["dense"]
   if not choices.trained(dense):
     return "- The dense net diverged: nothing to compare."
-  groups = [("Dense net", [dense]), ("Han's retraining rounds", [r["numbers"] for r in res["han"]["rows"]])]
+  retrained = [r["numbers"] for r in res["han"]["rows"]] + ([res["control"]] if res.get("control") else [])
+  groups = [("Dense net", [dense], cfg["epochs"]),
+            ("Han's retraining and the control", retrained, cfg["retrain_epochs"])]
   if res.get("tickets"):
-    groups.append(("Tickets and controls", [r["numbers"] for r in res["tickets"]["rows"]]))
+    groups.append(("Tickets and controls", [r["numbers"] for r in res["tickets"]["rows"]], cfg["epochs"]))
   if res.get("l1"):
-    groups.append(("L1", [r["numbers"] for r in res["l1"]["rows"]]))
+    groups.append(("L1", [r["numbers"] for r in res["l1"]["rows"]], cfg["epochs"]))
   lines = [f"- Budget: {cfg['optimizer']} (momentum {cfg['momentum']:g}, L2 {cfg['weight_decay']:g}), lr "
            f"{cfg['learning_rate']:g}; dense net and tickets {protocol.rule(cfg)}; Han's retraining and the control "
            f"at lr × {cfg['retrain_lr_factor']:g}, constant, up to {cfg['retrain_epochs']} epochs; L1 with the dense "
-           "net's decay inside its optimizer, up to {0} epochs; every one stopped after {1} epochs without a better validation accuracy. ".format(
-               cfg["epochs"], cfg["patience"])
-           + " ".join(f"{what}: {protocol.convergence(cells, cfg)}" for what, cells in groups)]
+           f"net's decay inside its optimizer, up to {cfg['epochs']} epochs; every one stopped after {cfg['patience']} "
+           "epochs without a better validation accuracy. "
+           + " ".join(f"{what}: {protocol.convergence(cells, cfg, epochs)}" for what, cells, epochs in groups)]
   lines.append(f"- Dense LeNet-300-100: {choices.mean(dense, 'val_acc'):.2f}% validation, {choices.mean(dense):.2f}% "
                f"test ({len(dense['test_acc'])} seeds, best epoch {protocol.epochs_cell(dense)}). Comparisons: "
                f"Welch's t-test on test accuracy, 95% CI, Holm-corrected over the {len(tests)} comparisons of this "

@@ -74,7 +74,8 @@ def han_table(doc, tests):
                 f"{100 / x:.1f}%", f"{x:g}x", "—", "—", "—", f"{acc:.2f} (dense {FASHION_REPO['dense']:.2f})",
                 "—", "—",
                 f"{acc - FASHION_REPO['dense']:+.2f} vs their dense"])
-  header = ["round", "network", "tolerance", "q fc1 / fc2 / fc3", *HEADER, "before retraining: test", "Δ test (95% CI)"]
+  header = ["round", "network", "tolerance", "q fc1 / fc2 / fc3", *HEADER, "before retraining: test",
+            "Δ test (95% CI)"]
   caption = (f"**Han et al.'s prune and retrain, LeNet-300-100** ({results.human(res['params'])} parameters) on "
              f"{res['dataset']['name']} ({res['dataset']['n_train']} train / {res['dataset']['n_val']} validation / "
              f"{res['dataset']['n_test']} test). Accuracy (%), mean ± std over {cfg['seeds']} seeds, of each "
@@ -138,9 +139,9 @@ def l1_table(doc, tests):
              f"({cfg['optimizer']}, lr {cfg['learning_rate']:g}) plus, after every step, soft thresholding of every "
              "weight matrix by lr × the L1 strength (the proximal step of strength × Σ|w|), so weights become "
              f"exactly 0.0; the rate decays as the dense net's, inside the optimizer (the engine's schedule would "
-             f"scale the step after the threshold), {protocol.rule(cfg).split(';')[0]}. Strength 0 is the same "
-             "recipe without L1. Weights kept: not "
-             "exactly 0.0 in the selected parameters (zeros per epoch: zeros.png). Δ test against the dense net; "
+             f"scale the step after the threshold), {protocol.rule(cfg).split(';')[0]}. Strength 0, where listed, is "
+             "the dense net's recipe again. Weights kept: not exactly 0.0 in the selected parameters (zeros per "
+             "epoch: zeros.png). Δ test against the dense net; "
              "beside it, the dense net pruned by magnitude to the same count per layer and seed, without retraining, "
              "and its Δ against the L1 net. " + _legend(tests))
   return results.markdown_table(header, out, caption)

@@ -5,8 +5,8 @@ the L1 strength, so a weight the penalty wins over is exactly 0.0 and stays ther
 gradient outweighs the penalty. The rate decays as the dense net's does (cosine over `epochs`),
 but inside the optimizer, with the engine's schedule constant: the engine scales the optimizer's
 update by its schedule's factor after the proximal step, which would leave (1 - factor) x w
-instead of 0.0. One cell trains every strength of the config (0: the same
-recipe without L1, its own reference) over the seeds. The exact zeros per layer after every
+instead of 0.0. One cell trains every strength of the config over the seeds
+(a strength of 0 is the dense net's recipe again). The exact zeros per layer after every
 epoch come from the optimizer's own count (optim.count_zeros: the engine's History holds no such
 column, and the engine is not changed for it); the zeros of the selected weights are counted on
 the parameters, and the two must agree at the selected epoch.
