@@ -3,6 +3,7 @@
   mask = ones_mask(params_M)                        # keeps everything
   names = layers(params_M)                          # e.g. ["Dense_0", "Dense_1", "Dense_2"] or ["w_DxK"]
   mask = prune(params_M, mask, {names[0]: 0.5})     # half of the first layer's surviving weights go
+  mask = prune_below(params_M, mask, {names[1]: 0.7 * layer_std(params_M, mask)[names[1]]})  # Han: q x std
   frac, per_layer = kept(mask)
 
 A prunable weight is a leaf with at least two axes after the member axis (a kernel, `w_DxK`);
@@ -97,3 +98,99 @@ def exact_zeros(params_M, mask_M):
   """True if every masked-out weight of every member is exactly 0.0."""
   return bool(all(np.all(np.asarray(p)[np.asarray(m) == 0] == 0.0)
                   for p, m in zip(jax.tree.leaves(params_M), jax.tree.leaves(mask_M))))
+
+
+# ----------------------------------------------------------------------------
+# Per-layer thresholds, random masks and counts (per member: a leading member axis throughout)
+
+def _layer_leaves(tree_M):
+  """{layer name: leaf} of the prunable leaves, input to output."""
+  leaves = jax.tree.leaves(tree_M)
+  return {name: leaves[i] for name, i in weights(tree_M).items()}
+
+
+def layer_std(params_M, mask_M):
+  """{layer: (M,) the standard deviation of each member's surviving weights in that layer}."""
+  out = {}
+  for name, w in _layer_leaves(params_M).items():
+    w_MxN = np.asarray(w, np.float64).reshape(w.shape[0], -1)
+    keep_MxN = np.asarray(_layer_leaves(mask_M)[name]).reshape(w.shape[0], -1) > 0
+    out[name] = np.array([np.std(w_MxN[i][keep_MxN[i]]) if keep_MxN[i].any() else 0.0
+                          for i in range(w.shape[0])])
+  return out
+
+
+def prune_below(params_M, mask_M, thresholds):
+  """A new mask: in each layer named in `thresholds` ({layer: (M,) or a number}), every kept weight
+  whose magnitude is below the member's threshold goes (Han et al.'s rule; a weight at the
+  threshold stays)."""
+  where = weights(params_M)
+  unknown = [name for name in thresholds if name not in where]
+  if unknown:
+    raise ValueError(f"no prunable layer {unknown}; the layers are {list(where)}")
+  params, mask = jax.tree.leaves(params_M), jax.tree.leaves(mask_M)
+  new = [np.array(m, np.float32) for m in mask]
+  for name, threshold in thresholds.items():
+    i = where[name]
+    w = np.abs(np.asarray(params[i], np.float32))
+    t_M = np.broadcast_to(np.asarray(threshold, np.float32), (w.shape[0],))
+    below = w < t_M.reshape((-1,) + (1,) * (w.ndim - 1))
+    new[i][below] = 0.0
+  return jax.tree.unflatten(jax.tree.structure(mask_M), new)
+
+
+def random_like(mask_M, seed):
+  """A mask with the same number of kept weights as mask_M in every layer of every member, at
+  uniformly random places (numpy's generator from `seed`); biases and other vectors are kept."""
+  rng = np.random.default_rng(seed)
+  leaves = [np.array(m, np.float32) for m in jax.tree.leaves(mask_M)]
+  for i in weights(mask_M).values():
+    m = leaves[i]
+    for member in range(m.shape[0]):
+      n_kept = int(m[member].sum())
+      flat = np.zeros(m[member].size, np.float32)
+      flat[rng.choice(flat.size, n_kept, replace=False)] = 1.0
+      m[member] = flat.reshape(m[member].shape)
+  return jax.tree.unflatten(jax.tree.structure(mask_M), leaves)
+
+
+def kept_counts(mask_M):
+  """{layer: (M,) weights each member's mask keeps}."""
+  return {name: np.asarray(m).reshape(m.shape[0], -1).sum(1).astype(int) for name, m in _layer_leaves(mask_M).items()}
+
+
+def nonzero_counts(params_M):
+  """{layer: (M,) weights of each member that are not exactly 0.0}: sparsity read off the parameters."""
+  return {name: np.count_nonzero(np.asarray(w).reshape(w.shape[0], -1), axis=1)
+          for name, w in _layer_leaves(params_M).items()}
+
+
+def layer_sizes(tree_M):
+  """{layer: weights per member}."""
+  return {name: int(np.prod(w.shape[1:])) for name, w in _layer_leaves(tree_M).items()}
+
+
+def members(tree_M, start, stop):
+  """Members start..stop-1 of a tree with a member axis (one group of a cell's members)."""
+  return jax.tree.map(lambda a: a[start:stop], tree_M)
+
+
+def concat(*trees_M):
+  """Trees with a member axis, one after another along it (groups into one cell's members)."""
+  return jax.tree.map(lambda *a: np.concatenate([np.asarray(x) for x in a]), *trees_M)
+
+
+def keep_largest(params_M, counts):
+  """A mask keeping, in each layer named in `counts` ({layer: (M,) int}), each member's that many
+  weights of largest magnitude (of equal ones, the first in row-major order); other layers whole."""
+  where = weights(params_M)
+  leaves = jax.tree.leaves(params_M)
+  new = [np.ones(np.shape(p), np.float32) for p in leaves]
+  for name, count_M in counts.items():
+    i = where[name]
+    w_MxN = np.abs(np.asarray(leaves[i], np.float32)).reshape(np.shape(leaves[i])[0], -1)
+    m_MxN = new[i].reshape(w_MxN.shape)
+    for member, n_keep in enumerate(np.asarray(count_M, int)):
+      order = np.argsort(-w_MxN[member], kind="stable")
+      m_MxN[member, order[n_keep:]] = 0.0
+  return jax.tree.unflatten(jax.tree.structure(params_M), new)

@@ -60,19 +60,20 @@ def test_learning_rate_quick(workdir):
 
 def test_pruning_quick(workdir):
   _, doc, table, reading = _run("pruning")
-  rows = doc["results"]["rows"]
-  assert [r["round"] for r in rows] == [0, 1, 2]
-  kept = [r["kept"] for r in rows]
-  assert kept[0] == 1 and kept[0] > kept[1] > kept[2] > 0
-  assert all(r["exact_zeros"] for r in rows[1:])
-  assert _acc_ok(rows[0]["dense"]["test_acc"]) and _acc_ok(rows[0]["dense"]["val_acc"])
-  for r in rows[1:]:
-    for chain in ("retrained", "control", "lottery"):
-      assert _acc_ok(r[chain]["test_acc"]) and _acc_ok(r[chain]["val_acc"])
-      assert all(1 <= e <= doc["config"]["epochs"] for e in r[chain]["best_epoch"])
-  assert set(doc["results"]["selected"]) == {"retrained", "lottery", "best_dense"}
+  res, cfg = doc["results"], doc["config"]
+  assert _acc_ok(res["dense"]["test_acc"]) and _acc_ok(res["dense"]["val_acc"])
+  kept = [r["kept"] for r in res["han"]["rows"]]
+  assert len(kept) == cfg["han_rounds"] * len(cfg["sensitivity_drops"]) and 1 > kept[0] >= kept[-1] > 0
+  assert [r["variant"] for r in res["tickets"]["rows"]][:4] == ["init", "early", "reinit", "random"]
+  assert [round(r["target"], 3) for r in res["tickets"]["rows"][::4]] == [0.21, 0.07, 0.036]
+  assert [r["l1"] for r in res["l1"]["rows"]] == cfg["l1_strengths"]
+  for source in ("han", "tickets", "l1"):
+    for r in res[source]["rows"]:
+      assert r["counts_agree"] and _acc_ok(r["numbers"]["test_acc"]) and _acc_ok(r["numbers"]["val_acc"])
+      assert all(1 <= e <= max(cfg["epochs"], cfg["retrain_epochs"]) for e in r["numbers"]["best_epoch"])
+  assert set(res["selected"]) == {"han", "init", "early", "l1"}
   assert "Han et al. 2015" in table and "12x" in table and "MNIST" in table
-  assert "exactly 0.0" in reading and "Holm-corrected over the" in reading
+  assert "Holm-corrected over the" in reading and "Target (10x" in reading
 
 
 def test_data_hunger_quick(workdir):
