@@ -27,6 +27,7 @@ import matplotlib.pyplot as plt
 import ml_collections
 
 from research import config, models, protocol, results, stats
+from research.depth_verdicts import DepthPair
 
 NAME = "deep_vs_wide"
 ALIAS = "wide"
@@ -439,3 +440,16 @@ def _hunger_lines(cfg, res, tests):
                "lecture's claim does not show on this data.")
   lines.append("  " + verdict[0].upper() + verdict[1:])
   return lines
+
+
+def depth_pairs(doc):
+  """This table's deeper-vs-shallower comparisons for REPORT.md's depth summary: every deep net against
+  the one-hidden-layer net of the same parameter count, at each input resolution and training-set size."""
+  cfg = doc["config"]
+  data = {"fashion_mnist": "Fashion-MNIST"}.get(cfg["dataset"], cfg["dataset"])
+  out = []
+  for (_, resolution, n_train, _), r in sorted(_pair_rows(doc["results"]).items()):
+    out.append(DepthPair(f"{data} {resolution}x{resolution}, {n_train:,} examples, equal parameters",
+                         r["deep"]["shape"], r["shallow"]["shape"], r["deep"]["test_acc"], r["shallow"]["test_acc"],
+                         r["deep"]["depth"], r["shallow"]["depth"]))
+  return out

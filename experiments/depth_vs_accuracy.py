@@ -24,6 +24,7 @@ import ml_collections
 import numpy as np
 
 from research import config, models, protocol, results, stats
+from research.depth_verdicts import DepthPair
 
 NAME = "depth_vs_accuracy"
 ALIAS = "depth"
@@ -271,3 +272,32 @@ def reading(doc):
                f"{gap[0]:.1f} → {gap[-1]:.1f} points (largest {max(gap):.1f}). These are the numbers at each "
                "member's best validation epoch, not after a fixed number of epochs.")
   return "\n".join(lines)
+
+
+def depth_pairs(doc):
+  """This table's deeper-vs-shallower comparisons for REPORT.md's depth summary: one hidden layer vs
+  logistic regression, and, per variant, its validation-best depth of at least 2 and its deepest net
+  vs one hidden layer."""
+  cfg, res = doc["config"], doc["results"]
+  data = {"fashion_mnist": "Fashion-MNIST"}.get(cfg["dataset"], cfg["dataset"])
+  setting = f"{data} {res['dataset']['n_train']:,}, MLPs of width {cfg['width']}"
+  first = _variants(res)[0]
+  one, zero = _by(res, 1, first), _by(res, 0, first)
+  if not (one and _finite(one)):
+    return []
+  pairs = []
+  if zero and _finite(zero):
+    pairs.append(DepthPair(setting, "L = 1", "L = 0 (logistic regression)", one["test_acc"], zero["test_acc"], 1, 0))
+  for variant in _variants(res):
+    deep = [r for r in res["rows"] if r["variant"] == variant and r["depth"] >= 2 and "same_as" not in r
+            and _finite(r)]
+    if not deep:
+      continue
+    best = max(deep, key=lambda r: stats.mean_sd(r["val_acc"])[0])
+    name = "" if variant == first else f"{variant} "
+    pairs.append(DepthPair(setting, f"{name}L = {best['depth']} (best of L ≥ 2 on validation)", "L = 1",
+                           best["test_acc"], one["test_acc"], best["depth"], 1))
+    if deep[-1] is not best:
+      pairs.append(DepthPair(setting, f"{name}L = {deep[-1]['depth']} (deepest)", "L = 1", deep[-1]["test_acc"],
+                             one["test_acc"], deep[-1]["depth"], 1))
+  return pairs

@@ -8,6 +8,8 @@ Adding an experiment is writing one module (see experiments/depth_vs_accuracy.py
   TITLE = "..."                # or title(cfg): the title of what a config runs
   get_config(), PROFILES (with "quick" and "tiny"), validate(cfg), run(cfg, ctx),
   table(doc), plots(doc), reading(doc)
+  depth_pairs(doc)             # optional: its deeper-vs-shallower comparisons for REPORT.md's depth
+                               # summary (research/depth_verdicts.py)
 
 The Makefile, `make paper`, REPORT.md, README's results blocks, `python -m research list` and the
 tests all read this registry. `scan()` reads the constants without importing anything (the

@@ -4,10 +4,11 @@ A report covers one profile: results/REPORT.md the full profile (the committed p
 results/<profile>/REPORT.md any other. Each section says which profile and run it shows; a
 section whose results.json was written by another profile is flagged at the top.
 """
+import importlib
 import re
 import time
 
-from research import paths, registry, results, tables
+from research import depth_verdicts, paths, registry, results, tables
 from research.experiment import read_doc, reading
 
 
@@ -67,7 +68,7 @@ def _time_spent(doc):
 def write(profile=paths.FULL, paper_seconds=None):
   """Writes REPORT.md and summary.md of one profile; paper_seconds: `make paper`'s own clock."""
   root = paths.results_dir(profile)
-  sections, summary, missing, foreign = [], [], [], []
+  sections, summary, missing, foreign, depth_pairs = [], [], [], [], []
   total = 0.0
   for entry in registry.scan():
     folder = root / entry.name
@@ -77,6 +78,9 @@ def write(profile=paths.FULL, paper_seconds=None):
     with reading(folder):  # results.json, tables and plots of one run, not of two
       doc = read_doc(folder / "results.json")
       sections += _section(entry, doc, folder)
+      hook = getattr(importlib.import_module(entry.module), "depth_pairs", None)
+      if hook:
+        depth_pairs += [(entry.name, protocol_of(doc), p) for p in hook(doc)]
     if doc["profile"] != profile:
       foreign.append(f"{entry.name} ({doc['profile']})")
     env = doc["environment"]
@@ -100,7 +104,7 @@ def write(profile=paths.FULL, paper_seconds=None):
           f"**{profile}**. Every number below comes from the results.json next to its table.\n"]
   if foreign:
     head.append(f"**Mixed profiles:** these sections were written by another profile: {', '.join(foreign)}.\n")
-  parts = head + [table] + sections
+  parts = head + [table] + depth_verdicts.section(depth_pairs) + sections
   if missing:
     parts.append(f"\nNot run yet ({profile} profile): {', '.join(missing)}.\n")
   results.write_atomic(root / "summary.md", table)

@@ -148,7 +148,8 @@ def _doc():
                   (100000, [0.97, 0.971, 0.969, 0.97, 0.972], [0.96, 0.961, 0.959, 0.96, 0.962])):
     rows.append(dict(n_train=n, steps_per_epoch=10, passes_per_epoch=1,
                      dataset=dict(n_train=n, n_val=100, n_test=100),
-                     deep=dict(shape="3 x 8", params=186, **_cell(d)), shallow=dict(shape="1 x 37", params=187, **_cell(s))))
+                     deep=dict(shape="3 x 8", depth=3, params=186, **_cell(d)),
+                     shallow=dict(shape="1 x 37", depth=1, params=187, **_cell(s))))
   cfg = dict(depth_pays.get_config().to_dict(), seeds=5)
   return dict(config=cfg, results=dict(sawtooth=saw, paper_cut=dict(folds=2, rows=rows)),
               environment=dict(devices="1 x cpu"))
@@ -186,3 +187,13 @@ def test_tiny_run_writes_tables_plots_and_a_reading(workdir):
   assert all((out / f).stat().st_size > 5_000 for f in ("sawtooth.png", "paper_cut.png"))
   image = doc["results"]["paper_cut"]["rows"][0]["deep"]["image"]
   assert len(image) == doc["config"]["image_side"]
+
+
+def test_depth_pairs_give_the_report_each_k_and_size():
+  pairs = depth_pays.depth_pairs(_doc())
+  assert [(p.setting, p.deeper, p.shallower) for p in pairs] == [
+      ("sawtooth, 2^3 pieces", "3 x 2 (best deep on validation)", "1 x 5 (same size)"),
+      ("sawtooth, 2^3 pieces", "3 x 2 (best deep on validation)", "1 x 8 (represents it)"),
+      ("paper cutting, 16 discs, 20,000 examples", "3 x 8", "1 x 37 (same size)"),
+      ("paper cutting, 16 discs, 100,000 examples", "3 x 8", "1 x 37 (same size)")]
+  assert [(p.deeper_layers, p.shallower_layers) for p in pairs] == [(3, 1)] * 4

@@ -141,10 +141,15 @@ def reading(doc):
   return "\n".join(sawtooth.reading(cfg, res["sawtooth"]) + paper_cut.reading(cfg, res["paper_cut"]))
 
 
+def depth_pairs(doc):
+  res = doc["results"]
+  return sawtooth.depth_pairs(res["sawtooth"]) + paper_cut.depth_pairs(res["paper_cut"])
+
+
 def title(cfg):
   return (f"Where depth pays: Telgarsky's sawtooth (k = {min(cfg.ks)} to {max(cfg.ks)}) and Lee's paper cutting "
           f"({4 ** cfg.folds} discs, {min(cfg.fold_sizes):,} to {max(cfg.fold_sizes):,} examples)")
 
 
 __all__ = ["NAME", "ALIAS", "ORDER", "TITLE", "PROFILES", "get_config", "validate", "run", "table", "plots",
-           "reading", "title"]
+           "reading", "title", "depth_pairs"]

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from research import data, models, protocol, results, stats, train
+from research.depth_verdicts import DepthPair
 
 
 def build(depth, width):
@@ -235,3 +236,12 @@ def reading(cfg, res):
     lines.append("- The lecture's sizes (20,000 and 100,000) were not both run (or a net diverged): no verdict on "
                  "its claim.")
   return lines
+
+
+def depth_pairs(res):
+  """REPORT.md's depth summary: the deep net against the one-hidden-layer net of its size at every
+  training-set size."""
+  return [DepthPair(f"paper cutting, {4 ** res['folds']} discs, {r['n_train']:,} examples", r["deep"]["shape"],
+                    f"{r['shallow']['shape']} (same size)", r["deep"]["test_acc"], r["shallow"]["test_acc"],
+                    r["deep"]["depth"], r["shallow"]["depth"])
+          for r in res["rows"]]

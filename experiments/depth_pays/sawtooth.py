@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from research import data, models, protocol, results, stats, train
+from research.depth_verdicts import DepthPair
 
 # Telgarsky's theorem: any net with l layers of at most 2^((k - 3) / l - 1) units errs on at least
 # 1/6 of the 2^k points.
@@ -504,3 +505,22 @@ def _pieces_lines(tabs):
     lines.append("- Telgarsky's bound covers none of the trained nets (their layers are wider than "
                  "2^((k − 3)/l − 1)): their errors are measured, not bounded.")
   return lines
+
+
+def depth_pairs(res):
+  """REPORT.md's depth summary: at every k, the validation-best deep net against the one-hidden-layer
+  net of its size and against 1 x 2^k (the width that can represent the task)."""
+  out = []
+  for t in res["tables"]:
+    k, rows = t["k"], t["rows"]
+    best = res["selected"]["best_deep"].get(str(k))
+    deep = _by(rows, "deep", best) if best else None
+    if not deep:
+      continue
+    setting = f"sawtooth, 2^{k} pieces"
+    for shallow in (_by(rows, "matched", matches=best), _by(rows, "wide")):
+      if shallow:
+        what = "same size" if shallow["role"] == "matched" else "represents it"
+        out.append(DepthPair(setting, f"{best} (best deep on validation)", f"{shallow['shape']} ({what})",
+                             deep["test_acc"], shallow["test_acc"], deep["depth"], shallow["depth"]))
+  return out
