@@ -53,8 +53,9 @@ class Arch(NamedTuple):
     """The same network written one way: no shortcut on layer 0, no activation without hidden layers."""
     if not self.widths:
       return Arch((), (), "relu")
-    return Arch(tuple(int(w) for w in self.widths), (False,) + tuple(bool(r) for r in self.residual[1:]),
-                self.activation)
+    residual = tuple(bool(r) for r in self.residual[1:len(self.widths)])
+    residual += (False,) * (len(self.widths) - 1 - len(residual))
+    return Arch(tuple(int(w) for w in self.widths), (False,) + residual, self.activation)
 
   def label(self):
     """'0 (logistic)', or '3: 256 128r 128r gelu' (r: residual)."""
@@ -187,10 +188,8 @@ def _shapes(d, num_classes, depth, width):
 
 
 def _corner(a, shape):
-  """a written into the top-left corner of zeros of `shape`."""
-  out = np.zeros(shape, np.float32)
-  out[tuple(slice(0, n) for n in np.shape(a))] = np.asarray(a)
-  return out
+  """a written into the top-left corner of zeros of `shape` (traceable: the supernet's own init uses it)."""
+  return jnp.zeros(shape, jnp.float32).at[tuple(slice(0, n) for n in jnp.shape(a))].set(a)
 
 
 def embed(net_params, arch, shapes):
@@ -199,19 +198,19 @@ def embed(net_params, arch, shapes):
   arch = Arch(*arch).canonical()
   depth = sum(1 for k in shapes if k.startswith("Dense_"))
   width = shapes["out"]["kernel"][0]
-  params = jax.tree.map(lambda s: np.zeros(s, np.float32), shapes, is_leaf=lambda s: isinstance(s, tuple))
+  params = jax.tree.map(lambda s: jnp.zeros(s, jnp.float32), shapes, is_leaf=lambda s: isinstance(s, tuple))
   if not arch.widths:
-    params["direct"]["w_DxK"] = np.asarray(net_params["w_DxK"], np.float32)
-    params["out"]["bias"] = np.asarray(net_params["b_K"], np.float32)
+    params["direct"]["w_DxK"] = jnp.asarray(net_params["w_DxK"], jnp.float32)
+    params["out"]["bias"] = jnp.asarray(net_params["b_K"], jnp.float32)
   else:
     for i in range(arch.depth):
       p = net_params[f"Dense_{i}"]
       params[f"Dense_{i}"] = {"kernel": _corner(p["kernel"], shapes[f"Dense_{i}"]["kernel"]),
                               "bias": _corner(p["bias"], shapes[f"Dense_{i}"]["bias"])}
     last = net_params[f"Dense_{arch.depth}"]
-    params["out"] = {"kernel": _corner(last["kernel"], shapes["out"]["kernel"]), "bias": np.asarray(last["bias"])}
-  params["arch"] = arch_params(arch, depth, width)
-  return jax.tree.map(jnp.asarray, params)
+    params["out"] = {"kernel": _corner(last["kernel"], shapes["out"]["kernel"]), "bias": jnp.asarray(last["bias"])}
+  params["arch"] = jax.tree.map(jnp.asarray, arch_params(arch, depth, width))
+  return params
 
 
 def supernet_shapes(example_shape, num_classes, depth, width):

@@ -48,7 +48,7 @@ def test_anytime_is_cumulative_compute_and_the_best_validation_so_far():
   pts = accounting.anytime([(pop, 1e9), (grid, 2e9)])
   assert pts == [(2.0, 0.6), (4.0, 0.7), (5.0, 0.8), (7.0, 0.9)]
   bill = accounting.compute([dict(train_s=30.0, compile_s=30.0)], 5, 5e9, 2e9, 4)
-  assert bill["per_minute"] == 4.0 and bill["executed_gflop"] == 5.0 and bill["own_gflop"] == 2.0
+  assert accounting.per_minute(bill) == 4.0 and bill["executed_gflop"] == 5.0 and bill["own_gflop"] == 2.0
 
 
 def test_search_is_an_experiment_and_a_make_target():

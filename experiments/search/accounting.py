@@ -31,9 +31,13 @@ def anytime(cells):
 
 def compute(timings, member_epochs, executed_flops, own_flops, candidates):
   """A strategy's bill over its cells' timings (seconds as the engine measured them)."""
-  train_s = sum(t["train_s"] for t in timings)
-  compile_s = sum(t["compile_s"] for t in timings)
-  minutes = (train_s + compile_s) / 60.0
   return dict(candidates=candidates, member_epochs=int(member_epochs), executed_gflop=executed_flops / 1e9,
-              own_gflop=own_flops / 1e9, train_s=train_s, compile_s=compile_s,
-              per_minute=candidates / minutes if minutes > 0 else None, cells=len(timings))
+              own_gflop=own_flops / 1e9, train_s=sum(t["train_s"] for t in timings),
+              compile_s=sum(t["compile_s"] for t in timings), cells=len(timings))
+
+
+def per_minute(bill):
+  """Candidates per CPU-minute of training and compiling (None before any): a measurement of the
+  machine, so computed for the table and never stored with the results' decisions."""
+  minutes = (bill["train_s"] + bill["compile_s"]) / 60.0
+  return bill["candidates"] / minutes if minutes > 0 else None

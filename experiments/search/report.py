@@ -8,6 +8,8 @@ import numpy as np
 
 from research import protocol, results, stats
 
+from experiments.search import accounting
+
 ANCHORS = (
     "Published, under other conditions: Li and Talwalkar 2019 (CIFAR-10 and Penn Treebank, DARTS's search "
     "spaces, GPU budgets of days): random search with early stopping and with weight sharing matched ENAS "
@@ -49,6 +51,11 @@ def _p(c):
   return f"{c.diff:+.1f} (p {p})"
 
 
+def _rate(bill):
+  rate = accounting.per_minute(bill)
+  return f"{rate:.1f}" if rate else "—"
+
+
 def table(cfg, res):
   tests = comparisons(res)
   rows = []
@@ -62,7 +69,7 @@ def table(cfg, res):
                    f"{100 * pick['val_acc']:.1f}", _val(r), stats.mean_sd_text(r["test_acc"]), protocol.epochs_cell(r),
                    c["member_epochs"], f"{c['executed_gflop']:,.0f}", f"{c['own_gflop']:,.0f}",
                    _ratio(c["executed_gflop"], grid_gflop), f"{minutes:.1f}",
-                   f"{c['per_minute']:.1f}" if c["per_minute"] else "—", _p(tests.get((t["task"], s)))])
+                   _rate(c), _p(tests.get((t["task"], s)))])
   caption = (
       f"**Architecture search with the engine.** Per task and strategy: the candidates searched, the pick "
       f"(best validation accuracy of the search, one seed per candidate: 'depth: widths per layer, r = residual, "
@@ -133,11 +140,15 @@ def plots(cfg, res):
 def _depth_pays(t):
   """The best search validation accuracy among shallow (0-1 hidden layers) and deep (3 or more)
   candidates of every strategy: validation numbers only."""
-  recs = [r for rec in t["strategies"].values() for r in rec["records"] if r["val_acc"] is not None
-          and r["epochs_ran"] > max(rec.get("rungs") or {"epochs": [0]}["epochs"] or [0])]
+  recs = [r for rec in t["strategies"].values() for r in rec["records"] if r["val_acc"] is not None]
   shallow = max((r["val_acc"] for r in recs if r["depth"] <= 1), default=None)
   deep = max((r["val_acc"] for r in recs if r["depth"] >= 3), default=None)
   return shallow, deep
+
+
+def _top_depths(rec, k):
+  top = sorted((r for r in rec["records"] if r["val_acc"] is not None), key=lambda r: -r["val_acc"])[:k]
+  return "[" + ", ".join(str(r["depth"]) for r in top) + "]"
 
 
 def reading(cfg, res):
@@ -152,10 +163,14 @@ def reading(cfg, res):
     pays = (deep is not None and shallow is not None and deep > shallow)
     where = ("deep candidates did better on validation" if pays else "shallow candidates did as well or better "
              "on validation")
-    chosen = "; ".join(f"{NAMES[s]}: {p['label']} (depth {p['depth']})" for s, p in picks.items())
+    chosen = "; ".join(f"{NAMES[s]}: {p['label']}" for s, p in picks.items())
     margin = (f"best search validation accuracy, 0-1 hidden layers {100 * shallow:.1f}% vs 3 or more "
               f"{100 * deep:.1f}%" if shallow is not None and deep is not None else "too few candidates to say")
-    lines.append(f"- {t['task']}: picks: {chosen}. Depth on this task: {where} ({margin}).")
+    agree = [s for s in ("random", "halving") if s in picks and (picks[s]["depth"] >= 3) == pays]
+    top = "; ".join(f"{NAMES[s]} {_top_depths(rec, cfg['top_k'])}" for s, rec in t["strategies"].items())
+    lines.append(f"- {t['task']}: picks: {chosen}. Depth on this task: {where} ({margin}); the searches "
+                 f"picked {'deep' if pays else 'shallow'} (3 or more layers where deep won, else at most 2) in "
+                 f"{len(agree)} of 2. Depths of the top {cfg['top_k']} by validation: {top}.")
     grid_c = t["strategies"]["grid"]["compute"]
     for s in ("random", "halving"):
       if s not in t["strategies"]:
@@ -172,7 +187,7 @@ def reading(cfg, res):
           f"({'less' if cheaper else 'more'} compute; {c['candidates']} candidates against {grid_c['candidates']}, "
           f"{c['member_epochs']} model-epochs against {grid_c['member_epochs']}). The supernet executed "
           f"{_ratio(c['executed_gflop'], c['own_gflop'])} x its candidates' own FLOPs; "
-          f"{c['per_minute']:.1f} candidates per CPU-minute.")
+          f"{_rate(c)} candidates per CPU-minute.")
   lines.append("- " + ANCHORS)
   return lines
 
