@@ -26,7 +26,7 @@ def test_candidates_are_a_seeded_stream_of_canonical_distinct_architectures():
     assert set(c.arch.widths) <= set(cfg.widths) and c.learning_rate in cfg.learning_rates
     assert not c.arch.residual or not c.arch.residual[0]
   assert space.Candidate.from_json(json.loads(json.dumps(b[3].to_json()))) == b[3]
-  assert space.space_size(cfg, cfg.widths) > 10 ** 9
+  assert space.space_size(cfg, cfg.widths) == 4 * (1 + sum(4 * 8 ** (d - 1) * 3 for d in range(1, 9)))  # 115M
 
 
 def test_the_hand_grid_is_the_depth_experiments_nets():
