@@ -167,7 +167,7 @@ def _restore(mngr, target, cell_dir):
                     f"delete that folder to train the cell again") from e
 
 
-def _members(seeds, hparams, hist, finals, state, patience, epochs_done):
+def _members(seeds, hparams, hist, finals, state, epochs_done):
   """One Member per seed: the numbers of its selected (best validation) parameters."""
   members = []
   diverged, best_epoch, stopped = (sharding.to_host(a) for a in (state.diverged, state.best_epoch, state.stopped))
@@ -178,10 +178,17 @@ def _members(seeds, hparams, hist, finals, state, patience, epochs_done):
     final = Final(**{k: nan_if(v[i]) for k, v in finals.items()}, diverged=bad,
                   diverged_epoch=int(np.argmax(h["diverged"])) if bad else None,
                   best_epoch=None if bad else int(best_epoch[i]),
-                  epochs_run=int(best_epoch[i]) + patience if stopped[i] else epochs_done,
+                  epochs_run=_epochs_ran(h) if stopped[i] else epochs_done,
                   stopped=bool(stopped[i]))
     members.append(Member(int(seed), hp, final, {k: v.tolist() for k, v in h.items() if k != "diverged"}))
   return tuple(members)
+
+
+def _epochs_ran(h):
+  """Epochs a stopped member trained, from its history (a skipped epoch has neither a training loss nor
+  a validation accuracy): best_epoch + patience when patience stopped it, the rung's epoch when
+  successive halving did."""
+  return int((np.isfinite(h["train_loss"]) | np.isfinite(h["val_acc"])).sum())
 
 
 def _member_epochs(hist, start, end, layout):
@@ -328,7 +335,7 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   trained = max(1, done - resumed_from)
   n_val = data["y_val"].shape[0] if "y_val" in data else 0
   flops = _member_epochs(hist, resumed_from, done, layout) * cost.epoch_flops(n_train, trainer.batch_size, n_val)
-  members = _members(seeds, hparams, hist, finals, state, trainer.patience, done)
+  members = _members(seeds, hparams, hist, finals, state, done)
   summary = Summary(name, spec, members,
                     Timing(compile_s=compile_s, train_s=train_s, epochs_trained=done - resumed_from,
                            resumed_from_epoch=resumed_from, devices=1 if mesh is None else mesh.size,

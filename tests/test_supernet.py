@@ -94,6 +94,8 @@ def test_run_cell_cuts_at_rungs_and_the_rungs_are_identity(tiny, tmp_path):
   out = cells.run_cell(trainer, tiny, rungs=halving.Rungs((1, 2), 0.5), **kw)
   ran = np.array([[v is not None for v in m.history["train_loss"]] for m in out.summary.members])
   assert ran[:, 0].all() and ran[:, 1].sum() == 2 and ran[:, 2:].sum(0).max() == 1
+  # A member's epochs_run is what it trained: the rung's epoch for a member cut there.
+  assert [m.final.epochs_run for m in out.summary.members] == ran.sum(1).tolist()
   plain = cells.run_cell(trainer, tiny, **kw)
   assert not plain.summary.reused and len(list(tmp_path.glob("sh-*"))) == 2
   ident = lambda **r: cells.identity(trainer, tiny, seeds=kw["seeds"], hparams=kw["hparams"], epochs=5, **r)[0]
