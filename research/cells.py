@@ -29,7 +29,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from tqdm.auto import tqdm
 
-from research import curves, faults, integrity, limits, results, sharding, train
+from research import curves, faults, halving, integrity, limits, results, sharding, train
 from research.summary import Final, Member, Summary, Timing
 from research.errors import UserError
 
@@ -73,7 +73,7 @@ def _program_hash(lowered):
   return hashlib.sha1(lowered.as_text().encode()).hexdigest()[:16]
 
 
-def identity(trainer, data, *, seeds, hparams, epochs, masks=None, init_params=None, layout="vmap"):
+def identity(trainer, data, *, seeds, hparams, epochs, masks=None, init_params=None, layout="vmap", rungs=None):
   """What determines a cell's numbers, hashed: {part: hash} and the combined key.
 
   The programs are the lowered StableHLO of the cell's init and of one training epoch (one
@@ -82,11 +82,12 @@ def identity(trainer, data, *, seeds, hparams, epochs, masks=None, init_params=N
   and starting weights enter by content; seeds, hyperparameter values and epochs by value; the
   JAX version, backend and XLA_FLAGS (when set) because another compiler may round otherwise. The
   member layout is part of the training program (it changes the rounding, not the numbers' meaning).
+  Successive-halving rungs (research/halving.py) cut members between chunks: a part when given.
   """
-  return _identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout)[:2]
+  return _identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout, rungs)[:2]
 
 
-def _identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout):
+def _identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout, rungs=None):
   """(key, parts, the abstract initial state)."""
   v = train.vmapped(trainer, layout)
   # Lowered from shapes and dtypes alone: where an input array lives (a restored checkpoint's
@@ -103,6 +104,8 @@ def _identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout)
                jax=jax.__version__, backend=jax.default_backend())
   if os.environ.get("XLA_FLAGS"):  # compiler settings (XNNPACK kernels, fast math) may round otherwise
     parts["xla_flags"] = os.environ["XLA_FLAGS"]
+  if rungs:  # only when given: every cell without rungs keeps its identity
+    parts["rungs"] = rungs.to_json()
   key = hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
   return key, parts, abstract_state
 
@@ -164,7 +167,7 @@ def _restore(mngr, target, cell_dir):
                     f"delete that folder to train the cell again") from e
 
 
-def _members(seeds, hparams, hist, finals, state, patience, epochs_done):
+def _members(seeds, hparams, hist, finals, state, epochs_done):
   """One Member per seed: the numbers of its selected (best validation) parameters."""
   members = []
   diverged, best_epoch, stopped = (sharding.to_host(a) for a in (state.diverged, state.best_epoch, state.stopped))
@@ -175,10 +178,17 @@ def _members(seeds, hparams, hist, finals, state, patience, epochs_done):
     final = Final(**{k: nan_if(v[i]) for k, v in finals.items()}, diverged=bad,
                   diverged_epoch=int(np.argmax(h["diverged"])) if bad else None,
                   best_epoch=None if bad else int(best_epoch[i]),
-                  epochs_run=int(best_epoch[i]) + patience if stopped[i] else epochs_done,
+                  epochs_run=_epochs_ran(h) if stopped[i] else epochs_done,
                   stopped=bool(stopped[i]))
     members.append(Member(int(seed), hp, final, {k: v.tolist() for k, v in h.items() if k != "diverged"}))
   return tuple(members)
+
+
+def _epochs_ran(h):
+  """Epochs a stopped member trained, from its history (a skipped epoch has neither a training loss nor
+  a validation accuracy): best_epoch + patience when patience stopped it, the rung's epoch when
+  successive halving did."""
+  return int((np.isfinite(h["train_loss"]) | np.isfinite(h["val_acc"])).sum())
 
 
 def _member_epochs(hist, start, end, layout):
@@ -192,13 +202,15 @@ def _member_epochs(hist, start, end, layout):
 
 def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_epochs=1,
              checkpoint_every_s=60.0, masks=None, init_params=None, need_state=False,
-             progress=True, mesh=None, layout=None):
+             progress=True, mesh=None, layout=None, rungs=None):
   """Trains (or reads back) one cell; see the module docstring. Returns a CellResult.
 
   masks / init_params: pytrees with a member axis (pruning masks, starting weights).
   mesh: from sharding.auto_mesh(): members split over devices, or each minibatch split; None: one device.
   layout: how the members share the program (train.LAYOUTS); None: train.choose_layout's
   measured rule (vmap when the members are spread over a mesh).
+  rungs: halving.Rungs: after the chunk ending at each rung's epoch, the worse members still training
+  stop (successive halving; chunks are cut short to end there).
   """
   n = len(seeds)
   n_train = data["y_train"].shape[0]
@@ -209,7 +221,7 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   cost = trainer.cost(data) if trainer.cost else train.Cost(0.0, 0.0)
   if layout is None:
     layout = "vmap" if mesh is not None else train.choose_layout(cost, patience=trainer.patience)
-  key, parts, abstract_state = _identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout)
+  key, parts, abstract_state = _identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout, rungs)
   identity_s = time.perf_counter() - t_identity
   spec = dict(spec, seeds=list(seeds), hparams=hparams, epochs=epochs,
               data={k: list(v.shape) for k, v in data.items()})
@@ -275,7 +287,7 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
     return done == epochs or bool(np.asarray(sharding.to_host(train.done(state))).all())
 
   while not finished():
-    k = min(chunk_epochs, epochs - done)
+    k = min(chunk_epochs, epochs - done, (halving.next_boundary(rungs, done) or epochs) - done)
     if k not in compiled:
       t = time.perf_counter()
       with jax.set_mesh(mesh) if mesh is not None else contextlib.nullcontext():
@@ -290,6 +302,8 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
     done += k
     curves.append(cell_dir, seeds, hparams, hist, done - k, done)
     bar.update(k)
+    if rungs and done in rungs.epochs:
+      state = _halve(state, n, rungs.keep)
     if finished() or time.time() - last_save > checkpoint_every_s:
       # Every process unpads: on a multi-host mesh slicing the padded members off is a collective.
       saved = {"state": sharding.unpad(state, n), "history": hist}
@@ -321,7 +335,7 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   trained = max(1, done - resumed_from)
   n_val = data["y_val"].shape[0] if "y_val" in data else 0
   flops = _member_epochs(hist, resumed_from, done, layout) * cost.epoch_flops(n_train, trainer.batch_size, n_val)
-  members = _members(seeds, hparams, hist, finals, state, trainer.patience, done)
+  members = _members(seeds, hparams, hist, finals, state, done)
   summary = Summary(name, spec, members,
                     Timing(compile_s=compile_s, train_s=train_s, epochs_trained=done - resumed_from,
                            resumed_from_epoch=resumed_from, devices=1 if mesh is None else mesh.size,
@@ -334,6 +348,18 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
     with faults.reported(f"writing the result of cell {name}", cell_dir):
       results.write_json(result_path, summary.to_json())
   return CellResult(summary, state)
+
+
+def _halve(state, n, keep):
+  """The state with the members that successive halving drops marked stopped (of the n real members;
+  padding repeats the last one)."""
+  stopped = np.asarray(sharding.to_host(state.stopped))
+  done = stopped | np.asarray(sharding.to_host(state.diverged))
+  drop = halving.cut(np.asarray(sharding.to_host(state.best_val))[:n], done[:n], keep)
+  new = stopped.copy()
+  new[:n] |= drop
+  new[n:] = new[n - 1]
+  return state._replace(stopped=jax.device_put(new, state.stopped.sharding))
 
 
 def _read_json(path):

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from research import cnn, rnn
+from research import cnn, rnn, supernet
 from research.errors import UserError
 # Re-exported: callers need one import for a model, its cost and its precision.
 from research.mlp import lenet_300_100, logistic, mlp, mlp_widths, residual_mlp  # noqa: F401
@@ -34,6 +34,8 @@ MODELS = {
     "gru": rnn.gru,
     "lstm": rnn.lstm,
     "mnist1d_gru": rnn.mnist1d_gru,
+    "arch_mlp": supernet.arch_mlp,
+    "supernet": supernet.supernet,
 }
 
 

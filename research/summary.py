@@ -25,7 +25,8 @@ class Final(NamedTuple):
   diverged: bool
   diverged_epoch: int = None  # the epoch whose step first gave a non-finite loss or gradient
   best_epoch: int = None      # epochs to the selected parameters (1-based)
-  epochs_run: int = None      # epochs it trained: best_epoch + patience when stopped, else the cell's
+  epochs_run: int = None      # epochs it trained: best_epoch + patience when patience stopped it, the
+                              # rung's epoch when successive halving did, else the cell's
   stopped: bool = False       # patience ran out before the maximum epochs (converged by the rule)
 
 

@@ -1,0 +1,172 @@
+"""Let the machine decide how many layers and how to connect them: architecture search with the engine.
+
+  make search                      # full profile (see Expect)
+  make search PROFILE=quick        # a smoke run of the same pipeline
+  make search ARGS="--config.tasks=[sawtooth:4] --config.halving_candidates=64"
+
+The search space: MLPs of 0 to max_depth hidden layers, each layer's width from a set, each
+hidden-to-hidden layer plain or residual (a zero-padded shortcut where the width changes), one
+activation from a small set, and the learning rate. Candidates of different architectures train
+together as members of one masked supernet (research/supernet.py: the architecture is data, so one
+compiled program and one map/vmap serve the whole population; a test checks that a member computes
+exactly what its standalone network computes). Strategies (strategies.py), each selecting on the
+validation split only: random search; successive halving over a larger population, the engine's
+chunks as rungs (research/halving.py); and the depth experiment's hand grid. Each pick is retrained
+from scratch as its standalone network over fresh seeds and read once on test; the compute of each
+search is counted as executed (the supernet's shape for every member) and as the candidates' own.
+
+Tasks: Fashion-MNIST at 28x28 and 16x16 (a stratified training subset of n_train images, stated in
+the table's data), where depth does not pay (the depth experiment), and Telgarsky's sawtooth, where
+it can (the depth_pays experiment).
+
+Expect (the full profile has not been run as a whole): about 15 minutes on 2 idle CPU cores (12-20),
+extrapolated from a partial run of its 28x28 task alone (16.0 min on 2 cores shared with four other
+processes, 2026-11-29) and the quick profile (4.1 min, shared). That partial run: the searches' picks
+(random: 7 layers of 128-32 gelu, 84.5 ± 0.7 test; successive halving: 256 32r gelu, 85.2 ± 0.2) are not
+resolved against the hand grid's 4 x 256 (84.9 ± 1.0) at 3 seeds, and cost 2.3x and 1.2x the grid's
+executed FLOPs: the supernet executed 5.3-5.4x its candidates' own FLOPs (every member computes 8 x 256),
+so on Fashion-MNIST the search is as good as the grid but not cheaper. In the quick profile the sawtooth
+searches picked 3-layer nets (93% test) against the grid's 59%.
+"""
+import ml_collections
+
+from research import config, data, halving, supernet
+
+from experiments.search import report, space, strategies
+
+NAME = "search"
+ALIAS = "nas"
+ORDER = 9
+TITLE = "Architecture search with the engine: random search, successive halving and the hand grid"
+
+
+def get_config():
+  c = ml_collections.ConfigDict()
+  c.val_size = 5000
+  c.epochs = 20              # the maximum; patience ends a member earlier
+  c.patience = 3
+  c.schedule = "constant"
+  c.warmup_epochs = 0.0
+  c.optimizer = "adam"       # no weight decay: a member's architecture lives in its (never trained) parameters
+  c.batch_size = 128
+  # Tasks: a dataset name, '@S' for images resized to S x S.
+  c.tasks = ["fashion_mnist", "fashion_mnist@16", "sawtooth:4"]
+  c.n_train = 10000          # images: a stratified subset of the training split (0: all)
+  c.synthetic_n_train = 0    # synthetic tasks: all 20,000 points left after the validation split
+  # The space
+  c.max_depth = 8
+  c.widths = [32, 64, 128, 256]
+  c.synthetic_widths = [4, 8, 16, 32]
+  c.activations = ["relu", "tanh", "gelu"]
+  c.learning_rates = [3e-4, 1e-3, 3e-3, 1e-2]
+  c.residual_p = 0.5         # each hidden-to-hidden layer residual with this probability
+  c.search_seed = 0          # the stream candidates are drawn from
+  # Strategies
+  c.random_candidates = 16
+  c.halving_candidates = 32
+  c.rungs = [1, 2, 4]        # epochs after which successive halving cuts
+  c.keep = 0.5
+  c.grid_depths = [0, 1, 2, 4, 8]
+  c.grid_width = 256
+  c.synthetic_grid_width = 32
+  c.grid_learning_rates = [1e-3, 3e-3]
+  # Retraining the picks, and the plots
+  c.seeds = 3
+  c.retrain_seed = 1000      # the picks' seeds: none of the search's
+  c.top_k = 5
+  c.layout = "map"           # a stopped member's epochs cost nothing under map (vmap runs them)
+  c.chunk_epochs = 1         # the stopping rule and the rungs are checked between chunks
+  c.checkpoint_every_s = 60.0
+  c.shard = "auto"
+  return c
+
+
+PROFILES = {
+    "quick": dict(val_size=1000, n_train=3000, epochs=6, patience=2, seeds=2, random_candidates=6,
+                  halving_candidates=8, rungs=[1, 2], grid_depths=[0, 1, 4], grid_width=64, widths=[16, 32, 64],
+                  max_depth=4, synthetic_n_train=3000, tasks=["fashion_mnist@16", "sawtooth:3"]),
+    "tiny": dict(val_size=100, n_train=400, epochs=3, patience=2, seeds=2, random_candidates=4, halving_candidates=6,
+                 rungs=[1], grid_depths=[0, 2], grid_width=16, widths=[8, 16], synthetic_widths=[4, 8], max_depth=3,
+                 learning_rates=[1e-3, 1e-2], grid_learning_rates=[1e-2], batch_size=32, top_k=3, synthetic_n_train=400,
+                 tasks=["digits", "sawtooth:3"]),
+}
+
+
+def validate(cfg):
+  config.nonempty(cfg, "tasks", "widths", "synthetic_widths", "activations", "learning_rates", "grid_depths",
+                  "grid_learning_rates")
+  config.positive(cfg, "widths", "synthetic_widths", "grid_width", "synthetic_grid_width", "random_candidates",
+                  "halving_candidates", "rungs", "top_k")
+  config.non_negative(cfg, "max_depth", "grid_depths")
+  config.one_of(cfg, "optimizer", ("adam", "sgd"))
+  config.require(0 < cfg.keep < 1, f"config keep={cfg.keep}: a fraction between 0 and 1")
+  config.require(list(cfg.rungs) == sorted(set(cfg.rungs)) and max(cfg.rungs) < cfg.epochs,
+                 f"config rungs={list(cfg.rungs)}: increasing epochs under epochs={cfg.epochs}")
+  config.require(max(cfg.grid_depths) <= cfg.max_depth, f"config grid_depths={list(cfg.grid_depths)}: the grid "
+                 f"must lie in the space (max_depth={cfg.max_depth})")
+  for a in cfg.activations:
+    config.require(a in supernet.SEARCH_ACTIVATIONS, f"config activations: '{a}' is not one of "
+                   f"{', '.join(supernet.SEARCH_ACTIVATIONS)}")
+  for t in tasks(cfg):
+    data.check_name(t["dataset"])
+  for key in ("tasks", "widths", "synthetic_widths", "learning_rates", "grid_depths", "grid_learning_rates"):
+    config.require(len(set(cfg[key])) == len(cfg[key]), f"config {key}={list(cfg[key])}: a value twice")
+
+
+def tasks(cfg):
+  """Each task's data and its widths: {name, key (for cell names), dataset, resize, n_train, widths, grid_width}."""
+  out = []
+  for name in cfg.tasks:
+    dataset, _, size = name.partition("@")
+    synthetic = data._synthetic(dataset) is not None
+    out.append(dict(name=name, key=name.replace(":", "").replace("@", "-"), dataset=dataset,
+                    resize=int(size) if size else 0, n_train=cfg.synthetic_n_train if synthetic else cfg.n_train,
+                    widths=list(cfg.synthetic_widths if synthetic else cfg.widths),
+                    grid_width=cfg.synthetic_grid_width if synthetic else cfg.grid_width))
+  return out
+
+
+def run_task(cfg, ctx, task):
+  ds, arrays = ctx.data(task["dataset"], resize=task["resize"], val_size=cfg.val_size, n_train=task["n_train"])
+  k = ds.num_classes
+  cands = space.sample(cfg, task["widths"], max(cfg.random_candidates, cfg.halving_candidates))
+  cache = {}
+  found = {"random": strategies.population(cfg, ctx, task, arrays, k, cands[:cfg.random_candidates], "random",
+                                           cache=cache),
+           "halving": strategies.population(cfg, ctx, task, arrays, k, cands[:cfg.halving_candidates], "halving",
+                                            halving.Rungs(tuple(cfg.rungs), cfg.keep), cache),
+           "grid": strategies.grid(cfg, ctx, task, arrays, k, space.hand_grid(cfg, task["grid_width"]), cache)}
+  picks, retrained = {}, {}
+  for s, rec in found.items():
+    cand, best = strategies.pick(rec)
+    picks[s] = dict(best, candidate=cand.to_json())
+    retrained[s] = strategies.retrain(cfg, ctx, task, arrays, k, cand)
+  return dict(task=task["name"], dataset=ds.describe(), space_size=space.space_size(cfg, task["widths"]),
+              strategies=found, picks=picks, retrained=retrained)
+
+
+def run(cfg, ctx):
+  grid_cells = len(space.hand_grid(cfg, 1))
+  ctx.plan(len(cfg.tasks) * (2 + grid_cells + len(strategies.STRATEGIES)))
+  return dict(tasks=[run_task(cfg, ctx, t) for t in tasks(cfg)])
+
+
+def table(doc):
+  return report.table(doc["config"], dict(doc["results"], devices=doc["environment"].get("devices", "the CPU")))
+
+
+def plots(doc):
+  return report.plots(doc["config"], doc["results"])
+
+
+def reading(doc):
+  return "\n".join(report.reading(doc["config"], doc["results"]))
+
+
+def title(cfg):
+  return (f"Architecture search with the engine: MLPs of 0-{cfg.max_depth} hidden layers on "
+          f"{', '.join(cfg.tasks)}; random search, successive halving, and the hand grid")
+
+
+__all__ = ["NAME", "ALIAS", "ORDER", "TITLE", "PROFILES", "get_config", "validate", "run", "table", "plots",
+           "reading", "title", "tasks"]
