@@ -76,11 +76,11 @@ def test_state_survives_vmap_map_and_chunking(images):
     states, _ = jax.jit(v.train, static_argnums=2)(v.init(train.keys(seeds), train.stack(hps), images), images, 4)
     for i, one in enumerate(single):
       member = jax.tree.map(lambda a: a[i], states)
+      assert int(member.best_epoch) == int(one.best_epoch)
       for field in ("model_state", "best_model_state", "params"):
-        # vmap rounds batched reductions in another order; map runs the single program.
-        check = (_trees_equal if layout == "map" else
-                 lambda a, b: jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=2e-4, atol=2e-5), a, b))
-        check(getattr(member, field), getattr(one, field))
+        # The layouts agree with a single run to float32 rounding (XLA orders batched sums otherwise).
+        jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=2e-4, atol=2e-5),
+                     getattr(member, field), getattr(one, field))
   # Chunked epochs give the same state, bit for bit.
   step = jax.jit(trainer.train, static_argnums=2)
   state0 = trainer.init(jax.random.PRNGKey(5), HP, images)
