@@ -122,3 +122,38 @@ def test_a_model_without_state_carries_none(images):
   state = trainer.init(jax.random.PRNGKey(0), HP, images)
   assert state.model_state is None and state.best_model_state is None
   assert len(jax.tree.leaves(state)) == len(jax.tree.leaves(state._replace(model_state=None)))
+
+
+# Identity keys of cells of models without state, computed by the engine before it threaded model state
+# (main at afa24d7, jax 0.10.2 on CPU): threading state must change none of their programs, or every
+# committed cell would train again.
+GOLDEN_KEYS = {"mlp-p0": "1ade1fe81622", "mlp-p3": "e47662cb30c4", "residual_mlp-p0": "7a637eafdf89",
+               "residual_mlp-p3": "19b0f37230e4", "mlp_map_masked-p0": "6cd245d26e46",
+               "mlp_map_masked-p3": "0abad20a737f", "cnn-p0": "006a65062512", "cnn-p3": "1dcf9d1aca99",
+               "gru-p0": "d68db40edba3", "gru-p3": "8b1943071f47"}
+
+
+@pytest.mark.skipif(jax.__version__ != "0.10.2" or jax.default_backend() != "cpu",
+                    reason="the keys were computed with jax 0.10.2 on CPU")
+def test_models_without_state_keep_the_identities_they_had_before_state_was_threaded():
+  k1, k2, k3 = jax.random.split(jax.random.key(0), 3)
+  w = jax.random.normal(k1, (12, 4))
+  x = jax.random.normal(k2, (256, 12))
+  xv = jax.random.normal(k3, (64, 12))
+  flat = dict(x_train=x, y_train=jnp.argmax(x @ w, -1), x_val=xv, y_val=jnp.argmax(xv @ w, -1))
+  img = dict(flat, x_train=x[:, :9].reshape(256, 3, 3, 1), x_val=xv[:, :9].reshape(64, 3, 3, 1))
+  seq = dict(img, x_train=img["x_train"].reshape(256, 9, 1), x_val=img["x_val"].reshape(64, 9, 1))
+  hp = [{"learning_rate": 1e-2}] * 2
+  mask = jax.tree.map(lambda a: jnp.stack([jnp.ones_like(a)] * 2),
+                      models.build("mlp", 4, depth=1, width=8).init(jax.random.key(0), x[:1]))
+  found = {}
+  for name, model, data, kw in (
+      ("mlp", models.build("mlp", 4, depth=2, width=16), flat, {}),
+      ("residual_mlp", models.build("residual_mlp", 4, depth=3, width=16), flat, {}),
+      ("mlp_map_masked", models.build("mlp", 4, depth=1, width=8), flat, dict(masks=mask, layout="map")),
+      ("cnn", models.build("cnn", 4, channels=[2, 4], kernel=3, pool=1, dense=[8]), img, {}),
+      ("gru", models.build("gru", 4, hidden=8), seq, {})):
+    for patience in (0, 3):
+      trainer = train.make_trainer(model, "adam", 32, patience=patience)
+      found[f"{name}-p{patience}"] = cells.identity(trainer, data, seeds=[0, 1], hparams=hp, epochs=3, **kw)[0]
+  assert found == GOLDEN_KEYS
