@@ -324,7 +324,7 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   evaluate = jax.jit(v.evaluate)
   for split in ("train", "val", "test"):
     if f"y_{split}" in data:
-      loss, acc = evaluate(train.selected(state), data[f"x_{split}"], data[f"y_{split}"])
+      loss, acc = evaluate(train.selected(state), data[f"x_{split}"], data[f"y_{split}"], train.selected_state(state))
       finals[f"{split}_loss"], finals[f"{split}_acc"] = (sharding.to_host(a)[:n] for a in (loss, acc))
     else:
       finals[f"{split}_loss"] = finals[f"{split}_acc"] = np.full(n, np.nan)
