@@ -138,5 +138,8 @@ def same_function(a, b, example_shape, seed=0):
   shapes = lambda m: jax.tree.map(lambda p: p.shape, param_shapes(m, example_shape))
   if jax.tree.structure(shapes(a)) != jax.tree.structure(shapes(b)) or shapes(a) != shapes(b):
     return False
-  out = lambda m: np.asarray(m.apply(m.init(jax.random.key(seed), x_BxS), x_BxS))
+  def out(m):
+    key = jax.random.key(seed)
+    state = (m.init_state(key, x_BxS),) if has_state(m) else ()  # evaluation mode: running statistics
+    return np.asarray(m.apply(m.init(key, x_BxS), x_BxS, *state))
   return bool(np.array_equal(out(a), out(b)))
