@@ -3,7 +3,7 @@
   make resnet_ladder                # full profile; measured estimate below, not yet run
   make resnet PROFILE=quick         # a smoke test of the same pipeline
   make resnet ARGS="--config.blocks=[1,3]"                   # fewer rungs
-  make resnet ARGS="$(python -m experiments.resnet_ladder.recipes)"   # He's CIFAR-10 setting, GPU
+  make resnet ARGS="$(.venv/bin/python -m experiments.resnet_ladder.recipes)"   # He's CIFAR-10 setting, GPU
 
 CIFAR-style nets of 6n + 2 layers (research/resnet.py): a 3x3 conv, three stages of n blocks of two
 3x3 convs (widths doubling, the size halving between stages), global average pooling, a classifier;

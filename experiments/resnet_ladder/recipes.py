@@ -1,6 +1,6 @@
 """The exact CIFAR-10 setting of He et al. 2016 (Section 4.2), as config overrides of this experiment.
 
-  make resnet ARGS="$(python -m experiments.resnet_ladder.recipes)"   # on a GPU with tfds:cifar10
+  make resnet ARGS="$(.venv/bin/python -m experiments.resnet_ladder.recipes)"   # on a GPU with tfds:cifar10
 
 Not run here (hours on an accelerator; days on 2 CPU cores). Where the engine differs from the paper,
 the override says so rather than pretends:
