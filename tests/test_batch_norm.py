@@ -157,3 +157,21 @@ def test_models_without_state_keep_the_identities_they_had_before_state_was_thre
       trainer = train.make_trainer(model, "adam", 32, patience=patience)
       found[f"{name}-p{patience}"] = cells.identity(trainer, data, seeds=[0, 1], hparams=hp, epochs=3, **kw)[0]
   assert found == GOLDEN_KEYS
+
+
+def test_a_checkpoint_written_before_the_engine_carried_model_state_restores(tiny, tmp_path):
+  """The committed cells' checkpoints hold a TrainState of ten fields; read back (need_state) they must
+  restore into today's state, whose model-state fields are None for such models."""
+  import collections
+  import orbax.checkpoint as ocp
+  trainer = train.make_trainer(models.build("mlp", 4, depth=1, width=8), "adam", 32)
+  v = train.vmapped(trainer)
+  state = jax.jit(v.init)(train.keys([0, 1]), train.stack([HP, HP]), tiny, None, None)
+  hist = {k: np.zeros((2, 3), np.float32) for k in train.History._fields}
+  Before = collections.namedtuple("TrainState", train.TrainState._fields[:10])
+  mngr = cells._manager(tmp_path / "ckpt")
+  mngr.save(3, args=ocp.args.StandardSave({"state": Before(*state[:10]), "history": hist}), force=True)
+  mngr.wait_until_finished()
+  restored = cells._restore(cells._manager(tmp_path / "ckpt"), {"state": state, "history": hist}, tmp_path)
+  assert isinstance(restored["state"], train.TrainState) and restored["state"].model_state is None
+  _trees_equal(restored["state"], state)
