@@ -151,6 +151,19 @@ def _shapes(tree):
   return [[jax.tree_util.keystr(k), list(np.shape(a))] for k, a in jax.tree_util.tree_leaves_with_path(tree)]
 
 
+def _on_disk(tree):
+  """{"state", "history"} as the checkpoint holds it: the state's fields by name, without the model-state
+  fields of a model that has none, so that a cell's checkpoint is laid out as it was before the engine
+  carried model state (and checkpoints written then restore now)."""
+  fields = {k: v for k, v in tree["state"]._asdict().items()
+            if v is not None or k not in ("model_state", "best_model_state")}
+  return dict(tree, state=fields)
+
+
+def _off_disk(tree):
+  return dict(tree, state=train.TrainState(**tree["state"]))
+
+
 def _restore(mngr, target, cell_dir):
   step = mngr.latest_step()
   if step is None:
@@ -159,9 +172,9 @@ def _restore(mngr, target, cell_dir):
   if saved is not None and saved != results.clean_json(_shapes(target)):
     raise UserError(f"the checkpoint in {cell_dir} was written for a model of other shapes; "
                     "delete that folder to train the cell again")
-  abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
+  abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, _on_disk(target))
   try:
-    return mngr.restore(step, args=ocp.args.StandardRestore(abstract))
+    return _off_disk(mngr.restore(step, args=ocp.args.StandardRestore(abstract)))
   except Exception as e:  # noqa: BLE001 - orbax raises many types for a mismatched tree
     raise UserError(f"the checkpoint in {cell_dir} does not fit this model ({type(e).__name__}); "
                     f"delete that folder to train the cell again") from e
@@ -310,7 +323,7 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
       if not (cell_dir / "shapes.json").exists() and sharding.is_main_process():
         results.write_json(cell_dir / "shapes.json", _shapes(saved))
       with faults.reported(f"saving a checkpoint of cell {name}", cell_dir):
-        mngr.save(done, args=ocp.args.StandardSave(saved), force=True)
+        mngr.save(done, args=ocp.args.StandardSave(_on_disk(saved)), force=True)
         mngr.wait_until_finished()
         if sharding.is_main_process():
           seal = integrity.seal_cell(cell_dir / "ckpt", done)
@@ -325,7 +338,7 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   evaluate = jax.jit(v.evaluate)
   for split in ("train", "val", "test"):
     if f"y_{split}" in data:
-      loss, acc = evaluate(train.selected(state), data[f"x_{split}"], data[f"y_{split}"])
+      loss, acc = evaluate(train.selected(state), data[f"x_{split}"], data[f"y_{split}"], train.selected_state(state))
       finals[f"{split}_loss"], finals[f"{split}_acc"] = (sharding.to_host(a)[:n] for a in (loss, acc))
     else:
       finals[f"{split}_loss"] = finals[f"{split}_acc"] = np.full(n, np.nan)

@@ -34,13 +34,14 @@ class Conv(nn.Module):
   strides: tuple
   padding: object  # "SAME", "VALID" or an int (both sides of every spatial axis)
   kernel_init: object
+  use_bias: bool = True  # False before a batch norm, whose shift makes a bias redundant
 
   @nn.compact
   def __call__(self, x_BxSxC):
     spatial = x_BxSxC.ndim - 2
     c_in = x_BxSxC.shape[-1]
     kernel = self.param("kernel", self.kernel_init, (*self.kernel_size, c_in, self.features))
-    bias = self.param("bias", nn.initializers.zeros, (self.features,))
+    bias = self.param("bias", nn.initializers.zeros, (self.features,)) if self.use_bias else 0.0
     if isinstance(self.padding, str):
       pads = lax.padtype_to_pads(x_BxSxC.shape[1:-1], self.kernel_size, self.strides, self.padding)
     else:

@@ -17,11 +17,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from research import cnn, rnn, supernet
+from research import cnn, resnet, rnn, supernet
 from research.errors import UserError
 # Re-exported: callers need one import for a model, its cost and its precision.
 from research.mlp import lenet_300_100, logistic, mlp, mlp_widths, residual_mlp  # noqa: F401
-from research.nets import ACTIVATIONS, GAINS, PRECISIONS, Model, from_flax, with_precision  # noqa: F401
+from research.nets import (ACTIVATIONS, GAINS, PRECISIONS, Model, from_flax, has_state,  # noqa: F401
+                          with_precision)
 
 MODELS = {
     "logistic": logistic,
@@ -31,6 +32,7 @@ MODELS = {
     "cnn": cnn.cnn,
     "lenet5": cnn.lenet5,
     "mnist1d_cnn": cnn.mnist1d_cnn,
+    "resnet": resnet.resnet,
     "gru": rnn.gru,
     "lstm": rnn.lstm,
     "mnist1d_gru": rnn.mnist1d_gru,
@@ -93,7 +95,11 @@ def param_count(model, example_shape):
 def _flops(model, example_shape):
   params = param_shapes(model, example_shape)
   x = jax.ShapeDtypeStruct((1, *example_shape), jnp.float32)
-  cost = jax.jit(model.apply).lower(params, x).cost_analysis()
+  if has_state(model):  # evaluation mode, reading the running statistics
+    state = jax.eval_shape(model.init_state, jax.random.key(0), x)
+    cost = jax.jit(model.apply).lower(params, x, state).cost_analysis()
+  else:
+    cost = jax.jit(model.apply).lower(params, x).cost_analysis()
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
   return int(cost.get("flops", 0))
 
@@ -134,5 +140,8 @@ def same_function(a, b, example_shape, seed=0):
   shapes = lambda m: jax.tree.map(lambda p: p.shape, param_shapes(m, example_shape))
   if jax.tree.structure(shapes(a)) != jax.tree.structure(shapes(b)) or shapes(a) != shapes(b):
     return False
-  out = lambda m: np.asarray(m.apply(m.init(jax.random.key(seed), x_BxS), x_BxS))
+  def out(m):
+    key = jax.random.key(seed)
+    state = (m.init_state(key, x_BxS),) if has_state(m) else ()  # evaluation mode: running statistics
+    return np.asarray(m.apply(m.init(key, x_BxS), x_BxS, *state))
   return bool(np.array_equal(out(a), out(b)))

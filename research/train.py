@@ -20,6 +20,13 @@ parameters as `best_params` and the epoch as `best_epoch`; with `patience` > 0 a
 member that has not improved for that many epochs stops (its epochs are skipped,
 so its numbers do not depend on how long its cellmates train). The test set is
 not seen by training at all: callers evaluate the selected parameters on it once.
+
+A model with state (nets.has_state: batch normalization's running statistics) has it threaded
+through the same program: each step trains on the batch's statistics and carries the updated running
+ones in `TrainState.model_state` (frozen with the parameters on divergence); validation, selection
+(`best_model_state` beside `best_params`) and evaluation read the running ones. The branch is taken in
+Python at trace time, so a model without state lowers to the program it always did (its state
+fields are None: no leaves) and every committed cell keeps its identity.
 """
 import functools
 import math
@@ -30,7 +37,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from research import optim, sharding
+from research import nets, optim, sharding
 
 
 class TrainState(NamedTuple):
@@ -44,6 +51,11 @@ class TrainState(NamedTuple):
   best_val: jax.Array = None    # their validation accuracy (-inf before the first epoch)
   best_epoch: jax.Array = None  # 1-based epoch of best_params; 0 before the first epoch
   stopped: jax.Array = None     # patience ran out: no epoch runs any more
+  # A model with state (nets.has_state: batch norm's running statistics) carries it here, and the
+  # state that goes with best_params beside them; None for every other model, which adds nothing
+  # to the traced program.
+  model_state: Any = None
+  best_model_state: Any = None
 
 
 class History(NamedTuple):
@@ -60,10 +72,15 @@ def selected(state):
   return state.best_params
 
 
+def selected_state(state):
+  """The model state that goes with `selected` (None for a model without state)."""
+  return state.best_model_state
+
+
 class Trainer(NamedTuple):
   init: Callable      # (key, hp, data, mask=None, params=None) -> TrainState
   train: Callable     # (state, data, epochs) -> (TrainState, History); epochs is static
-  evaluate: Callable  # (params, x, y) -> (mean loss, accuracy)
+  evaluate: Callable  # (params, x, y, model_state=None) -> (mean loss, accuracy)
   batch_size: int = 0
   cost: Callable = None  # (data) -> Cost of one member: what XLA counts for a step and an example
   patience: int = 0      # epochs without a better validation accuracy before a member stops; 0: never
@@ -108,6 +125,8 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
   # Numeric hyperparameters are read from the optimizer state, so the update
   # never needs the values this placeholder transformation was built with.
   tx = tx_of(optim.defaults(optimizer, 0.0))
+  # Decided at trace time: a model without state traces exactly the program it always did.
+  stateful = nets.has_state(model)
 
   def init(key, hp, data, mask=None, params=None):
     """A fresh state; `params` (e.g. pruned or rewound weights) replaces the model's init."""
@@ -116,11 +135,16 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
       params = model.init(k_init, data["x_train"][:1])
     if mask is not None:
       params = jax.tree.map(jnp.multiply, params, mask)
+    model_state = model.init_state(k_init, data["x_train"][:1]) if stateful else None
     return TrainState(params, tx_of(hp).init(params), k_data, jnp.zeros((), jnp.int32),
                       jnp.zeros((), bool), mask, params, jnp.full((), -jnp.inf), jnp.zeros((), jnp.int32),
-                      jnp.zeros((), bool))
+                      jnp.zeros((), bool), model_state, model_state)
 
-  def evaluate(params, x, y):
+  def forward(params, x_BxS, model_state):
+    """Evaluation mode: a model with state reads its running statistics and changes nothing."""
+    return model.apply(params, x_BxS, model_state) if stateful else model.apply(params, x_BxS)
+
+  def evaluate(params, x, y, model_state=None):
     n = y.shape[0]
     size = min(eval_batch, n)
     chunks = -(-n // size)
@@ -131,7 +155,7 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
 
     def one(args):
       x_CxS, y_C, valid_C = args
-      logits = model.apply(params, x_CxS)
+      logits = forward(params, x_CxS, model_state)
       return (jnp.sum(loss_fn(logits, y_C) * valid_C),
               jnp.sum(correct_fn(logits, y_C) * valid_C))
     losses, hits = lax.map(one, (x, y, valid))
@@ -140,10 +164,19 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
   def batch_loss(params, x_BxS, y_B, w_B):
     return jnp.mean(loss_fn(model.apply(params, x_BxS), y_B) * w_B)
 
+  def batch_loss_with_state(params, model_state, x_BxS, y_B, w_B):
+    """Training mode: the batch's own statistics, and the running ones updated (the aux output)."""
+    logits, model_state = model.train_apply(params, x_BxS, model_state)
+    return jnp.mean(loss_fn(logits, y_B) * w_B), model_state
+
   def update(state, x_BxS, y_B, w_B, factor=1.0):
     """One optimizer step (the learning rate times `factor`); a non-finite loss or gradient
-    freezes the member instead."""
-    loss, grads = jax.value_and_grad(batch_loss)(state.params, x_BxS, y_B, w_B)
+    freezes the member instead (its model state too)."""
+    if stateful:
+      (loss, model_state), grads = jax.value_and_grad(batch_loss_with_state, has_aux=True)(
+          state.params, state.model_state, x_BxS, y_B, w_B)
+    else:
+      loss, grads = jax.value_and_grad(batch_loss)(state.params, x_BxS, y_B, w_B)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     # Every optimizer here scales its update by the learning rate last, so scaling the update
     # is scaling the learning rate (weight decay included, as optax's schedules do).
@@ -153,6 +186,8 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
       params = jax.tree.map(jnp.multiply, params, state.mask)
     finite = jnp.isfinite(loss) & jnp.isfinite(optax.tree.norm(grads))
     ok = finite & ~state.diverged
+    if stateful:
+      state = state._replace(model_state=_select(ok, model_state, state.model_state))
     return state._replace(params=_select(ok, params, state.params),
                           opt_state=_select(ok, opt_state, state.opt_state),
                           diverged=state.diverged | ~finite), loss
@@ -177,7 +212,7 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
       (state, loss_sum), _ = lax.scan(step, (state, jnp.zeros(())), (jnp.arange(steps), idx))
       epoch = state.epoch + 1
       if "x_val" in data:
-        val_loss, val_acc = evaluate(state.params, data["x_val"], data["y_val"])
+        val_loss, val_acc = evaluate(state.params, data["x_val"], data["y_val"], state.model_state)
         better = val_acc > state.best_val  # NaN (a diverged member) is never better
       else:
         val_loss = val_acc = jnp.full((), jnp.nan)
@@ -186,6 +221,8 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
       state = state._replace(epoch=epoch, best_params=_select(better, state.params, state.best_params),
                              best_val=jnp.where(better, val_acc, state.best_val), best_epoch=best_epoch,
                              stopped=(patience > 0) & (epoch - best_epoch >= patience))
+      if stateful:
+        state = state._replace(best_model_state=_select(better, state.model_state, state.best_model_state))
       return state, History(loss_sum / steps, val_loss, val_acc, state.diverged)
 
     def skip_epoch(state):
@@ -206,9 +243,9 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
     state = jax.eval_shape(init, jax.random.PRNGKey(0), optim.defaults(optimizer, 1e-3), data)
     step = jax.jit(update).lower(state, shape(x, batch_size), shape(y, batch_size),
                                  jax.ShapeDtypeStruct((batch_size,), jnp.float32))
-    forward = jax.jit(model.apply).lower(state.params, shape(x, 1))
+    example = jax.jit(forward).lower(state.params, shape(x, 1), state.model_state)
     largest = max((math.prod(a.shape) for a in jax.tree.leaves(state.params)), default=0)
-    return Cost(_flops(step), _flops(forward), int(largest))
+    return Cost(_flops(step), _flops(example), int(largest))
 
   return Trainer(init, train, evaluate, batch_size, cost, patience)
 
@@ -256,7 +293,12 @@ def vmapped(trainer, layout="vmap"):
   if layout not in LAYOUTS:
     raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
   init = jax.vmap(trainer.init, in_axes=(0, 0, None, 0, 0))
-  evaluate = jax.vmap(trainer.evaluate, in_axes=(0, None, None))
+
+  def evaluate(params, x, y, model_state=None):
+    # Passed on only when there is one: a Trainer built elsewhere (group_dro) takes three arguments.
+    if model_state is None:
+      return jax.vmap(trainer.evaluate, in_axes=(0, None, None))(params, x, y)
+    return jax.vmap(trainer.evaluate, in_axes=(0, None, None, 0))(params, x, y, model_state)
 
   def train(state, data, epochs):
     if jax.tree.leaves(state)[0].shape[0] == 1:

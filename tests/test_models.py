@@ -87,7 +87,8 @@ def test_every_registered_model_builds_applies_and_trains(name, tiny):
   model = models.build(name, 4)
   x_BxS = jax.random.normal(jax.random.key(0), (5, *shape))
   params = model.init(jax.random.key(1), x_BxS)
-  assert model.apply(params, x_BxS).shape == (5, 4)
+  state = (model.init_state(jax.random.key(1), x_BxS),) if models.has_state(model) else ()  # batch norm's
+  assert model.apply(params, x_BxS, *state).shape == (5, 4)
   k1, k2 = jax.random.split(jax.random.key(2))
   x_train = jax.random.normal(k1, (64, *shape))
   arrays = dict(x_train=x_train, y_train=tiny["y_train"][:64], x_test=x_train[:32], y_test=tiny["y_train"][:32])
