@@ -17,7 +17,7 @@ class DepthPair(NamedTuple):
   shallower: str
   deeper_acc: list    # per-seed test accuracy (fractions)
   shallower_acc: list
-  deeper_layers: int  # hidden layers: 0 is logistic regression, 1 a shallow net, 2 and more "deep"
+  deeper_layers: int  # hidden layers (a CNN: its layers): 0 is logistic regression, 1 a shallow net
   shallower_layers: int
 
 
@@ -77,10 +77,10 @@ def section(found):
            f"{unresolved} not resolved at their seeds (Holm over all {len(rows)})."]
   lines.append("- Where depth paid: " + ("; ".join(paid) if paid else "nowhere at these budgets") + ".")
   lines.append("- Where depth cost: " + ("; ".join(cost) if cost else "nowhere at these budgets") + ".")
-  deep = [r for r in rows if r[2].deeper_layers >= 2 and r[2].shallower_layers >= 1]
+  deep = [r for r in rows if r[2].shallower_layers >= 1]
   deep_paid = [r for r in deep if verdict(r[3]) == "depth paid"]
-  lines.append(f"- Deep (2 or more hidden layers) against a net with one: {len(deep_paid)} of {len(deep)} comparisons "
-               "resolved in favour of depth" + (" (" + "; ".join(f"{p.setting}, {p.deeper}" for _, _, p, _ in deep_paid)
+  lines.append(f"- More depth where the shallower net already has hidden layers: {len(deep_paid)} of {len(deep)} "
+               "comparisons resolved in favour of depth" + (" (" + "; ".join(f"{p.setting}, {p.deeper}" for _, _, p, _ in deep_paid)
                                                  + ")" if deep_paid else "") + "".join(
                    f"; a hidden layer against none ({p.setting}): {verdict(c)}, {c.diff:+.1f} points"
                    for _, _, p, c in rows if p.shallower_layers == 0) + ".")

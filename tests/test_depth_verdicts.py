@@ -26,7 +26,7 @@ def test_section_reads_its_table():
   assert "| `a` | task A | 4 x 8 | 1 x 60 | +15.4 (" in text and "| 95.5 / 80.1 | < 0.001 | depth paid | patience 5 |" in text
   assert "p (Holm, 4)" in text
   assert "depth paid in 2, cost in 1, 1 not resolved" in text
-  assert "Deep (2 or more hidden layers) against a net with one: 1 of 3 comparisons resolved in favour of depth" in text
+  assert "More depth where the shallower net already has hidden layers: 1 of 3 comparisons resolved in favour of depth" in text
   assert "a hidden layer against none (task A): depth paid, +19.5 points" in text
   assert "The largest resolved gain: task A, 1 x 60 over logistic, +19.5 points" in text
   assert depth_verdicts.section([]) == []

@@ -66,6 +66,14 @@ def test_the_reading_calls_hes_findings_only_where_holm_resolves_them():
   assert len(tables.parse(table)) == 1
 
 
+def test_depth_pairs_give_the_report_each_deeper_net_against_the_shallowest():
+  pairs = resnet_ladder.depth_pairs(_doc(plain_deep=[0.15, 0.151, 0.149], resid_deep=[0.08, 0.081, 0.079]))
+  assert [(p.setting, p.deeper, p.shallower, p.deeper_layers, p.shallower_layers) for p in pairs] == [
+      ("fashion_mnist CNNs (10,000 images), plain", "20 layers", "8 layers", 20, 8),
+      ("fashion_mnist CNNs (10,000 images), residual", "20 layers", "8 layers", 20, 8)]
+  assert pairs[1].deeper_acc == [0.92, 0.919, 0.921]
+
+
 def test_hes_cifar10_recipe_is_a_valid_config_of_this_experiment():
   args = shlex.split(recipes.overrides())
   assert "--config.dataset=tfds:cifar10" in args and "--config.blocks=[3,5,7,9,18]" in args

@@ -35,6 +35,7 @@ import ml_collections
 import numpy as np
 
 from research import config, protocol, resnet, results, stats
+from research.depth_verdicts import DepthPair
 
 from experiments.resnet_ladder import ladder, published
 
@@ -216,6 +217,19 @@ def reading(doc):
   return "\n".join(lines)
 
 
+def depth_pairs(doc):
+  """REPORT.md's depth summary: per variant, every deeper net of the ladder against its shallowest."""
+  cfg, rows = doc["config"], doc["results"]["rows"]
+  out = []
+  for variant in ladder.VARIANTS:
+    ok = [r for r in rows if ladder.finite(r[variant])]
+    for r in ok[1:]:
+      out.append(DepthPair(f"{cfg['dataset']} CNNs ({doc['results']['dataset']['n_train']:,} images), {variant}",
+                           f"{r['layers']} layers", f"{ok[0]['layers']} layers", r[variant]["test_acc"],
+                           ok[0][variant]["test_acc"], r["layers"], ok[0]["layers"]))
+  return out
+
+
 def title(cfg):
   layers = [resnet.layers(b) for b in cfg.blocks]
   return (f"Plain vs residual CNNs of {min(layers)} to {max(layers)} layers on {cfg.dataset} "
@@ -223,4 +237,4 @@ def title(cfg):
 
 
 __all__ = ["NAME", "ALIAS", "ORDER", "TITLE", "PROFILES", "get_config", "validate", "run", "table", "plots",
-           "reading", "title"]
+           "reading", "title", "depth_pairs"]
