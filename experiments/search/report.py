@@ -162,6 +162,7 @@ def _top_depths(rec, k):
 
 def reading(cfg, res):
   tests = comparisons(res)
+  runs = []  # (task, strategy, its test against the grid, cheaper than the grid)
   lines = [f"- Budget and rule: every candidate and every retrained pick {protocol.rule(cfg)}; the search "
            f"selects on validation only (one seed per candidate), the picks are retrained over {cfg['seeds']} "
            "fresh seeds and read once on test. Successive halving cuts after epochs "
@@ -188,16 +189,31 @@ def reading(cfg, res):
       c = t["strategies"][s]["compute"]
       test = tests.get((t["task"], s))
       cheaper = c["executed_gflop"] < grid_c["executed_gflop"]
-      verdict = ("no test (diverged)" if test is None else
-                 ("as good within the resolution" if not test.resolved else
-                  ("better" if test.diff > 0 else "worse")))
+      if test is None:
+        verdict = "no test (diverged)"
+      elif test.resolved:
+        verdict = f"{'better' if test.diff > 0 else 'worse'} on test ({test.text()})"
+      else:  # not resolved is not "as good": say how large a loss the interval still admits
+        verdict = f"on test {test.text()}" + (
+            f"; the interval admits a loss of up to {-test.low:.1f} points, so 'as good' is not shown"
+            if test.low < -1.0 else "; as good within the resolution")
+      runs.append((t["task"], s, test, cheaper))
       lines.append(
-          f"  - {NAMES[s]} vs the hand grid: {verdict} on test ({test.text() if test else 'n/a'}), with "
+          f"  - {NAMES[s]} vs the hand grid: {verdict}, with "
           f"{_ratio(c['executed_gflop'], grid_c['executed_gflop'])} x the grid's executed GFLOP "
           f"({'less' if cheaper else 'more'} compute; {c['candidates']} candidates against {grid_c['candidates']}, "
           f"{c['member_epochs']} model-epochs against {grid_c['member_epochs']}). The supernet executed "
           f"{_ratio(c['executed_gflop'], c['own_gflop'])} x its candidates' own FLOPs; "
           f"{_rate(c)} candidates per CPU-minute.")
+  good = [(task, s) for task, s, test, cheaper in runs
+          if test is not None and (test.resolved and test.diff > 0 or not test.resolved and test.low >= -1.0)]
+  both = [(task, s) for task, s, test, cheaper in runs if (task, s) in good and cheaper]
+  lines.append(f"- As good as the hand grid on test (resolved ahead, or an interval that rules out a loss of more "
+               f"than 1 point) in {len(good)} of {len(runs)} searches"
+               + (f" ({', '.join(f'{NAMES[s]} on {task}' for task, s in good)})" if good else "")
+               + f"; with less executed compute than the grid in {len(both)} of them. "
+               + ("Why the searches cost more than the grid: every supernet member executes the largest shape, "
+                  "several times its own FLOPs (the ratios above)." if len(both) < len(runs) else ""))
   lines.append("- " + ANCHORS)
   return lines
 
