@@ -14,13 +14,17 @@ finished result back instead of training; a killed run resumes from its last
 checkpoint and, because every epoch's shuffle depends only on (seed, epoch),
 ends with the same numbers as an uninterrupted one.
 """
+import ast
 import contextlib
+import functools
 import hashlib
+import inspect
 import json
 import os
 import pathlib
 import shutil
 import sys
+import textwrap
 import time
 from typing import Any, NamedTuple
 
@@ -73,6 +77,42 @@ def _program_hash(lowered):
   return hashlib.sha1(lowered.as_text().encode()).hexdigest()[:16]
 
 
+# Bumped by hand when a change to the engine alters a number a cell reports in a way no hashed part
+# below sees; tests/test_golden.py fails until it is (its stored numbers are renewed with it).
+ENGINE_VERSION = 1
+
+
+def reported(v):
+  """What a cell reports of each member on a split: its selected (best-validation) parameters and
+  model state, evaluated. The same function is lowered into the identity and run at the end."""
+  def numbers(state, x, y):
+    return v.evaluate(train.selected(state), x, y, train.selected_state(state))
+  return numbers
+
+
+def _code_hash(*functions):
+  """A hash of functions' code as Python parses it: formatting, comments and docstrings left out, so
+  that only an edit to what they compute changes it."""
+  def strip(tree):
+    for node in ast.walk(tree):
+      body = getattr(node, "body", None)
+      if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
+          isinstance(getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):
+        node.body = body[1:] or [ast.Pass()]
+    return tree
+  def unnamed(tree):  # a function's own name is how it is called, not what it computes
+    tree.body[0].name = ""
+    return tree
+  dumps = [ast.dump(unnamed(strip(ast.parse(textwrap.dedent(inspect.getsource(f)))))) for f in functions]
+  return hashlib.sha1("\n".join(dumps).encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1)
+def _result_code():
+  """The Python that turns a trained state into result.json's numbers (after the programs)."""
+  return _code_hash(reported, _members, _epochs_ran, _splits_evaluated, Final, Member)
+
+
 def identity(trainer, data, *, seeds, hparams, epochs, masks=None, init_params=None, layout="vmap", rungs=None):
   """What determines a cell's numbers, hashed: {part: hash} and the combined key.
 
@@ -97,7 +137,13 @@ def _identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout,
   init = jax.jit(v.init).lower(*args)
   abstract_state = jax.eval_shape(v.init, *args)
   step = jax.jit(v.train, static_argnums=2).lower(abstract_state, args[2], 1)
-  parts = dict(init_program=_program_hash(init), train_program=_program_hash(step),
+  # Selection of the reported epoch and the final evaluation, on every split the cell reports.
+  # keep_unused: which of the state's parameters are read (best or last) is what the hash must see.
+  numbers = jax.jit(reported(v), keep_unused=True)
+  evaluation = [_program_hash(numbers.lower(abstract_state, args[2][f"x_{split}"], args[2][f"y_{split}"]))
+                for split in _splits_evaluated(data)]
+  parts = dict(engine=ENGINE_VERSION, init_program=_program_hash(init), train_program=_program_hash(step),
+               eval_program=hashlib.sha1("".join(evaluation).encode()).hexdigest()[:16], result_code=_result_code(),
                data={k: _array_hash(a) for k, a in sorted(data.items())},
                masks=digest(masks), init_params=digest(init_params),
                seeds=[int(s) for s in seeds], hparams=results.clean_json(hparams), epochs=int(epochs),
@@ -106,8 +152,46 @@ def _identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout,
     parts["xla_flags"] = os.environ["XLA_FLAGS"]
   if rungs:  # only when given: every cell without rungs keeps its identity
     parts["rungs"] = rungs.to_json()
-  key = hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
-  return key, parts, abstract_state
+  return key_of(parts), parts, abstract_state
+
+
+def _splits_evaluated(data):
+  """The splits whose numbers a cell reports (train, val, test, those the data has)."""
+  return [split for split in ("train", "val", "test") if f"y_{split}" in data]
+
+
+def key_of(parts):
+  """The identity key of a cell's parts (its folder's suffix)."""
+  return hashlib.sha1(json.dumps(results.clean_json(parts), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def seal_numbers(summary_json, key):
+  """result.json's seal: the digest of its numbers and the identity they were computed for."""
+  return {"identity": key, "numbers": results.digest_json({k: v for k, v in summary_json.items() if k != "seal"})}
+
+
+def _seal_problem(doc, key):
+  """None if a result.json dict carries a seal that matches its numbers and this cell; else why not."""
+  seal = doc.get("seal") if isinstance(doc, dict) else None
+  if not isinstance(seal, dict):
+    return "its result.json carries no seal"
+  if seal.get("identity") != key:
+    return "its result.json was computed for another cell"
+  if seal != seal_numbers(doc, key):
+    return "its result.json's numbers do not match their seal (edited after they were written?)"
+  return None
+
+
+def _folder_problem(cell_dir, parts):
+  """None if cell_dir was made for the cell of these parts (or holds no identity yet); else why not."""
+  path = cell_dir / "identity.json"
+  if not path.exists():  # written before anything else: a folder with work in it but none is not this cell's
+    made = (cell_dir / "result.json").exists() or integrity.steps(cell_dir / "ckpt")
+    return "its folder holds work but no identity.json (copied in from another cell?)" if made else None
+  held = _read_json(path)
+  if held != results.clean_json(parts):
+    return "its folder holds another cell's identity.json (copied in from another cell?)"
+  return None
 
 
 def _say(line):
@@ -251,7 +335,21 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
     return sharding.shard(sharding.pad(state, n, mesh), mesh)
 
   hist = {k: np.full((n, epochs), np.nan, np.float32) for k in train.History._fields}
+  problem = _folder_problem(cell_dir, parts)
+  if problem is not None:  # nothing in it was made for this cell
+    _say(f"cell {name}: {problem}; training it again from scratch")
+    shutil.rmtree(cell_dir, ignore_errors=True)
   summary = _read_summary(result_path)
+  if summary is not None:
+    problem = _seal_problem(_read_json(result_path), key)
+    if problem is not None and "another cell" in problem:  # its checkpoint is that cell's too
+      _say(f"cell {name}: {problem}; training it again from scratch")
+      shutil.rmtree(cell_dir, ignore_errors=True)
+      summary = None
+    elif problem is not None:  # never republished: the sealed checkpoint is evaluated again
+      _say(f"cell {name}: {problem}; evaluating its checkpoint again")
+      result_path.unlink(missing_ok=True)
+      summary = None
   if summary is not None:
     problem = integrity.check_cell(cell_dir)
     if problem is not None:  # result.json and its checkpoint disagree: neither is used
@@ -335,13 +433,12 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   # The selected parameters, evaluated once on each split: the only time the test set is read.
   t = time.perf_counter()
   finals = {}
-  evaluate = jax.jit(v.evaluate)
+  evaluate = jax.jit(reported(v))
   for split in ("train", "val", "test"):
-    if f"y_{split}" in data:
-      loss, acc = evaluate(train.selected(state), data[f"x_{split}"], data[f"y_{split}"], train.selected_state(state))
-      finals[f"{split}_loss"], finals[f"{split}_acc"] = (sharding.to_host(a)[:n] for a in (loss, acc))
-    else:
-      finals[f"{split}_loss"] = finals[f"{split}_acc"] = np.full(n, np.nan)
+    finals[f"{split}_loss"] = finals[f"{split}_acc"] = np.full(n, np.nan)
+  for split in _splits_evaluated(data):
+    loss, acc = evaluate(state, data[f"x_{split}"], data[f"y_{split}"])
+    finals[f"{split}_loss"], finals[f"{split}_acc"] = (sharding.to_host(a)[:n] for a in (loss, acc))
   eval_s = time.perf_counter() - t
   state = sharding.unpad(state, n)
   hist = {k: a[:, :done] for k, a in hist.items()}
@@ -359,7 +456,8 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
   summary = Summary.from_json(results.clean_json(summary.to_json()))
   if sharding.is_main_process():
     with faults.reported(f"writing the result of cell {name}", cell_dir):
-      results.write_json(result_path, summary.to_json())
+      doc = summary.to_json()
+      results.write_json(result_path, dict(doc, seal=seal_numbers(doc, key)))
   return CellResult(summary, state)
 
 

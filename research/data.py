@@ -25,6 +25,7 @@ import gzip
 import hashlib
 import os
 import pathlib
+import sys
 import urllib.request
 import warnings
 import zlib
@@ -348,26 +349,78 @@ def load_raw(name):
   return dataclasses.replace(raw, y_test=raw.y_test[perm])
 
 
+def _preparation_code():
+  """A hash of the code that turns a source into raw arrays (this module, the IDX reader, the TFDS
+  path) as Python parses it: comments, docstrings and formatting do not count, any other edit does."""
+  import ast
+  import inspect
+
+  from research import raw as raw_module
+  digest = hashlib.sha256()
+  for module in (sys.modules[__name__], raw_module, tfds_data):
+    tree = ast.parse(inspect.getsource(module))
+    for node in ast.walk(tree):
+      body = getattr(node, "body", None)
+      if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
+          isinstance(getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):
+        node.body = body[1:] or [ast.Pass()]
+    digest.update(ast.dump(tree).encode())
+  return digest.hexdigest()[:12]
+
+
+def _content(raw):
+  """sha256 of a Raw's arrays and labels: what a cache file must still hold when it is read back."""
+  digest = hashlib.sha256()
+  for a in (raw.x_train, raw.y_train, raw.x_test, raw.y_test):
+    a = np.ascontiguousarray(a)
+    digest.update(f"{a.dtype}{a.shape}".encode() + a.tobytes())
+  digest.update(repr((tuple(raw.class_names), raw.source)).encode())
+  return digest.hexdigest()
+
+
+def cache_path(name):
+  """The npz cache of a source's raw arrays: keyed by the name and by the code that prepares it, so an
+  edit to the preparation never trains on arrays the old code made."""
+  return paths.cache_dir() / "data" / f"{name.replace(':', '-')}.{_preparation_code()}.npz"
+
+
+def _say(line):
+  print(line, file=sys.stderr, flush=True)
+
+
+def _read_cache(cache):
+  """The cached Raw, or None (saying why in one line) when the file is torn, corrupt or edited."""
+  import zipfile
+  try:
+    with np.load(cache, allow_pickle=False) as z:
+      raw = Raw(z["x_train"], z["y_train"], z["x_test"], z["y_test"],
+                tuple(z["class_names"].tolist()), str(z["source"]))
+      stored = str(z["content"])
+  except (OSError, ValueError, KeyError, EOFError, zlib.error, zipfile.BadZipFile) as e:
+    _say(f"data cache {cache} is unreadable ({type(e).__name__}); preparing the data again")
+    return None
+  if stored != _content(raw):
+    _say(f"data cache {cache} does not hold what was written to it; preparing the data again")
+    return None
+  return raw
+
+
 def _parsed(name):
   check_name(name)
   synthetic = _synthetic(name)
   if synthetic:  # generated in well under a second: no cache to go stale
     make, parameter, seed = synthetic
     return make(parameter, seed)
-  # v2: fashion_mnist now comes through TFDS; older caches came from the IDX reader
-  cache = paths.cache_dir() / "data" / f"{name.replace(':', '-')}.v2.npz"
+  cache = cache_path(name)
   if cache.exists():
-    try:
-      with np.load(cache, allow_pickle=False) as z:
-        return Raw(z["x_train"], z["y_train"], z["x_test"], z["y_test"],
-                   tuple(z["class_names"].tolist()), str(z["source"]))
-    except (OSError, ValueError, KeyError, zlib.error):
-      pass  # a torn or stale cache is rebuilt below
+    raw = _read_cache(cache)
+    if raw is not None:
+      return raw
   raw = tfds_data.image_classification(name[5:]) if name.startswith("tfds:") else SOURCES[name]()
   cache.parent.mkdir(parents=True, exist_ok=True)
   tmp = cache.with_suffix(f".tmp{os.getpid()}.npz")
   np.savez(tmp, x_train=raw.x_train, y_train=raw.y_train, x_test=raw.x_test, y_test=raw.y_test,
-           class_names=np.array(raw.class_names), source=np.array(raw.source))
+           class_names=np.array(raw.class_names), source=np.array(raw.source), content=np.array(_content(raw)))
   os.replace(tmp, cache)
   return raw
 

@@ -191,15 +191,25 @@ def execute(name, profile=paths.FULL, overrides=(), progress=True):
     doc = dict(experiment=module.NAME, title=title, profile=profile, config=cfg.to_dict(),
                environment=dict(results.environment(), peak_gflops=peak), wall_s=wall,
                finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), cells=ctx.cells, results=res)
-    doc = results.clean_json(doc)
+    doc = seal(results.clean_json(doc))
     if sharding.is_main_process():  # one host writes the results
       files = {"results.json": (results.dumps(doc) + "\n").encode(), **output_files(module, doc)}
       publish(files, out_dir)
   return out_dir, wall
 
 
+class UnsealedError(UserError):
+  """A results.json whose digest does not match its content: edited, or written by other code."""
+
+
+def seal(doc):
+  """results.json's content with its digest (over everything else in it)."""
+  return dict(doc, digest=results.digest_json({k: v for k, v in doc.items() if k != "digest"}))
+
+
 def read_doc(path, raw=None):
-  """An experiment's results.json (from `raw` bytes when given), or one line saying what is wrong."""
+  """An experiment's results.json (from `raw` bytes when given), or one line saying what is wrong;
+  UnsealedError when its digest does not match what it holds."""
   try:
     doc = json.loads(pathlib.Path(path).read_bytes() if raw is None else raw)
   except FileNotFoundError:
@@ -210,6 +220,10 @@ def read_doc(path, raw=None):
   if not isinstance(doc, dict) or not {"config", "results", "environment"} <= set(doc):
     raise UserError(f"{path} is not an experiment's results (keys config, results, environment missing); "
                     "run the experiment again to rewrite it (its finished cells are reused)")
+  if doc.get("digest") != seal(doc)["digest"]:
+    what = "carries no digest" if "digest" not in doc else "does not match its digest (edited after it was written?)"
+    raise UnsealedError(f"{path} {what}: not rendered or reported; rebuild it with `make "
+                        f"{doc.get('experiment', 'NAME')}` (its finished cells are reused)")
   return doc
 
 

@@ -6,10 +6,11 @@ section whose results.json was written by another profile is flagged at the top.
 """
 import importlib
 import re
+import sys
 import time
 
 from research import depth_verdicts, paths, registry, results, tables
-from research.experiment import read_doc, reading
+from research.experiment import UnsealedError, read_doc, reading
 
 
 def protocol_of(doc):
@@ -68,7 +69,7 @@ def _time_spent(doc):
 def write(profile=paths.FULL, paper_seconds=None):
   """Writes REPORT.md and summary.md of one profile; paper_seconds: `make paper`'s own clock."""
   root = paths.results_dir(profile)
-  sections, summary, missing, foreign, depth_pairs = [], [], [], [], []
+  sections, summary, missing, foreign, depth_pairs, unsealed = [], [], [], [], [], []
   total = 0.0
   for entry in registry.scan():
     folder = root / entry.name
@@ -76,7 +77,12 @@ def write(profile=paths.FULL, paper_seconds=None):
       missing.append(entry.name)
       continue
     with reading(folder):  # results.json, tables and plots of one run, not of two
-      doc = read_doc(folder / "results.json")
+      try:
+        doc = read_doc(folder / "results.json")
+      except UnsealedError as e:  # never reported; the other sections still are
+        print(e, file=sys.stderr, flush=True)
+        unsealed.append(entry.name)
+        continue
       sections += _section(entry, doc, folder)
       hook = getattr(importlib.import_module(entry.module), "depth_pairs", None)
       if hook:
@@ -104,6 +110,9 @@ def write(profile=paths.FULL, paper_seconds=None):
           f"**{profile}**. Every number below comes from the results.json next to its table.\n"]
   if foreign:
     head.append(f"**Mixed profiles:** these sections were written by another profile: {', '.join(foreign)}.\n")
+  if unsealed:
+    head.append(f"**Not reported:** the results.json of {', '.join(unsealed)} does not match its digest (edited "
+                "after it was written); rerun each to rebuild it (its finished cells are reused).\n")
   parts = head + [table] + depth_verdicts.section(depth_pairs) + sections
   if missing:
     parts.append(f"\nNot run yet ({profile} profile): {', '.join(missing)}.\n")
@@ -130,7 +139,10 @@ def paper_block():
     table = root / entry.name / "table.md"
     if table.exists():
       with reading(table.parent):
-        doc = read_doc(root / entry.name / "results.json")
+        try:
+          doc = read_doc(root / entry.name / "results.json")
+        except UnsealedError:
+          continue
         note = "".join(_old_protocol_note(doc, entry.alias or entry.name))
         parts.append(f"### {doc.get('title', entry.title)}\n\n{note + chr(10) if note else ''}"
                      f"{table.read_text().rstrip()}\n")

@@ -1,4 +1,5 @@
 """Writing results: atomic files, the environment, and paper-style numbers."""
+import hashlib
 import json
 import math
 import os
@@ -50,6 +51,11 @@ def clean_json(x):
 
 def dumps(obj):
   return json.dumps(clean_json(obj), indent=1, allow_nan=False)
+
+
+def digest_json(obj):
+  """sha256 of a JSON value in canonical form (sorted keys, NaN as null): what a seal records."""
+  return hashlib.sha256(json.dumps(clean_json(obj), sort_keys=True, allow_nan=False).encode()).hexdigest()
 
 
 def write_json(path, obj):

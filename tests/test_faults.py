@@ -257,7 +257,11 @@ def test_corrupt_or_empty_results_json(tmp_path):
     read_doc(tmp_path / "nothing.json")
   doc = {"experiment": "x", "config": {}, "results": {}, "environment": {}}
   path.write_text(json.dumps(doc))
-  assert read_doc(path) == doc
+  with pytest.raises(UserError, match="carries no digest: not rendered or reported; rebuild it with `make x`"):
+    read_doc(path)
+  from research.experiment import seal
+  path.write_text(json.dumps(seal(doc)))
+  assert read_doc(path) == seal(doc)
 
 
 # ----------------------------------------------------------------------------
