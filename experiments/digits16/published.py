@@ -29,7 +29,7 @@ ROWS = (
               "46 passes", "none", "Karpathy, lecun1989-repro (modern.py, changes 1-2)"),
     Published("the same net, + ReLU and dropout 0.25 at H3", 1.59, 1.47, MNIST16, "80 passes",
               "shifts of up to 1 pixel", "Karpathy, lecun1989-repro (modern.py, changes 1-4)"),
-    Published("human readers", 2.5, None, "USPS", "—", "—", "Bromley and Säckinger 1991 (via LeCun et al.)"),
+    Published("human readers", 2.5, None, "USPS", "—", "—", "Bromley and Säckinger 1991"),
 )
 
 def caveat(ds):

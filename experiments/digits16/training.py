@@ -20,7 +20,7 @@ def _value_cell(cfg, ctx, contender, trainer, arrays, ds):
   return train_value
 
 
-def _row(cfg, contender, model, ds, cells, merged):
+def _row(contender, model, ds, cells, merged):
   tuned = protocol.tuned(merged)
   tried = sorted(cells)
   return dict(key=contender.key, label=contender.label, family=contender.family, hidden=contender.hidden,
@@ -48,7 +48,7 @@ def run(cfg, ctx):
     model = build(contender)
     trainer = ctx.trainer(model)
     cells, merged = tuning.tune(cfg, _value_cell(cfg, ctx, contender, trainer, arrays, ds))
-    row = _row(cfg, contender, model, ds, cells, merged)
+    row = _row(contender, model, ds, cells, merged)
     rows.append(row)
     # The member best on validation at the chosen rate; its outputs stay in memory until the best
     # contender is known (all of it chosen on validation).
