@@ -30,6 +30,25 @@ member whose worst-group validation accuracy beats its best keeps those paramete
 that worst-group accuracy; History.val_acc stays the average validation accuracy, as elsewhere);
 with patience > 0 a member stops after that many epochs without improving. research/train.py
 itself is not changed, so no existing cell's compiled program changes.
+
+The same program family trains the environment-based objectives that compare against it, so that
+every contender of such a table gets the same sampler, stopping and selection rule
+(make_trainer(objective=...)); the groups are then environments:
+- "erm": the mean of the groups' risks (the IRM repository's ERM: its penalty weight 0);
+- "irm": IRMv1 (Arjovsky et al. 2019): the mean risk plus lambda times the mean over groups of
+  (d/ds R_g(s * logits) at s = 1)^2, the squared gradient of each group's risk w.r.t. a scalar
+  multiplier on the logits;
+- "vrex": V-REx (Krueger et al. 2021): the mean risk plus lambda times the variance of the groups'
+  risks (over the groups in the batch, divided by their number).
+Both penalties anneal as the IRM repository's code does (github.com/facebookresearch/
+InvariantRiskMinimization, code/colored_mnist/main.py): lambda = 1 before hp["penalty_anneal"]
+optimizer steps, hp["penalty_weight"] from then on, and the whole loss divided by lambda when it is
+above 1. Penalty and risks are this minibatch's (the repository's are full-batch). `selection`
+picks what best_val keeps: "worst" group validation accuracy (Sagawa's rule, the default) or
+"average", the accuracy over the whole validation split (DomainBed's training-domain validation
+when the split is held out from the training environments). The defaults (objective="group_dro",
+selection="worst") trace exactly the program they always did: every branch below is taken in
+Python, so the cells of Group DRO keep their identity (tests/test_group_dro.py pins it).
 """
 import math
 from typing import Callable, NamedTuple
@@ -43,6 +62,15 @@ from research import optim, sharding, train
 
 # Hyperparameters of the adversary, read from hp beside the optimizer's.
 GROUP_HPARAMS = ("group_step", "group_adjustment")
+# Hyperparameters of the penalized objectives (irm, vrex): lambda and the optimizer steps before it.
+PENALTY_HPARAMS = ("penalty_weight", "penalty_anneal")
+OBJECTIVES = ("group_dro", "erm", "irm", "vrex")
+SELECTIONS = ("worst", "average")
+
+
+class PenaltyState(NamedTuple):
+  weight: jax.Array  # lambda once annealed
+  anneal: jax.Array  # optimizer steps before it (lambda = 1 until then)
 
 
 class GroupWeightsState(NamedTuple):
@@ -97,25 +125,79 @@ def balanced_probabilities(g_N, num_groups):
   return 1.0 / (count_G[g_N] * present)
 
 
+def present_mean(values_G, present_G):
+  """The mean of values_G over the groups present (0 when none is)."""
+  w_G = present_G.astype(values_G.dtype)
+  return (w_G @ values_G) / jnp.maximum(w_G.sum(), 1.0)
+
+
+def scale_gradients(loss_fn, logits_BxK, y_B):
+  """Per example, d/ds loss_fn(s * logits, y) at s = 1: IRMv1's gradient w.r.t. a dummy multiplier
+  on the logits (a group's mean of it is the gradient of the group's mean risk)."""
+  one = jnp.ones((), logits_BxK.dtype)
+  return jax.jvp(lambda s: loss_fn(s * logits_BxK, y_B), (one,), (one,))[1]
+
+
+def irm_penalty(scale_grad_B, g_B, num_groups):
+  """IRMv1: the mean over the groups present of (d/ds R_g(s * logits) at s = 1)^2."""
+  grad_G, count_G = group_means(scale_grad_B, g_B, num_groups)
+  return present_mean(grad_G ** 2, count_G > 0)
+
+
+def vrex_penalty(loss_G, present_G):
+  """V-REx: the variance of the groups' risks (over the groups present, divided by their number)."""
+  return present_mean((loss_G - present_mean(loss_G, present_G)) ** 2, present_G)
+
+
+def annealed(weight, anneal, step):
+  """The IRM repository's schedule of lambda: 1 before `anneal` optimizer steps, `weight` from then on."""
+  return jnp.where(step >= anneal, weight, 1.0)
+
+
+def penalized(risk, penalty, lam):
+  """risk + lam * penalty, divided by lam when lam > 1 (the repository keeps gradients in range so).
+  Divided by max(lam, 1), not selected by a where: the unselected loss / lam of lam = 0 would make
+  the gradient NaN."""
+  return (risk + lam * penalty) / jnp.maximum(lam, 1.0)
+
+
 def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patience=0, schedule=None,
-                 loss_fn=train.cross_entropy, correct_fn=train.correct, eval_batch=2000):
+                 loss_fn=train.cross_entropy, correct_fn=train.correct, eval_batch=2000,
+                 objective="group_dro", selection="worst"):
   """A train.Trainer that runs Group DRO over `num_groups` groups (data["g_train"], data["g_val"]:
-  each example's group). hp holds the optimizer's hyperparameters and GROUP_HPARAMS."""
+  each example's group). hp holds the optimizer's hyperparameters and GROUP_HPARAMS.
+
+  objective: "group_dro", or "erm" / "irm" / "vrex" over the same groups (hp then holds
+  PENALTY_HPARAMS for irm and vrex instead of GROUP_HPARAMS); selection: "worst" group or
+  "average" validation accuracy (see the module docstring)."""
+  if objective not in OBJECTIVES:
+    raise ValueError(f"objective must be one of {OBJECTIVES}, not {objective!r}")
+  if selection not in SELECTIONS:
+    raise ValueError(f"selection must be one of {SELECTIONS}, not {selection!r}")
+  dro = objective == "group_dro"
   tx_of = optim.make(optimizer)
   factor_at = schedule or optim.constant
   adversary = group_weights()
-  split_hp = lambda hp: ({k: v for k, v in hp.items() if k not in GROUP_HPARAMS}, hp)
+  split_hp = lambda hp: ({k: v for k, v in hp.items() if k not in GROUP_HPARAMS + PENALTY_HPARAMS}, hp)
   tx = tx_of(optim.defaults(optimizer, 0.0))  # numeric hyperparameters are read from the state
 
   def init(key, hp, data, mask=None, params=None):
-    """opt_state is (the optimizer's state, the adversary's GroupWeightsState)."""
+    """opt_state is (the optimizer's state, the adversary's GroupWeightsState), or for the other
+    objectives (the optimizer's state, PenaltyState)."""
     del mask  # no pruning here
     opt_hp, hp = split_hp(hp)
     k_init, k_data = jax.random.split(key)
     if params is None:
       params = model.init(k_init, data["x_train"][:1])
     counts_G = jnp.bincount(data["g_train"], length=num_groups)
-    opt_state = (tx_of(opt_hp).init(params), adversary.init(counts_G, hp["group_step"], hp["group_adjustment"]))
+    # In this order (the optimizer's state first), so that Group DRO's init traces as it always did.
+    inner = tx_of(opt_hp).init(params)
+    if dro:
+      extra = adversary.init(counts_G, hp["group_step"], hp["group_adjustment"])
+    else:
+      f32 = lambda k: jnp.asarray(hp.get(k, 0.0), jnp.float32)
+      extra = PenaltyState(f32("penalty_weight"), f32("penalty_anneal"))
+    opt_state = (inner, extra)
     return train.TrainState(params, opt_state, k_data, jnp.zeros((), jnp.int32), jnp.zeros((), bool), None,
                             params, jnp.full((), -jnp.inf), jnp.zeros((), jnp.int32), jnp.zeros((), bool))
 
@@ -161,6 +243,30 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
                           opt_state=train._select(ok, (inner, adversary_state), state.opt_state),
                           diverged=state.diverged | ~finite), loss
 
+  def penalized_update(state, x_BxS, y_B, g_B, factor=1.0, step=0):
+    """One optimizer step on the mean group risk, plus the annealed IRMv1 or V-REx penalty."""
+    inner, penalty_state = state.opt_state
+    lam = annealed(penalty_state.weight, penalty_state.anneal, step)
+
+    def objective_loss(params):
+      logits = model.apply(params, x_BxS)
+      loss_G, count_G = group_means(loss_fn(logits, y_B), g_B, num_groups)
+      risk = present_mean(loss_G, count_G > 0)
+      if objective == "erm":
+        return risk
+      penalty = (irm_penalty(scale_gradients(loss_fn, logits, y_B), g_B, num_groups) if objective == "irm"
+                 else vrex_penalty(loss_G, count_G > 0))
+      return penalized(risk, penalty, lam)
+    loss, grads = jax.value_and_grad(objective_loss)(state.params)
+    updates, inner = tx.update(grads, inner, state.params)
+    updates = jax.tree.map(lambda u: u * factor, updates)
+    params = optax.apply_updates(state.params, updates)
+    finite = jnp.isfinite(loss) & jnp.isfinite(optax.tree.norm(grads))
+    ok = finite & ~state.diverged
+    return state._replace(params=train._select(ok, params, state.params),
+                          opt_state=train._select(ok, (inner, penalty_state), state.opt_state),
+                          diverged=state.diverged | ~finite), loss
+
   def train_epochs(state, data, epochs):
     x, y, g = data["x_train"], data["y_train"], data["g_train"]
     n = y.shape[0]
@@ -171,7 +277,11 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
       state, loss_sum = carry
       i, idx_B = i_idx_B
       x_BxS = sharding.constrain_batch(x[idx_B])
-      state, loss = update(state, x_BxS, y[idx_B], g[idx_B], factor_at(state.epoch + i / steps))
+      if dro:
+        state, loss = update(state, x_BxS, y[idx_B], g[idx_B], factor_at(state.epoch + i / steps))
+      else:  # the penalty's annealing counts optimizer steps on the epoch clock
+        state, loss = penalized_update(state, x_BxS, y[idx_B], g[idx_B], factor_at(state.epoch + i / steps),
+                                       state.epoch * steps + i)
       return (state, loss_sum + loss), None
 
     def run_epoch(state):
@@ -181,10 +291,11 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
       epoch = state.epoch + 1
       val_loss, val_acc, acc_G, count_G = evaluate_groups(state.params, data["x_val"], data["y_val"], data["g_val"])
       worst = jnp.min(jnp.where(count_G > 0, acc_G, jnp.inf))
-      better = worst > state.best_val  # as in train.py: NaN is never better
+      score = worst if selection == "worst" else val_acc
+      better = score > state.best_val  # as in train.py: NaN is never better
       best_epoch = jnp.where(better, epoch, state.best_epoch)
       state = state._replace(epoch=epoch, best_params=train._select(better, state.params, state.best_params),
-                             best_val=jnp.where(better, worst, state.best_val), best_epoch=best_epoch,
+                             best_val=jnp.where(better, score, state.best_val), best_epoch=best_epoch,
                              stopped=(patience > 0) & (epoch - best_epoch >= patience))
       return state, train.History(loss_sum / steps, val_loss, val_acc, state.diverged)
 
@@ -200,10 +311,12 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
 
   def cost(data):
     rows = lambda a, n: jax.ShapeDtypeStruct((n, *a.shape[1:]), a.dtype)
-    hp = dict(optim.defaults(optimizer, 1e-3), group_step=0.01, group_adjustment=0.0)
+    extra = (dict(group_step=0.01, group_adjustment=0.0) if dro else dict(penalty_weight=1.0, penalty_anneal=0.0))
+    hp = dict(optim.defaults(optimizer, 1e-3), **extra)
     state = jax.eval_shape(init, jax.random.PRNGKey(0), hp, data)
-    step = jax.jit(update).lower(state, rows(data["x_train"], batch_size), rows(data["y_train"], batch_size),
-                                 jax.ShapeDtypeStruct((batch_size,), jnp.int32))
+    step = jax.jit(update if dro else penalized_update).lower(
+        state, rows(data["x_train"], batch_size), rows(data["y_train"], batch_size),
+        jax.ShapeDtypeStruct((batch_size,), jnp.int32))
     forward = jax.jit(model.apply).lower(state.params, rows(data["x_train"], 1))
     largest = max((math.prod(a.shape) for a in jax.tree.leaves(state.params)), default=0)
     return train.Cost(train._flops(step), train._flops(forward), int(largest))

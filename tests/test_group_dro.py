@@ -96,3 +96,49 @@ def test_a_diverging_member_is_frozen_and_flagged(grouped):
   assert all(bool(jnp.isfinite(p[1]).all()) for p in jax.tree.leaves(state.params))
   _, ok_hist = sweep([1e-2, 1e-2])
   np.testing.assert_allclose(hist.train_loss[0], ok_hist.train_loss[0], rtol=1e-5)
+
+
+# Golden identity keys of Group DRO cells, computed with research/group_dro.py as it was before the
+# objective= and selection= options existed (commit 1aed1f1): the defaults (objective="group_dro",
+# selection="worst") must lower to the same init and training programs, or every committed Group DRO
+# cell (experiments/modular/) would train again. The key also hashes the JAX version and backend, so it is
+# only comparable on the stack it was computed on.
+GOLDEN_JAX, GOLDEN_BACKEND = "0.10.2", "cpu"
+GOLDEN_KEYS = {"vmap": "54b0e51753da", "map": "de4ce38c1463", "cosine": "f6dccab67cbe"}
+
+
+@pytest.mark.skipif(jax.__version__ != GOLDEN_JAX or jax.default_backend() != GOLDEN_BACKEND,
+                    reason="the golden keys were computed with jax 0.10.2 on cpu")
+@pytest.mark.parametrize("case", sorted(GOLDEN_KEYS))
+def test_the_default_objective_keeps_every_group_dro_cells_identity(grouped, case):
+  from research import optim
+  if case == "cosine":
+    trainer = group_dro.make_trainer(models.mlp(4, depth=2, width=16), "sgd", 64, num_groups=4, patience=5,
+                                     schedule=optim.schedule("cosine", warmup_epochs=1, epochs=10))
+    key, _ = cells.identity(trainer, grouped, seeds=[3], epochs=10,
+                            hparams=[{"learning_rate": 0.1, "group_step": 0.05, "group_adjustment": 0.0}])
+  else:
+    trainer = group_dro.make_trainer(models.mlp(4, depth=1, width=8), "adam", 32, num_groups=4, patience=2)
+    key, _ = cells.identity(trainer, grouped, seeds=[0, 1], hparams=_hp(1e-2), epochs=3, layout=case)
+  assert key == GOLDEN_KEYS[case]
+  # Spelled out, the defaults are the same program; another objective or selection is another program.
+  explicit = group_dro.make_trainer(models.mlp(4, depth=1, width=8), "adam", 32, num_groups=4, patience=2,
+                                    objective="group_dro", selection="worst")
+  same = lambda t, hp=_hp(1e-2): cells.identity(t, grouped, seeds=[0, 1], hparams=hp, epochs=3)[0]
+  if case == "vmap":
+    assert same(explicit) == key
+    average = group_dro.make_trainer(models.mlp(4, depth=1, width=8), "adam", 32, num_groups=4, patience=2,
+                                     selection="average")
+    assert same(average) != key
+
+
+def test_average_selection_keeps_the_best_average_validation_accuracy(grouped, tmp_path):
+  """selection="average": best_val is the whole validation split's accuracy, the best of any epoch."""
+  trainer = group_dro.make_trainer(models.mlp(4, depth=1, width=8), "adam", 32, num_groups=4, patience=3,
+                                   objective="erm", selection="average")
+  cell = cells.run_cell(trainer, grouped, name="erm", spec={}, seeds=[0, 1], hparams=[{"learning_rate": 1e-2}] * 2,
+                        epochs=12, root=tmp_path, progress=False, need_state=True)
+  best = np.asarray(cell.state.best_val)
+  np.testing.assert_allclose(best, cell.summary.final("val_acc"), atol=1e-6)
+  curves = np.array(cell.summary.history("val_acc"), float)
+  np.testing.assert_allclose(best, np.nanmax(curves, 1), atol=1e-6)
