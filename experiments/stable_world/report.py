@@ -3,8 +3,6 @@ import numpy as np
 
 from research import protocol, results, stats
 
-from experiments.stable_world import corruptions
-
 NAMES = {"logistic": "logistic", "mlp": "MLP 1 hidden", "deep_mlp": "deep MLP", "cnn": "CNN", "resnet": "ResNet"}
 # The declared family's questions: (key, contender a, contender b, what a - b asks).
 QUESTIONS = (("depth", "deep_mlp", "mlp", "depth (deep MLP vs 1-hidden MLP)"),
@@ -118,7 +116,7 @@ def _dataset_table(cfg, r, devices):
              "Hendrycks and Dietterich's normalisation with logistic regression as the baseline (100 = as fragile "
              "as logistic regression); relative mCE divides each rise over the clean error by logistic "
              "regression's rise (corruptions raising its error by under 0.5 points left out). worst: the largest "
-             f"ratio of corrupted to clean error, MNIST-C's measure. Training seconds: {devices}.")
+             f"ratio of corrupted to clean error, MNIST-C's measure. Trained on {devices}.")
   return results.markdown_table([""] + [NAMES.get(row["contender"], row["contender"]) for row in rows], body, caption)
 
 
