@@ -9,7 +9,8 @@ from research import experiment, stats
 from research.errors import UserError
 from research.summary import Final, Member, Summary, Timing
 from experiments import digits16
-from experiments.digits16 import outputs, tuning, verdicts
+from experiments.digits16 import outputs, verdicts
+from research import tuning
 
 
 def test_the_ladder_steps_one_value_beyond_either_edge():

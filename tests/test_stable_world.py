@@ -136,7 +136,10 @@ def test_tiny_run_end_to_end(workdir):
   for row in r["rows"]:
     assert set(row["corrupted_test_acc"]) == set(cfg["corruptions"])
     assert all(len(v) == cfg["seeds"] and all(0 <= a <= 1 for a in v) for v in row["corrupted_test_acc"].values())
-    assert row["learning_rate"] in cfg["learning_rates"] and len(row["grid"]) == len(cfg["learning_rates"]) >= 3
+    # The grid, and at most `extend` values beyond its ends where the pick sat on an end.
+    assert row["learning_rate"] in row["tried"] and set(cfg["learning_rates"]) <= set(row["tried"])
+    assert len(cfg["learning_rates"]) >= 3 and len(row["tried"]) <= len(cfg["learning_rates"]) + cfg["extend"]
+    assert sorted(float(k) for k in row["grid"]) == row["tried"]
   # Trained on clean digits, every contender reads stripes (half the image inverted) worse than clean ones.
   assert all(np.mean(row["corrupted_test_acc"]["stripe"]) < np.mean(row["test_acc"]) for row in r["rows"])
   table = (out / "table.md").read_text()

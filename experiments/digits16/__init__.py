@@ -19,8 +19,8 @@ Contenders, every one the same 256 inputs and ten softmax outputs, the largest w
 Every contender trains under the same protocol: seeds 0-7, Adam, batch 64, up to 100 epochs stopped
 after 8 without a better validation accuracy, the best validation epoch's parameters reported; the
 learning rate chosen on mean validation accuracy from {1e-3, 3e-3, 1e-2}, and when the pick lies on
-the grid's edge the next 1-3-10 value beyond it is trained too (at most twice; experiments/digits16/
-tuning.py). One cell of 8 members per value tried.
+the grid's edge the next 1-3-10 value beyond it is trained too (at most twice;
+research/tuning.py). One cell of 8 members per value tried.
 
 The family of primary comparisons (experiments/digits16/verdicts.py): each MLP against logistic, each
 deeper MLP against 1 hidden layer, the CNN against the MLP best on validation; research.stats.verdicts
@@ -48,10 +48,10 @@ on the shared machine (load average 7-9 on 2 cores), 1.8 CPU minutes; tiny: 30-6
 """
 import ml_collections
 
-from research import config
+from research import config, tuning
 from research.depth_verdicts import DepthPair
 
-from experiments.digits16 import contenders, report, training, tuning
+from experiments.digits16 import contenders, report, training
 from experiments.digits16.verdicts import declared  # noqa: F401  (the family, for readers and tests)
 
 NAME = "digits16"

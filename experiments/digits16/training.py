@@ -3,7 +3,8 @@ import numpy as np
 
 from research import models, optim, protocol, stats
 
-from experiments.digits16 import outputs, tuning
+from experiments.digits16 import outputs
+from research import tuning
 from experiments.digits16.contenders import NUM_CLASSES, build, contenders
 
 

@@ -50,7 +50,7 @@ If over budget: --config.fashion_mnist.n_train=1000, or --config.models.resnet.w
 """
 import ml_collections
 
-from research import config, limits
+from research import config, limits, tuning
 
 from experiments.stable_world import corruptions, evaluate, plots as plots_lib, report
 
@@ -77,6 +77,7 @@ def get_config():
   c.corruption_seed = 0
   c.optimizer = "adam"
   c.learning_rates = [1e-3, 3e-3, 1e-2]  # one grid for every contender, chosen on validation
+  c.extend = 2  # a pick at the grid's edge trains the next 1-3-10 value beyond it, at most this often
   c.seeds = 3
   c.patience = 4
   c.schedule = "constant"
@@ -100,13 +101,17 @@ def get_config():
 
 
 PROFILES = {"quick": {"seeds": 2, "epochs": 4, "patience": 2, "n_train": 1500, "fashion_mnist.epochs": 4},
-            "tiny": {"datasets": ["mnist16"], "contenders": ["logistic", "mlp", "cnn"], "seeds": 2, "epochs": 2,
+            "tiny": {"datasets": ["mnist16"], "contenders": ["logistic", "mlp", "cnn"], "seeds": 2, "epochs": 2, "extend": 1,
                      "patience": 1, "n_train": 600, "val_size": 200, "models.cnn.channels": [4, 4],
                      "corruptions": ["shot_noise", "brightness", "translate", "stripe", "canny_edges"]}}
 
 
 def validate(cfg):
   config.nonempty(cfg, "datasets", "contenders", "corruptions", "learning_rates")
+  for v in cfg.learning_rates:
+    config.require(v > 0 and tuning.ladder_index(v) is not None, f"config learning_rates: {v:g} is not on the "
+                   "1-3-10 ladder (..., 1e-3, 3e-3, 1e-2, ...) that a pick at the grid's edge extends")
+  config.require(cfg.extend >= 0, f"config extend={cfg.extend}: must be >= 0")
   for d in cfg.datasets:
     config.require(d in DATASETS, f"config datasets: '{d}' is not one of {', '.join(DATASETS)}")
   for name in cfg.contenders:

@@ -3,7 +3,7 @@ one protocol, its selected members then evaluated once on every corrupted copy o
 import jax
 import numpy as np
 
-from research import data as data_lib, models, protocol, train
+from research import data as data_lib, models, protocol, train, tuning
 
 from experiments.stable_world import corruptions
 
@@ -62,6 +62,24 @@ def test_subset(arrays, raw_x, size, seed=0):
   return dict(arrays, x_test=arrays["x_test"][keep], y_test=arrays["y_test"][keep]), raw_x[keep], keep
 
 
+def _tuned_cells(cfg, ctx, trainer, arrays, name, spec, epochs):
+  """[(CellResult, hparams)]: one cell over the grid, then, while the value chosen on validation is the
+  grid's smallest or largest, a cell of the next 1-3-10 value beyond it (research/tuning.py; at most
+  cfg.extend of them). Every contender gets this rule."""
+  seeds, hparams = protocol.grid(cfg.learning_rates, range(cfg.seeds))
+  parts = [(ctx.cell(trainer, arrays, name=name, spec=spec, seeds=seeds, hparams=hparams, epochs=epochs,
+                     need_state=True), hparams)]
+  for _ in range(cfg.extend):
+    tried = sorted({hp["learning_rate"] for _, hps in parts for hp in hps})
+    beyond = tuning.next_out(tried, tuning.chosen(tuning.merge([out.summary for out, _ in parts])))
+    if beyond is None:
+      break
+    extra = [{"learning_rate": beyond}] * cfg.seeds
+    parts.append((ctx.cell(trainer, arrays, name=f"{name}-lr{beyond:g}", spec=spec, seeds=list(range(cfg.seeds)),
+                           hparams=extra, epochs=epochs, need_state=True), extra))
+  return parts
+
+
 def run_dataset(cfg, ctx, dataset):
   r = recipe(cfg, dataset)
   ds, arrays = ctx.data(dataset, n_train=r.n_train, val_size=r.val_size)
@@ -69,18 +87,19 @@ def run_dataset(cfg, ctx, dataset):
   arrays, raw_x, keep = test_subset(arrays, raw_x, r.get("test_size", 0))
   described = dict(ds.describe(), n_test=len(raw_x), test_subset=keep is not None)
   sets, content = corrupted_sets(cfg, ds, raw_x)
-  seeds, hparams = protocol.grid(cfg.learning_rates, range(cfg.seeds))
   rows = []
   for name in cfg.contenders:
     model, label = build(cfg, name, ds.num_classes)
     trainer = ctx.trainer(model, batch_size=r.batch_size, epochs=r.epochs)
     spec = dict(contender=name, model=label, dataset=described, optimizer=cfg.optimizer, batch_size=r.batch_size)
-    out = ctx.cell(trainer, arrays, name=f"{dataset}-{name}", spec=spec, seeds=seeds, hparams=hparams,
-                   epochs=r.epochs, need_state=True)
-    row = dict(contender=name, model=label, **models.describe(model, ds.shape), **protocol.tuned(out.summary))
+    parts = _tuned_cells(cfg, ctx, trainer, arrays, f"{dataset}-{name}", spec, r.epochs)
+    tried = sorted({hp["learning_rate"] for _, hps in parts for hp in hps})
+    row = dict(contender=name, model=label, **models.describe(model, ds.shape),
+               **protocol.tuned(tuning.merge([out.summary for out, _ in parts])), tried=tried)
     # The members of the learning rate chosen on validation: the row's members, in seed order.
-    row["corrupted_test_acc"] = evaluate_members(trainer, out.state, _chosen(hparams, row["learning_rate"]), sets,
-                                                 arrays["y_test"])
+    lr = row["learning_rate"]
+    out, hparams = next((out, hps) for out, hps in parts if any(hp["learning_rate"] == lr for hp in hps))
+    row["corrupted_test_acc"] = evaluate_members(trainer, out.state, _chosen(hparams, lr), sets, arrays["y_test"])
     rows.append(row)
   return dict(dataset=described, epochs=r.epochs, batch_size=r.batch_size, learning_rates=list(cfg.learning_rates),
               corruptions=content, clean_sha256=corruptions.digest(np.asarray(raw_x, np.float32)),

@@ -83,6 +83,7 @@ def verdicts(res, delta):
 
 
 def _lr_cell(row, grid):
+  grid = row.get("tried", grid)  # the grid with the values its edge rule added
   lr = row["learning_rate"]
   return f"{lr:g}" + (" (edge)" if len(grid) > 1 and lr in (min(grid), max(grid)) else "")
 
@@ -110,7 +111,8 @@ def _dataset_table(cfg, r, devices):
              f"best-validation parameters, mean ± std over {cfg['seeds']} seeds, on the clean test set and on each "
              "corrupted copy (MNIST-C's corruptions, table below). Every contender: "
              f"{cfg['optimizer']}, batch {r['batch_size']}, lr chosen on validation from "
-             f"{{{', '.join(f'{v:g}' for v in r['learning_rates'])}}} ('edge': the pick is the grid's end), "
+             f"{{{', '.join(f'{v:g}' for v in r['learning_rates'])}}}; a pick at the grid's end also trains the "
+             f"next 1-3-10 value beyond it, at most {cfg.get('extend', 0)} more ('edge': a pick still at the end), "
              f"{protocol.rule(cfg, r['epochs'])}. epochs: to the best validation accuracy, median (range); + marks a "
              "member still improving at the maximum. mCE: mean over corruptions of CE_c = err_c / err_c(logistic), "
              "Hendrycks and Dietterich's normalisation with logistic regression as the baseline (100 = as fragile "
