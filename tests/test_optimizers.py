@@ -40,8 +40,9 @@ def test_existing_optimizers_lower_to_the_programs_of_main(which):
   name, schedule = which.split("/")
   trainer = train.make_trainer(models.mlp_widths(4, (16,)), name, 32, patience=2,
                                schedule=optim.schedule(schedule, warmup_epochs=1, epochs=5))
-  key, parts = cells.identity(trainer, _data(), seeds=[0, 1], hparams=[optim.defaults(name, 1e-2)] * 2, epochs=3)
-  assert (key, parts["init_program"], parts["train_program"]) == MAIN[which]
+  _, parts = cells.identity(trainer, _data(), seeds=[0, 1], hparams=[optim.defaults(name, 1e-2)] * 2, epochs=3)
+  # The programs, not the whole key: the key also hashes the engine version and the result code.
+  assert (parts["init_program"], parts["train_program"]) == MAIN[which][1:]
 
 
 def test_new_optimizers_are_registered_with_their_hyperparameters():
