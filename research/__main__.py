@@ -27,6 +27,14 @@ from research import paths, registry  # noqa: E402
 from research.errors import UserError  # noqa: E402
 
 COMMANDS = ("run", "render", "report", "paper", "readme", "list")
+EXIT_ERROR = 2  # bad input or a fault of the machine: one line on stderr (--debug: the traceback)
+
+
+def quiet():
+  """After the one line: no more logging. A library's background work that failed with the same fault
+  (orbax's writer tasks on a full disk) logs it again when it is collected, often at exit."""
+  import logging
+  logging.disable(logging.CRITICAL)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -124,7 +132,8 @@ def main(argv=None):
     if debug:
       raise
     print(f"error: {e}", file=sys.stderr)
-    return 2
+    quiet()
+    return EXIT_ERROR
   except KeyboardInterrupt:
     print(interrupts.LINE, file=sys.stderr)
     return interrupts.EXIT
@@ -139,8 +148,9 @@ if __name__ == "__main__":
     raise
   if interrupts.pressed() and status != interrupts.EXIT:  # an interrupt some library swallowed
     interrupts.stop()
-  if status == interrupts.EXIT:
-    # The line is out; tearing the interpreter down while XLA's threads still run can crash it.
+  if status in (interrupts.EXIT, EXIT_ERROR):
+    # The line is out; tearing the interpreter down while XLA's (or orbax's) threads still run can
+    # crash it or print their errors again. Every file is written atomically: nothing is lost.
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)
