@@ -166,6 +166,7 @@ def publish(files, out_dir):
 def execute(name, profile=paths.FULL, overrides=(), progress=True):
   """Runs one experiment end to end; returns (its results folder, wall seconds)."""
   module, cfg = configure(name, profile, overrides)
+  runtime.check_x64()
   out_dir = paths.results_dir(profile) / module.NAME
   ckpt_root = paths.checkpoints_dir(profile) / module.NAME
   for folder in (out_dir.parent, out_dir):  # staging folders are made beside out_dir
