@@ -18,6 +18,7 @@ the test set, so every selection in its results.json (best epochs, learning rate
 depths, rows) must come out the same; only the test numbers change
 (tests/test_registry.py checks it for every registered experiment).
 """
+import contextlib
 import dataclasses
 import difflib
 import functools
@@ -25,8 +26,10 @@ import gzip
 import hashlib
 import os
 import pathlib
+import sys
 import urllib.request
 import warnings
+import zipfile
 import zlib
 
 import numpy as np
@@ -361,15 +364,29 @@ def _parsed(name):
       with np.load(cache, allow_pickle=False) as z:
         return Raw(z["x_train"], z["y_train"], z["x_test"], z["y_test"],
                    tuple(z["class_names"].tolist()), str(z["source"]))
-    except (OSError, ValueError, KeyError, zlib.error):
-      pass  # a torn or stale cache is rebuilt below
+    except (OSError, ValueError, KeyError, EOFError, zlib.error, zipfile.BadZipFile) as e:
+      # A torn or damaged cache (a flipped byte, a truncated file, not a zip at all) is rebuilt below.
+      print(f"the data cache {cache} is unreadable ({type(e).__name__}); rebuilding it", file=sys.stderr, flush=True)
   raw = tfds_data.image_classification(name[5:]) if name.startswith("tfds:") else SOURCES[name]()
-  cache.parent.mkdir(parents=True, exist_ok=True)
-  tmp = cache.with_suffix(f".tmp{os.getpid()}.npz")
-  np.savez(tmp, x_train=raw.x_train, y_train=raw.y_train, x_test=raw.x_test, y_test=raw.y_test,
-           class_names=np.array(raw.class_names), source=np.array(raw.source))
-  os.replace(tmp, cache)
+  _write_cache(cache, raw)
   return raw
+
+
+def _write_cache(cache, raw):
+  """The parsed arrays as cache (atomically); a full disk or a read-only cache folder is one line naming
+  the folder, the bytes needed and RESEARCH_CACHE_DIR."""
+  from research import faults
+  needed = sum(a.nbytes for a in (raw.x_train, raw.y_train, raw.x_test, raw.y_test))
+  tmp = cache.with_suffix(f".tmp{os.getpid()}.npz")
+  try:
+    with faults.reported(f"writing the data cache of {cache.stem.split('.')[0]}", cache.parent, needed):
+      cache.parent.mkdir(parents=True, exist_ok=True)
+      np.savez(tmp, x_train=raw.x_train, y_train=raw.y_train, x_test=raw.x_test, y_test=raw.y_test,
+               class_names=np.array(raw.class_names), source=np.array(raw.source))
+      os.replace(tmp, cache)
+  finally:
+    with contextlib.suppress(OSError):
+      tmp.unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------
