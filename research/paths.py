@@ -12,7 +12,26 @@ FULL = "full"
 
 
 def _dir(env, default):
-  return pathlib.Path(os.environ.get(env, ROOT / default))
+  """The folder, its symbolic links resolved: a results or checkpoints folder may live elsewhere."""
+  return pathlib.Path(os.path.realpath(os.environ.get(env) or ROOT / default))
+
+
+VARIABLES = {"results": "RESEARCH_RESULTS_DIR", "checkpoints": "RESEARCH_CHECKPOINTS_DIR", "cache": "RESEARCH_CACHE_DIR"}
+
+
+def check_no_links(path, root, what):
+  """UserError if a folder between root (resolved, may itself be a link) and path is a symbolic link:
+  publishing replaces an experiment's folder whole and a cell deletes its damaged checkpoints, and
+  through a link that would delete outside the configured folders."""
+  from research.errors import UserError
+  path, root = pathlib.Path(path), pathlib.Path(root)
+  parts = path.relative_to(root).parts
+  for i in range(len(parts)):
+    p = root.joinpath(*parts[:i + 1])
+    if p.is_symlink():
+      raise UserError(f"{p} is a symbolic link (to {os.readlink(p)}); the {what} folder may be one "
+                      f"({VARIABLES[what]}), the folders in it may not: replace the link with a folder "
+                      f"(its target is left alone) or point {VARIABLES[what]} at where it should be")
 
 
 def cache_dir():
