@@ -20,6 +20,7 @@ if __name__ == "__main__":
 
 import argparse  # noqa: E402
 import os  # noqa: E402
+import signal  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 
@@ -80,11 +81,34 @@ def parse(argv):
   return args, overrides
 
 
+def _child(argv, grace_s=2.0):
+  """Runs argv; Ctrl-C reaches the child (the terminal signals the whole process group), which says
+  the one line and exits 130: this process waits and says nothing more. An interrupt sent to this
+  process alone is passed on after grace_s."""
+  pressed = []
+  old = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(time.monotonic()))
+  try:
+    child = subprocess.Popen(argv)
+    while True:
+      try:
+        code = child.wait(timeout=0.1)
+        break
+      except subprocess.TimeoutExpired:
+        if len(pressed) == 1 and time.monotonic() - pressed[0] > grace_s:
+          child.send_signal(signal.SIGINT)
+          pressed.append(time.monotonic())
+  finally:
+    signal.signal(signal.SIGINT, old)
+  if pressed and code == 0:  # the child finished before it saw the interrupt
+    raise KeyboardInterrupt
+  return code
+
+
 def paper(profile):
   """Every experiment in the registry's order, each in its own process, then the report."""
   start = time.time()
   for name in registry.names():
-    code = subprocess.call([sys.executable, "-m", "research", "run", name, "--profile", profile])
+    code = _child([sys.executable, "-m", "research", "run", name, "--profile", profile])
     if code:
       return code
   from research import report
