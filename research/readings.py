@@ -16,7 +16,7 @@ def nothing(why, indent="- "):
   return f"{indent}{NOTHING}: {why}; no verdict."
 
 
-def family_text(tests, what="this reading"):
+def family_text(tests, what="this reading", verb="Holm-corrected"):
   """How the family was corrected, in words: over the comparisons that have a test (stats.compare leaves
   out those with a side of one seed); None for an empty family (there is nothing to correct)."""
   if not tests:
@@ -24,7 +24,7 @@ def family_text(tests, what="this reading"):
   n = next(iter(tests.values())).family
   if not n:
     return "no test (every comparison has a side with fewer than 2 seeds)"
-  return f"Holm-corrected over the {n} comparison{'' if n == 1 else 's'} of {what}"
+  return f"{verb} over the {n} comparison{'' if n == 1 else 's'} of {what}"
 
 
 def names(values):

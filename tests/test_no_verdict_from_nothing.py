@@ -34,8 +34,14 @@ CLAIMS = re.compile(r"\bpeak\b|(?<!not )(?<!un)\bresolved\b(?! at \d)|\bbest\b|\
 # of this run's numbers.
 DESCRIPTIVE = ("the epoch with the best validation accuracy is reported", "best-validation epoch",
                "best validation epoch", "without a better validation accuracy", "a better validation accuracy within",
-               "epochs to the best validation accuracy")
-ZERO_FAMILY = re.compile(r"\bover the 0 comparisons|\b0 comparisons\b|\bnan\b|nan%", re.I)
+               "epochs to the best validation accuracy", "called only where resolved", "called only when it survives",
+               "or better for every contender", "steps are resolved to one epoch", "Where the article's claim holds",
+               "positive = deeper is worse", "negative = deeper is better", "resolved ahead, or an interval",
+               "did better on validation by more than", "did not beat shallow ones on validation",
+               "best search validation accuracy")
+# Lines that state published numbers (other conditions): their words are the sources'.
+ANCHORS = re.compile(r"published|Seide's|He et al|Han et al|Sagawa|Frankle|Li and Talwalkar", re.I)
+ZERO_FAMILY = re.compile(r"\bover the 0 comparisons|\b0 comparisons\b|\bnan\b|nan%")  # and no number printed as nan
 
 
 def _docs():
@@ -65,7 +71,7 @@ def _scalars(x):
 
 def all_diverged(key, x):
   """Every member of every row diverged: its numbers are None, its diverged flags true."""
-  if key in METRICS and _scalars(x):
+  if key in METRICS | {"steps_to_target"} and _scalars(x):
     return [None] * len(x)
   if key == "diverged" and _scalars(x):
     return [True] * len(x)
@@ -75,6 +81,8 @@ def all_diverged(key, x):
 def one_seed(key, x):
   """One seed per row: no test is possible anywhere."""
   if key in PER_SEED and _scalars(x):
+    return x[:1]
+  if key in ("val_curves", "loss_curves") and x and all(isinstance(v, list) for v in x):
     return x[:1]
   return None
 
@@ -97,6 +105,10 @@ MUTATIONS = {"every member diverged": all_diverged, "one finite row per table": 
 def _mutated(doc, mutation):
   doc = copy.deepcopy(doc)
   doc["results"] = _walk(doc["results"], MUTATIONS[mutation])
+  selected = doc["results"].get("selected")
+  if mutation == "every member diverged" and isinstance(selected, dict):  # steps kept per contender: none
+    for k, v in (selected.get("steps_to_target") or {}).items():
+      selected["steps_to_target"][k] = [None] * len(v)
   return doc
 
 
@@ -113,6 +125,8 @@ def _render(name, doc):
 def _claims(text):
   for phrase in DESCRIPTIVE:
     text = text.replace(phrase, "")
+  text = re.sub(r"\bno [\w ]{1,60} is resolved", "", text)  # a negation: 'no growth is resolved
+  text = re.sub(r"\b(?:resolved )?(?:ahead|behind)\b[^.;:]{0,60}?\bat:? none\b", "", text)  # 'ahead at none'
   return [m.group(0) for m in CLAIMS.finditer(text)]
 
 
@@ -120,7 +134,7 @@ def _claims(text):
 def test_a_reading_of_diverged_rows_compares_nothing_and_says_so(name):
   text = _render(name, _mutated(DOCS[name], "every member diverged"))
   assert NOTHING.lower() in text.lower(), text
-  lines = [l for l in text.splitlines() if not re.search(r"published|Published", l)]
+  lines = [l for l in text.splitlines() if not ANCHORS.search(l)]
   assert not _claims("\n".join(lines)), (_claims("\n".join(lines)), text)
   assert not ZERO_FAMILY.search(text), text
 

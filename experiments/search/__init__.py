@@ -154,6 +154,8 @@ def run_task(cfg, ctx, task):
   picks, retrained = {}, {}
   for s, rec in found.items():
     cand, best = strategies.pick(rec)
+    if cand is None:  # every candidate diverged: no pick, nothing retrained (the report says so)
+      continue
     picks[s] = dict(best, candidate=cand.to_json())
     retrained[s] = strategies.retrain(cfg, ctx, task, arrays, k, cand)
   return dict(task=task["name"], dataset=ds.describe(), space_size=space.space_size(cfg, task["widths"]),
