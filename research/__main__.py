@@ -156,7 +156,6 @@ def main(argv=None):
     if debug:
       raise
     print(f"error: {e}", file=sys.stderr)
-    quiet()
     return EXIT_ERROR
   except KeyboardInterrupt:
     print(interrupts.LINE, file=sys.stderr)
@@ -172,6 +171,8 @@ if __name__ == "__main__":
     raise
   if interrupts.pressed() and status != interrupts.EXIT:  # an interrupt some library swallowed
     interrupts.stop()
+  if status == EXIT_ERROR:
+    quiet()
   if status in (interrupts.EXIT, EXIT_ERROR):
     # The line is out; tearing the interpreter down while XLA's (or orbax's) threads still run can
     # crash it or print their errors again. Every file is written atomically: nothing is lost.

@@ -73,6 +73,7 @@ def write(profile=paths.FULL, paper_seconds=None):
   total = 0.0
   for entry in registry.scan():
     folder = recover(root / entry.name)  # a publish killed between its renames is finished first
+    check_folder(folder)
     if not (folder / "results.json").exists() and not (folder / "results.json").is_dir():
       missing.append(entry.name)
       continue
