@@ -75,7 +75,7 @@ def table(cfg, res):
       pick = t["picks"].get(s)
       minutes = (c["train_s"] + c["compile_s"]) / 60
       if pick is None:  # every candidate diverged
-        rows.append([t["task"], NAMES[s], c["candidates"], "every candidate diverged"] + ["—"] * 6
+        rows.append([t["task"], NAMES[s], c["candidates"], "every candidate diverged"] + ["—"] * 5
                     + [c["member_epochs"], _gflop(c["executed_gflop"]), _gflop(c["own_gflop"]),
                        _ratio(c["executed_gflop"], grid_gflop), f"{minutes:.1f}", _rate(c), ""])
         continue
