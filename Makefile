@@ -1,6 +1,6 @@
 # Every target sets itself up: .venv, the project, and the data.
 #   make paper [PROFILE=full|quick|tiny]  every experiment, tables, plots, REPORT.md
-#   make test                           the test suite (about 15 minutes on 2 CPU cores)
+#   make test | test-fast               the test suite (about 15 minutes on 2 CPU cores) | without whole runs
 #   make <experiment> [PROFILE=quick|tiny] [ARGS="--config.key=value ..."]
 #   make bench                          engine vs PyTorch eager, scaling tables
 #   make tensorboard                    TensorBoard on the cells' curves (event files with RESEARCH_TENSORBOARD=1)
@@ -20,7 +20,7 @@ INTERRUPTIBLE = trap '' INT; $(1); s=$$?; if [ $$s -eq 130 ]; then kill -INT $$P
 # Every experiment module in experiments/ is a target, under its name and its alias
 # (read from the modules' constants without importing them: see research/registry.py).
 EXPERIMENTS := $(shell $(PYTHON) -m research.registry targets)
-.PHONY: all paper test bench report readme data setup clean-results clean-checkpoints tensorboard help $(EXPERIMENTS)
+.PHONY: all paper test test-fast bench report readme data setup clean-results clean-checkpoints tensorboard help $(EXPERIMENTS)
 
 help:
 	@sed -n '2,6p' Makefile | sed 's/^# //'
@@ -57,6 +57,10 @@ readme: setup
 
 test: setup
 	$(PY) -m pytest tests
+
+# Without the tests marked slow (whole experiments, subprocess runs): seconds per case.
+test-fast: setup
+	$(PY) -m pytest tests -m "not slow"
 
 bench: setup
 	$(PY) -m pip install -q -e '.[bench]'

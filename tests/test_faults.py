@@ -263,6 +263,7 @@ def test_corrupt_or_empty_results_json(tmp_path):
 # ----------------------------------------------------------------------------
 # interrupts
 
+@pytest.mark.slow
 @pytest.mark.parametrize("after_s", [0.3, 0.7, 1.5, 3.0])  # imports, then the driver
 def test_ctrl_c_at_any_moment_is_one_line_and_130(tmp_path, after_s):
   env = dict(os.environ, RESEARCH_RESULTS_DIR=str(tmp_path / "r"), RESEARCH_CHECKPOINTS_DIR=str(tmp_path / "c"))
