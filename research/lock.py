@@ -77,7 +77,9 @@ def _open_folder(folder):
 
 
 def _write_record(path, shared):
-  """The holder's PID and command line in the lock file; readers of a read-only folder keep none."""
+  """The holder's PID and command line in the lock file. Readers of a read-only folder keep none; a
+  writer there is one line (it could write nothing else either); a lock file that cannot be one (a
+  folder in its place) only loses the record: the lock is on the folder."""
   try:
     # "a+" neither truncates another holder's record before it is ours nor needs the file to exist.
     with open(path, "a+") as f:
@@ -85,8 +87,11 @@ def _write_record(path, shared):
       f.truncate()
       f.write(f"PID {os.getpid()}: {_command_line()}\n")
   except OSError as e:
-    if not shared or e.errno not in (errno.EACCES, errno.EROFS, errno.EPERM):
-      raise
+    if e.errno not in (errno.EACCES, errno.EROFS, errno.EPERM):
+      return
+    if not shared:
+      from research import faults
+      raise UserError(faults.one_line(e, f"taking the lock of {path.parent}", path.parent)) from None
 
 
 @contextlib.contextmanager

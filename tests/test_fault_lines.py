@@ -241,6 +241,7 @@ def test_a_results_path_that_is_a_file_is_one_line(run_dir, monkeypatch, command
     (["run", "search", "--config.grid_learning_rates=[]"], "config grid_learning_rates: needs at least one value"),
     (["run", "search", "--config.random_candidates=100000000"], "would hold about"),
     (["run", "search", "--config.max_depth=100000"], "h (20 GFLOP/s, 0.25 s to compile a layer); the bound is"),
+    (["run", "search", "--config.grid_width=100000"], "x a 2 x 100000 grid net of 10,007,400,000"),
     (["run", "search", "--config.max_depth=0", "--config.grid_depths=[0]", "--config.learning_rates=[0.01]"],
      "holds only 1 distinct candidates"),
 ])

@@ -97,7 +97,7 @@ class Estimate(NamedTuple):
   held: int      # bytes held at once by the larger population
   flops: float   # training FLOPs of both populations
   seconds: float  # those FLOPs at ASSUMED_GFLOPS, plus compiling every candidate's and supernet's layers
-  params: int    # of the supernet (every member computes its full shape)
+  parts: str     # what the memory is made of, for the message
 
 
 def estimate(cfg, task, num_classes=10):
@@ -111,9 +111,17 @@ def estimate(cfg, task, num_classes=10):
   n = task["n_train"] or LARGEST_TRAIN
   held = members * params * 4 * COPIES + members * cfg.epochs * 6 * 4 + (n + cfg.val_size) * d_in * 4
   flops = drawn * cfg.epochs * params * (6 * n + 2 * cfg.val_size)
+  # The hand grid: plain and residual nets of grid_width at each grid depth, one cell per net over its rates.
+  gw, gd = task["grid_width"], max(cfg.grid_depths)
+  grid_params = d_in * gw + max(0, gd - 1) * gw * gw + gw * num_classes if gd else d_in * num_classes
+  grid_members = len(cfg.grid_learning_rates)
+  held = max(held, grid_members * grid_params * 4 * COPIES + (n + cfg.val_size) * d_in * 4)
+  flops += 2 * len(cfg.grid_depths) * grid_members * cfg.epochs * grid_params * (6 * n + 2 * cfg.val_size)
   # Candidates' own programs, the two supernets and the retrained picks and grid (about 10 programs).
-  layers = drawn * depth / 2 + 10 * depth
-  return Estimate(held, flops, flops / (ASSUMED_GFLOPS * 1e9) + layers * COMPILE_S_PER_LAYER, params)
+  layers = drawn * depth / 2 + 10 * max(depth, gd)
+  parts = (f"{members} members x a {depth} x {width} supernet of {params:,} parameters, or {grid_members} members "
+           f"x a {gd} x {gw} grid net of {grid_params:,}, x {COPIES} copies")
+  return Estimate(held, flops, flops / (ASSUMED_GFLOPS * 1e9) + layers * COMPILE_S_PER_LAYER, parts)
 
 
 def check_budget(cfg, tasks, available=None):
@@ -132,8 +140,7 @@ def check_budget(cfg, tasks, available=None):
     if e.held > available or hours > MAX_HOURS:
       raise UserError(
           f"{what}, widths={list(task['widths'])}: the search of task {task['name']} would hold about "
-          f"{limits.human_bytes(e.held)} ({n} members x a {max(1, cfg.max_depth)} x {max(task['widths'])} supernet "
-          f"of {e.params:,} parameters x {COPIES} copies), and the searches of every task would take about "
+          f"{limits.human_bytes(e.held)} ({e.parts}), and the searches of every task would take about "
           f"{hours:,.1f} h ({ASSUMED_GFLOPS:g} GFLOP/s, {COMPILE_S_PER_LAYER:g} s to compile a layer); the bound "
           f"is {limits.human_bytes(available)} free and {MAX_HOURS:g} h: use fewer candidates, epochs or a "
           "smaller space")
