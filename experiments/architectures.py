@@ -40,7 +40,7 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from research import config, limits, models, protocol, results, stats
+from research import config, limits, models, protocol, readings, results, stats
 
 NAME = "architectures"
 ORDER = 4
@@ -343,7 +343,7 @@ def comparisons(res):
   family against the one best on validation; per family, plain against shuffled MNIST-1D; and each
   order-assuming family's drop against each order-free family's. Rows with diverged members enter none."""
   pairs = {}
-  sel = res["selected"]
+  sel = _selected(res)
   for dataset, r in res["datasets"].items():
     rows = {row["family"]: row for row in r["rows"] if _finite(row)}
     best = sel[dataset]["best_family"]
@@ -361,6 +361,26 @@ def comparisons(res):
   return stats.compare(pairs)
 
 
+def _selected(res):
+  """The selection results.json records, checked against the rows' divergence flags (select() again
+  where it names a family that diverged: a reading never builds on a diverged row)."""
+  sel = res["selected"]
+  rows = {d: {row["family"]: row for row in r["rows"]} for d, r in res["datasets"].items()}
+  ok = all(s["best_family"] is None or _finite(rows[d][s["best_family"]]) for d, s in sel.items())
+  return sel if ok else select(res["datasets"])
+
+
+def _why_nothing(res, data):
+  """Why a reading has no comparison: every family diverged, or one family trained per dataset."""
+  finite = {d: [row["family"] for row in r["rows"] if _finite(row)] for d, r in data.items()}
+  if not any(finite.values()):
+    return "every family diverged on every dataset"
+  trained = {d: [row["family"] for row in r["rows"]] for d, r in data.items()}
+  if all(len(v) <= 1 for v in trained.values()):
+    return f"one family was trained ({', '.join(sorted({f for v in trained.values() for f in v}))})"
+  return "at most one family per dataset stayed finite, the others diverged"
+
+
 def _published_text(dataset, family):
   return " / ".join(f"{a:g}" for a in _pub_acc(dataset, family)) or "none"
 
@@ -369,8 +389,10 @@ def reading(doc):
   cfg, res = doc["config"], doc["results"]
   data = res["datasets"]
   tests = comparisons(res)
-  lines = [f"- Comparisons below: Welch's t-test on test accuracy over {cfg['seeds']} seeds, 95% CI, Holm-corrected "
-           f"over the {len(tests)} comparisons of this reading. Winners are chosen on validation accuracy."]
+  sel = _selected(res)
+  lines = [f"- Comparisons below: Welch's t-test on test accuracy over {cfg['seeds']} seeds, 95% CI, "
+           f"{readings.family_text(tests)}. Winners are chosen on validation accuracy." if tests
+           else readings.nothing(_why_nothing(res, data))]
   for dataset, r in data.items():
     name = r["dataset"]["name"]
     rows = {row["family"]: row for row in r["rows"]}
@@ -380,14 +402,18 @@ def reading(doc):
     if lost:  # a diverged row is reported as such and enters no comparison
       lines.append("  Diverged (non-finite loss or gradient), left out of every comparison: " + ", ".join(
           f"{row['family']} ({sum(row['diverged'])} of {len(row['diverged'])} seeds)" for row in lost) + ".")
-    best = res["selected"][dataset]["best_family"]
+    best = sel[dataset]["best_family"]
     if best is None:
-      lines.append("  Every family diverged: nothing to compare.")
+      lines.append(readings.nothing("every family diverged", indent="  "))
       continue
     b = rows[best]
-    order = res["selected"][dataset]["by_validation"]
-    lines.append(f"  Order on validation: {' > '.join(order)}. Best: {best} ({_mean(b, 'val_acc'):.1f}% validation, "
-                 f"{_mean(b):.1f} ± {_std(b):.1f}% test, lr {b['learning_rate']:g}).")
+    order = sel[dataset]["by_validation"]
+    numbers = f"{_mean(b, 'val_acc'):.1f}% validation, {_mean(b):.1f} ± {_std(b):.1f}% test, lr {b['learning_rate']:g}"
+    if len(order) == 1:  # one family: nothing to order or to compare
+      lines.append(f"  {best} ({numbers}): " + ("the only family trained." if len(rows) == 1 else
+                                                "the only family that stayed finite."))
+    else:
+      lines.append(f"  Order on validation: {' > '.join(order)}. Best: {best} ({numbers}).")
     against = [(f, tests[("best", dataset, f)]) for f in order if f != best]
     if against:
       lines.append(f"  {best} against each other family on test: " + "; ".join(

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import ml_collections
 
-from research import config, models, protocol, results, stats
+from research import config, models, protocol, readings, results, stats
 
 NAME = "data_hunger"
 ORDER = 7
@@ -280,7 +280,7 @@ def comparisons(res):
       # Accuracy gained from the smallest to the largest set: less for deep = it degrades more gracefully.
       pairs[("gain",)] = (_minus(acc(large, "deep"), acc(small, "deep")),
                           _minus(acc(large, "shallow"), acc(small, "shallow")))
-    best = res["selected"]["best_nonlinear"]
+    best = select(res["rows"])["best_nonlinear"]
     if all(str(n) in best and ok(n, "logistic") for n in (small, large)):
       # The lead of the best non-linear contender (on validation) over the linear one, large vs small.
       pairs[("lead",)] = (_minus(acc(large, best[str(large)]), acc(large, "logistic")),
@@ -310,18 +310,23 @@ def reading(doc):
     lines.append("- Diverged (non-finite loss or gradient), left out of every comparison below: " + ", ".join(
         f"{r['model']} at {r['n_train']:,} ({stats.diverged(r['test_acc'])} of {len(r['test_acc'])} seeds)"
         for r in lost) + ".")
+  sel = select(res["rows"])  # as results.json records it; from the rows, so a diverged row is never named
   for n in dict.fromkeys((sizes[0], sizes[-1])):
-    rows = [r for r in (_get(res, n, m) for m in names) if _finite(r)]
-    best = res["selected"]["best"].get(str(n))
-    lines.append(f"- {n:,} training images, validation / test: " + ", ".join(
-        f"{r['model']} {mean(r, 'val_acc'):.1f} / {mean(r):.1f}%" for r in rows)
-        + (f"; best on validation: {best}." if best else "."))
+    rows = [r for r in (_get(res, n, m) for m in names) if r is not None and _finite(r)]
+    best = sel["best"].get(str(n))
+    shown = ", ".join(f"{r['model']} {mean(r, 'val_acc'):.1f} / {mean(r):.1f}%" for r in rows)
+    lines.append(f"- {n:,} training images, validation / test: " + (
+        "every contender diverged." if not rows else f"{shown}; best on validation: {best}." if len(rows) > 1
+        else f"{shown} (the only contender {'trained' if len(names) == 1 else 'that stayed finite'})."))
   tests = stats.compare(comparisons(res))
   if not tests:
-    return "\n".join(lines)
+    why = ("one contender was trained" if len(names) == 1 else
+           "at every size at most one contender of each gap stayed finite" if any(_finite(r) for r in res["rows"])
+           else "every contender diverged at every size")
+    return "\n".join(lines + [readings.nothing(why)])
   n_seeds = cfg["seeds"]
-  lines.append(f"- Comparisons below: Welch's t-test on test accuracy over {n_seeds} seeds, 95% CI, Holm-corrected "
-               f"over the {len(tests)} comparisons of this reading; a gap is called only where resolved.")
+  lines.append(f"- Comparisons below: Welch's t-test on test accuracy over {n_seeds} seeds, 95% CI, "
+               f"{readings.family_text(tests)}; a gap is called only where resolved.")
   for key, a, b, what in GAPS:
     calls = [(n, tests[(key, n)]) for n in sizes if (key, n) in tests]
     if calls:
@@ -338,7 +343,7 @@ def reading(doc):
                  f"one {gain('deep'):.1f}; deep minus shallow gain: {t.text()}: {verdict}.")
   if ("lead",) in tests:
     small, large = sizes[0], sizes[-1]
-    best = res["selected"]["best_nonlinear"]
+    best = sel["best_nonlinear"]
     t = tests[("lead",)]
     lead = lambda n: mean(_get(res, n, best[str(n)])) - mean(_get(res, n, "logistic"))
     verdict = ("the claim holds in that sense" if t.resolved and t.diff > 0

@@ -26,7 +26,7 @@ import math
 import matplotlib.pyplot as plt
 import ml_collections
 
-from research import config, models, protocol, results, stats
+from research import config, models, protocol, readings, results, stats
 from research.depth_verdicts import DepthPair
 
 NAME = "deep_vs_wide"
@@ -355,6 +355,8 @@ def _pair_text(r, tests, key):
   if lost:
     return f"{r['deep']['shape']} vs {r['shallow']['shape']}: " + " and ".join(
         f"{k} {_diverged_text(r[k])}" for k in lost)
+  if key not in tests:  # the same pair as a table row's that diverged
+    return f"{r['deep']['shape']} vs {r['shallow']['shape']}: not compared (a net of the pair diverged)"
   return f"{r['deep']['shape']} vs {r['shallow']['shape']}: {tests[key].text()}"
 
 
@@ -373,8 +375,11 @@ def reading(doc):
            f"the same rule and grid for every contender). " + protocol.convergence(table_cells, cfg,
                                                                                   res["tables"][0]["max_epochs"]),
            f"- Comparisons: Welch's t-test on test accuracy (deep minus shallow, points), 95% CI, "
-           f"Holm-corrected over the {len(tests)} comparisons of this reading; every choice (learning rate, best "
-           "depth, data-hunger depth) was made on the validation split."]
+           f"{readings.family_text(tests)}; every choice (learning rate, best "
+           "depth, data-hunger depth) was made on the validation split." if tests else readings.nothing(
+               "no deep net has a shallow net of its size to be compared with (only one hidden layer was trained)"
+               if not _pair_rows(res) else "every pair of a deep and a shallow net of the same size had a member "
+               "that diverged")]
   for t in res["tables"]:
     pairs = [r for r in t["rows"] if r["depth"] > 1]
     keys = [_pair_key(t["resolution"], t["dataset"]["n_train"], r["depth"]) for r in pairs]
@@ -382,24 +387,38 @@ def reading(doc):
       calls = [_call(tests[k]) if k in tests else "diverged" for k in keys]
       lines.append(f"- {t['resolution']}x{t['resolution']} input: " + "; ".join(
           _pair_text(r, tests, k) for r, k in zip(pairs, keys)) + f". {_calls_text(calls)}.")
-    best = res["selected"]["best_depth"].get(str(t["resolution"]))
-    d = _deeper(t, res)
-    if best is None:
-      lines.append("  Every deep net diverged: no best depth.")
-    elif d:
-      first, top = d
-      lines.append(f"  Going deeper at fixed N: the best deep net on validation is {top['deep']['shape']} "
-                   f"({_val(top['deep']):.1f}% validation); against {first['deep']['shape']}: "
-                   f"{tests[('deeper', t['resolution'])].text()}.")
-    else:
-      lines.append(f"  Going deeper at fixed N: the best deep net on validation is the first, "
-                   f"{t['rows'][0]['deep']['shape']}.")
+    lines.append("  " + _deeper_text(t, res, tests))
   if res["tables"]:
     lines.append(f"  Seide's speech nets gained {SEIDE_DEEP[1] - SEIDE_DEEP[7]:.1f} WER points from 1 to 7 layers "
                  f"and kept a lead of {min(w - SEIDE_DEEP[d] for d, (_, w) in SEIDE_SHALLOW.items()):.1f} points or "
                  "more over the matched shallow nets (Switchboard, 309 h; a different task and budget).")
   lines += _hunger_lines(cfg, res, tests)
   return "\n".join(lines)
+
+
+def _deeper_text(t, res, tests):
+  """Going deeper at fixed width: the validation-best depth against the first, or why there is no such
+  comparison."""
+  best = res["selected"]["best_depth"].get(str(t["resolution"]))
+  top = next((r for r in t["rows"] if r["depth"] == best), None)
+  first = t["rows"][0]
+  d = _deeper(t, res)
+  if d:
+    return (f"Going deeper at fixed N: the best deep net on validation is {top['deep']['shape']} "
+            f"({_val(top['deep']):.1f}% validation); against {first['deep']['shape']}: "
+            f"{tests[('deeper', t['resolution'])].text()}.")
+  finite = [r for r in t["rows"] if _finite(r["deep"])]
+  if top is None or not finite:
+    return readings.nothing("every deep net diverged, so no depth was chosen", indent="")
+  if len(t["rows"]) == 1:
+    return readings.nothing(f"one depth was trained ({first['deep']['shape']}), so going deeper is not "
+                            "compared", indent="")
+  if len(finite) == 1:
+    return readings.nothing(f"one depth stayed finite ({finite[0]['deep']['shape']}), so going deeper is not "
+                            "compared", indent="")
+  if top is first and _finite(first["deep"]):
+    return f"Going deeper at fixed N: the best deep net on validation is the first, {first['deep']['shape']}."
+  return "Going deeper at fixed N: not compared (the first or the chosen deep net diverged)."
 
 
 def _hunger_convergence(h):
@@ -420,6 +439,9 @@ def _hunger_lines(cfg, res, tests):
     return ([] if not cfg["hunger_n_train"] else
             ["- Data hunger: not run, every deep net of depth > 1 diverged at its resolution."])
   keys = [_pair_key(x["resolution"], x["n_train"], x["depth"]) for x in h]
+  if not any(k in tests for k in keys):
+    return [readings.nothing(f"data hunger ({h[0]['deep']['shape']} vs {h[0]['shallow']['shape']}): at every "
+                             "training-set size a net of the pair diverged")]
   how = ("fixed by the config" if cfg["hunger_depth"] else "best deep net on validation")
   lines = [f"- Data hunger ({h[0]['deep']['shape']}, {how}, minus {h[0]['shallow']['shape']}; maximum epochs "
            f"{', '.join(str(x['max_epochs']) for x in h)} for n = {', '.join(str(x['n_train']) for x in h)}): "

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from research import config, models, protocol, results, stats
+from research import config, models, protocol, readings, results, stats
 from research.depth_verdicts import DepthPair
 
 NAME = "depth_vs_accuracy"
@@ -186,7 +186,7 @@ def plots(doc):
     ms = [stats.mean_sd(r["test_acc"]) for r in rows]
     ax.errorbar(d, [m for m, _ in ms], yerr=[s for _, s in ms],
                 marker="o", capsize=3, color=color, label=f"{variant}: test")
-    tr = [100 * np.nanmean(np.array(r["train_acc"], float)) for r in rows]
+    tr = [stats.mean_sd(r["train_acc"])[0] for r in rows]  # NaN for a diverged row, without a warning
     ax.plot(d, tr, ls="--", color=color, alpha=0.6, label=f"{variant}: train")
   ax.set_xlabel("hidden layers L")
   ax.set_ylabel("accuracy (%)")
@@ -209,6 +209,12 @@ def _finite(row):
   return stats.diverged(row["test_acc"]) == 0
 
 
+def _best(res, ladder, variant):
+  """The depth chosen on validation (results' selection), among the finite rows of the ladder."""
+  chosen = _by(res, res["selected"]["best_depth"].get(variant), variant)
+  return chosen if chosen in ladder else max(ladder, key=lambda r: stats.mean_sd(r["val_acc"])[0])
+
+
 def reading(doc):
   cfg, res = doc["config"], doc["results"]
   mean = lambda r, k="test_acc": stats.mean_sd(r[k])[0]
@@ -225,9 +231,8 @@ def reading(doc):
         for r in lost) + ".")
   ladder = [r for r in rows if _finite(r)]
   if not ladder:
-    lines.append(f"- Every {first} depth diverged: nothing to compare ({_lr_text(cfg)}).")
-    return "\n".join(lines)
-  best = _by(res, res["selected"]["best_depth"][first], first)
+    return "\n".join(lines + [readings.nothing(f"every {first} depth diverged ({_lr_text(cfg)})")])
+  best = _best(res, ladder, first)
   base, deepest = ladder[0], ladder[-1]
   # The family of comparisons this reading makes, Holm-corrected together: every other depth
   # against the best, and every other variant against the first at each depth.
@@ -241,25 +246,23 @@ def reading(doc):
   n = len(best["test_acc"])
   lines.append(f"- Budget: {protocol.rule(cfg)} ({cfg['optimizer']}, {_lr_text(cfg)}). "
                + protocol.convergence(trained, cfg))
-  lines.append(f"- Best {first} depth on validation: L = {best['depth']} ({mean(best, 'val_acc'):.1f}% validation, "
-               f"{mean(best):.1f} ± {std(best):.1f}% test; L = {base['depth']}: {mean(base):.1f} ± {std(base):.1f}% "
-               f"test; {n} seeds). Comparisons below: Welch's t-test on test accuracy, 95% CI, Holm-corrected "
-               f"over the {len(tests)} comparisons of this reading.")
-  if best is not base:
-    lines.append(f"- L = {base['depth']} → {best['depth']}: {tests[('depth', base['depth'])].text()}.")
-  below = [r["depth"] for r in ladder if r is not best and tests[("depth", r["depth"])].resolved
-           and tests[("depth", r["depth"])].diff > 0]
-  unresolved = [r["depth"] for r in ladder if r is not best and not tests[("depth", r["depth"])].resolved]
-  if unresolved:
-    lines.append(f"- Not resolved from the best at {n} seeds: L in {unresolved}; below it after correction: "
-                 f"L in {below or 'none'}.")
+  if len(ladder) == 1:  # one depth: nothing to choose between, no depth compared
+    why = (f"only one {first} depth was trained" if len(rows) == 1 else
+           f"only one {first} depth stayed finite, every other one diverged")
+    lines.append(f"- {first.capitalize()} L = {best['depth']}: {mean(best, 'val_acc'):.1f}% validation, "
+                 f"{mean(best):.1f} ± {std(best):.1f}% test ({n} seeds).")
+    if not tests:
+      others = [v for v in variants[1:] if _by(res, best["depth"], v) is None]
+      return "\n".join(lines + [readings.nothing(
+          why + (f" (the {', '.join(others)} net is the same network at L = {best['depth']})" if others else "")
+          + f", so no depth or variant is compared with another ({_lr_text(cfg)})")])
+    lines.append(f"- No depth is compared with another: {why}.")
   else:
-    lines.append(f"- Every other depth is below L = {best['depth']} after correction: a resolved peak.")
-  if deepest is not best:
-    t = tests[("depth", deepest["depth"])]
-    lines.append(f"- The deepest {first} net (L = {deepest['depth']}) against the best: {t.text()}"
-                 + (f"; at this budget {first} nets lose accuracy with depth (He et al. saw the same, far more "
-                    "strongly, on CIFAR-10)." if t.resolved and t.diff > 0 else "."))
+    lines.append(f"- Best {first} depth on validation: L = {best['depth']} ({mean(best, 'val_acc'):.1f}% validation, "
+                 f"{mean(best):.1f} ± {std(best):.1f}% test; L = {base['depth']}: {mean(base):.1f} ± {std(base):.1f}% "
+                 f"test; {n} seeds). Comparisons below: Welch's t-test on test accuracy, 95% CI, "
+                 f"{readings.family_text(tests)}.")
+    lines += _depth_lines(tests, ladder, best, base, deepest, first, n)
   for v in variants[1:]:
     what = "Residual skips" if v == "residual" else f"The {v} variant"
     calls = [(d, tests[(v, d)]) for (w, d) in tests if w == v]
@@ -267,11 +270,36 @@ def reading(doc):
       lines.append(f"- {what} against {first}, depth by depth: " + "; ".join(
           f"L = {d}: {c.text()}" for d, c in calls) + ".")
   gap = [mean(r, "train_acc") - mean(r) for r in ladder]
-  lines.append(f"- Train accuracy of the selected epoch: {mean(base, 'train_acc'):.1f}% at L = {base['depth']}, "
-               f"{mean(deepest, 'train_acc'):.1f}% at L = {deepest['depth']}; train minus test "
-               f"{gap[0]:.1f} → {gap[-1]:.1f} points (largest {max(gap):.1f}). These are the numbers at each "
-               "member's best validation epoch, not after a fixed number of epochs.")
+  span = (f"{mean(base, 'train_acc'):.1f}% at L = {base['depth']}, {mean(deepest, 'train_acc'):.1f}% at "
+          f"L = {deepest['depth']}; train minus test {gap[0]:.1f} → {gap[-1]:.1f} points (largest {max(gap):.1f})"
+          if len(ladder) > 1 else f"{mean(base, 'train_acc'):.1f}% at L = {base['depth']}; train minus test "
+          f"{gap[0]:.1f} points")
+  lines.append(f"- Train accuracy of the selected epoch: {span}. These are the numbers at each member's best "
+               "validation epoch, not after a fixed number of epochs.")
   return "\n".join(lines)
+
+
+def _depth_lines(tests, ladder, best, base, deepest, first, n):
+  """Every other depth against the validation-best one: which are below it, above it, or not resolved."""
+  lines = []
+  if best is not base:
+    lines.append(f"- L = {base['depth']} → {best['depth']}: {tests[('depth', base['depth'])].text()}.")
+  others = [(r["depth"], tests[("depth", r["depth"])]) for r in ladder if r is not best]
+  below = [d for d, c in others if c.resolved and c.diff > 0]
+  above = [d for d, c in others if c.resolved and c.diff < 0]
+  unresolved = [d for d, c in others if not c.resolved]
+  if len(below) == len(others):
+    lines.append(f"- Every other depth is below L = {best['depth']} on test after correction: a resolved peak.")
+  else:
+    lines.append(f"- Not resolved from the best at {n} seeds: L in {unresolved or 'none'}; below it after correction: "
+                 f"L in {below or 'none'}" + (f"; above it on test after correction: L in {above}" if above else "")
+                 + ".")
+  if deepest is not best:
+    t = tests[("depth", deepest["depth"])]
+    lines.append(f"- The deepest {first} net (L = {deepest['depth']}) against the best: {t.text()}"
+                 + (f"; at this budget {first} nets lose accuracy with depth (He et al. saw the same, far more "
+                    "strongly, on CIFAR-10)." if t.resolved and t.diff > 0 else "."))
+  return lines
 
 
 def depth_pairs(doc):

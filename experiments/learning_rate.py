@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from research import config, models, optim, protocol, results, stats
+from research import config, models, optim, protocol, readings, results, stats
 
 NAME = "learning_rate"
 ALIAS = "lr"
@@ -177,6 +177,16 @@ def select(rows, optimizers, target):
   return dict(best_rate=best, fastest_rate=fastest, optimizer=winner, target_val_acc=target)
 
 
+def _selected(res):
+  """The choices results.json records, checked against the rows' divergence flags (select() again where
+  one names a row that diverged: a reading never builds on a diverged row)."""
+  sel, rows = res["selected"], res["rows"]
+  named = [_row(rows, o, lr) for o, lr in sel["best_rate"].items() if lr is not None]
+  if all(_finite(r) for r in named):
+    return sel
+  return select(rows, list(sel["best_rate"]), sel["target_val_acc"])
+
+
 def _row(rows, opt, lr):
   return next(r for r in rows if r["optimizer"] == opt and r["learning_rate"] == lr)
 
@@ -255,7 +265,7 @@ def plots(doc):
           c = scale * np.array([np.nan if v is None else v for v in c], float)
           ax.plot(spe * np.arange(1, len(c) + 1), c, color=color[r["learning_rate"]], alpha=0.7, lw=1,
                   label=f"{r['learning_rate']:g}" if k == 0 else None)
-          if r["diverged"][k]:
+          if r["diverged"][k] and r["diverged_epoch"][k] is not None:
             at = np.nanmax(c) if np.isfinite(c).any() else (0 if key == "val_curves" else 1e3)
             ax.plot(spe * (r["diverged_epoch"][k] + 1), at, "x", color="red", ms=8)
       if key == "val_curves":
@@ -308,7 +318,7 @@ def comparisons(res, optimizers):
   """The family of this reading, Holm-corrected together (test accuracy, each member's
   best-validation epoch): per optimizer its chosen rate against every other rate that did not
   diverge, and the chosen rates of the optimizers against the validation winner's."""
-  sel, rows = res["selected"], res["rows"]
+  sel, rows = _selected(res), res["rows"]
   pairs = {}
   for o in optimizers:
     if sel["best_rate"][o] is None:
@@ -336,7 +346,7 @@ def _ran(rows, cfg):
 
 def reading(doc):
   cfg, res = doc["config"], doc["results"]
-  sel, opts = res["selected"], cfg["optimizers"]
+  sel, opts = _selected(res), cfg["optimizers"]
   chance = 100.0 / res["dataset"]["num_classes"]
   trained = [r for r in res["rows"] if not all(r["diverged"])]
   grid = ", ".join(f"{lr:g}" for lr in cfg["learning_rates"])
@@ -351,16 +361,24 @@ def reading(doc):
   tests = comparisons(res, opts)
   if tests:
     lines.append(f"- Comparisons: Welch's t-test on test accuracy at each member's best-validation epoch, 95% CI, "
-                 f"Holm-corrected over the {len(tests)} comparisons of this reading; every choice was made on "
-                 "validation.")
+                 f"{readings.family_text(tests)}; every choice was made on validation.")
+  else:
+    lines.append(readings.nothing(
+        "every rate of every optimizer had a diverged member" if all(v is None for v in sel["best_rate"].values())
+        else ("each optimizer has one rate " + ("(the grid holds one)" if len(cfg["learning_rates"]) == 1 else
+                                                "that stayed finite")
+              + (" and one optimizer ran" if len(opts) == 1 else " and no other optimizer has a rate chosen"))))
   for o in opts:
     if sel["best_rate"][o] is None:
-      lines.append(f"- {o}: every rate had a diverged member; nothing chosen or compared.")
+      lines.append(f"- {o}: every rate had a diverged member, so no rate was chosen.")
       continue
     best = _row(res["rows"], o, sel["best_rate"][o])
     calls = {lr: c for (w, lr), c in tests.items() if w == o}
-    lines.append(f"- {o}: rate chosen on validation {best['learning_rate']:g} ({_pct(best)}% validation, "
-                 f"{_pct(best, 'test_acc')}% test, {len(best['seeds'])} seeds).")
+    numbers = f"{_pct(best)}% validation, {_pct(best, 'test_acc')}% test, {len(best['seeds'])} seeds"
+    only = [r for r in res["rows"] if r["optimizer"] == o and _finite(r)] == [best]
+    lines.append(f"- {o}: " + (f"the only rate {'in the grid' if len(cfg['learning_rates']) == 1 else 'that stayed finite'}"
+                               f", {best['learning_rate']:g} ({numbers})." if only else
+                               f"rate chosen on validation {best['learning_rate']:g} ({numbers})."))
     if calls:
       near = [lr for lr, c in calls.items() if not c.resolved]
       below = [lr for lr, c in calls.items() if c.resolved and c.diff > 0]
@@ -398,7 +416,7 @@ def _speed_lines(o, res, cfg):
     return [f"  No rate brings every seed to validation accuracy {target} within its run ({_ran(rows, cfg)})."]
   lines = [f"  Steps to validation accuracy {target}, every seed reaching it: "
            + ", ".join(f"{r['learning_rate']:g}: {steps_text(r)}" for r in all_in)
-           + f"; fewest (mean) at {fastest:g}."]
+           + (f"; fewest (mean) at {fastest:g}." if len(all_in) > 1 and fastest is not None else ".")]
   slow = [r for r in rows if r["learning_rate"] < min(x["learning_rate"] for x in all_in)]
   if slow:
     lines.append(f"  Too small: at {_rates(slow)} not every seed reaches {target} within its run ("

@@ -32,3 +32,6 @@ Modules, each small and named for what it holds:
   interrupts   Ctrl-C at any moment: one line, exit status 130
   bench        `make bench`: the engine against PyTorch eager
 """
+from research import paths as _paths
+
+_paths.matplotlib_config()  # before any module imports matplotlib: a read-only HOME must not flood warnings

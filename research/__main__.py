@@ -20,6 +20,7 @@ if __name__ == "__main__":
 
 import argparse  # noqa: E402
 import os  # noqa: E402
+import signal  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 
@@ -27,6 +28,14 @@ from research import paths, registry  # noqa: E402
 from research.errors import UserError  # noqa: E402
 
 COMMANDS = ("run", "render", "report", "paper", "readme", "list")
+EXIT_ERROR = 2  # bad input or a fault of the machine: one line on stderr (--debug: the traceback)
+
+
+def quiet():
+  """After the one line: no more logging. A library's background work that failed with the same fault
+  (orbax's writer tasks on a full disk) logs it again when it is collected, often at exit."""
+  import logging
+  logging.disable(logging.CRITICAL)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -72,11 +81,34 @@ def parse(argv):
   return args, overrides
 
 
+def _child(argv, grace_s=2.0):
+  """Runs argv; Ctrl-C reaches the child (the terminal signals the whole process group), which says
+  the one line and exits 130: this process waits and says nothing more. An interrupt sent to this
+  process alone is passed on after grace_s."""
+  pressed = []
+  old = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(time.monotonic()))
+  try:
+    child = subprocess.Popen(argv)
+    while True:
+      try:
+        code = child.wait(timeout=0.1)
+        break
+      except subprocess.TimeoutExpired:
+        if len(pressed) == 1 and time.monotonic() - pressed[0] > grace_s:
+          child.send_signal(signal.SIGINT)
+          pressed.append(time.monotonic())
+  finally:
+    signal.signal(signal.SIGINT, old)
+  if pressed and code == 0:  # the child finished before it saw the interrupt
+    raise KeyboardInterrupt
+  return code
+
+
 def paper(profile):
   """Every experiment in the registry's order, each in its own process, then the report."""
   start = time.time()
   for name in registry.names():
-    code = subprocess.call([sys.executable, "-m", "research", "run", name, "--profile", profile])
+    code = _child([sys.executable, "-m", "research", "run", name, "--profile", profile])
     if code:
       return code
   from research import report
@@ -124,7 +156,7 @@ def main(argv=None):
     if debug:
       raise
     print(f"error: {e}", file=sys.stderr)
-    return 2
+    return EXIT_ERROR
   except KeyboardInterrupt:
     print(interrupts.LINE, file=sys.stderr)
     return interrupts.EXIT
@@ -139,8 +171,11 @@ if __name__ == "__main__":
     raise
   if interrupts.pressed() and status != interrupts.EXIT:  # an interrupt some library swallowed
     interrupts.stop()
-  if status == interrupts.EXIT:
-    # The line is out; tearing the interpreter down while XLA's threads still run can crash it.
+  if status == EXIT_ERROR:
+    quiet()
+  if status in (interrupts.EXIT, EXIT_ERROR):
+    # The line is out; tearing the interpreter down while XLA's (or orbax's) threads still run can
+    # crash it or print their errors again. Every file is written atomically: nothing is lost.
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)

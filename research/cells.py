@@ -226,7 +226,9 @@ def _verified_checkpoint(name, cell_dir):
 
 
 def _manager(path):
-  opts = ocp.CheckpointManagerOptions(max_to_keep=1, create=True, cleanup_tmp_directories=True,
+  # max_to_keep=None: orbax deletes no step; the cell removes the previous step itself once the new one
+  # is sealed (_seal), so a kill between orbax's commit and the seal leaves a sealed step to resume from.
+  opts = ocp.CheckpointManagerOptions(max_to_keep=None, create=True, cleanup_tmp_directories=True,
                                       enable_async_checkpointing=False)
   return ocp.CheckpointManager(path, options=opts)
 
@@ -420,15 +422,16 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
       saved = {"state": sharding.unpad(state, n), "history": hist}
       if not (cell_dir / "shapes.json").exists() and sharding.is_main_process():
         results.write_json(cell_dir / "shapes.json", _shapes(saved))
-      with faults.reported(f"saving a checkpoint of cell {name}", cell_dir):
+      # Orbax hands a full disk on as a ValueError (RESOURCE_EXHAUSTED) and logs it through absl too.
+      with faults.reported(f"saving a checkpoint of cell {name}", cell_dir, _nbytes(saved), quiet=("absl",)):
         mngr.save(done, args=ocp.args.StandardSave(_on_disk(saved)), force=True)
         mngr.wait_until_finished()
         if sharding.is_main_process():
-          seal = integrity.seal_cell(cell_dir / "ckpt", done)
+          seal = _seal(cell_dir, done)
       last_save = time.time()
   bar.close()
   if seal is None and sharding.is_main_process():  # resumed from the final checkpoint itself
-    seal = integrity.seal_cell(cell_dir / "ckpt", done)
+    seal = _seal(cell_dir, done)
 
   # The selected parameters, evaluated once on each split: the only time the test set is read.
   t = time.perf_counter()
@@ -459,6 +462,19 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
       doc = summary.to_json()
       results.write_json(result_path, dict(doc, seal=seal_numbers(doc, key)))
   return CellResult(summary, state)
+
+
+def _nbytes(tree):
+  """Bytes of a pytree's arrays: about what one checkpoint of it takes on disk."""
+  return sum(int(np.asarray(getattr(leaf, "nbytes", 0))) for leaf in jax.tree.leaves(tree))
+
+
+def _seal(cell_dir, step):
+  """Seals checkpoint `step`, then removes every other step: the previous one stays until this one
+  checks, so no kill leaves the cell without a sealed checkpoint."""
+  seal = integrity.seal_cell(cell_dir / "ckpt", step)
+  _keep_only_step(cell_dir / "ckpt", step)
+  return seal
 
 
 def _halve(state, n, keep):

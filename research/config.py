@@ -175,6 +175,14 @@ ROW_KEYS = ("depths", "sizes", "learning_rates", "resolutions", "hunger_n_train"
             "datasets", "families", "variants", "models")
 
 
+def check_dataset(name, key="dataset"):
+  """A dataset name the data layer knows, in plain ASCII: int() reads some non-ASCII digits ('٣') and
+  not others ('²'), so a name like sawtooth:² would otherwise fail deep inside the data layer."""
+  require(isinstance(name, str) and name.isascii() and name.isprintable(),
+          f"config {key}={name!r}: dataset names are plain ASCII (digits 0-9), e.g. sawtooth:4")
+  data.check_name(name)
+
+
 def common(cfg):
   """Checks for the keys every experiment shares (those present), and for every value: finite,
   within bounds, no repeated rows."""
@@ -187,6 +195,8 @@ def common(cfg):
   for k in ("learning_rate", "learning_rates"):
     if k in cfg:
       positive(cfg, k)
+  # A grid of no values trains nothing and selects from nothing (grid_learning_rates, ...).
+  nonempty(cfg, *(k for k in cfg.keys() if k.endswith("learning_rates") and isinstance(cfg[k], (list, tuple))))
   if "seeds" in cfg:
     require(cfg.seeds > 0, f"config seeds={cfg.seeds}: needs at least 1 seed")
     if "epochs" in cfg:
@@ -203,7 +213,7 @@ def common(cfg):
     raise UserError(f"config batch_size={cfg.batch_size} is larger than the {cfg.n_train} training examples "
                     f"asked for by n_train={cfg.n_train}; use a smaller batch_size or more data")
   if "dataset" in cfg:
-    data.check_name(cfg.dataset)
+    check_dataset(cfg.dataset)
   if "optimizer" in cfg:
     optim.check(cfg.optimizer)
   if "precision" in cfg:

@@ -18,6 +18,7 @@ the test set, so every selection in its results.json (best epochs, learning rate
 depths, rows) must come out the same; only the test numbers change
 (tests/test_registry.py checks it for every registered experiment).
 """
+import contextlib
 import dataclasses
 import difflib
 import functools
@@ -28,6 +29,7 @@ import pathlib
 import sys
 import urllib.request
 import warnings
+import zipfile
 import zlib
 
 import numpy as np
@@ -417,12 +419,25 @@ def _parsed(name):
     if raw is not None:
       return raw
   raw = tfds_data.image_classification(name[5:]) if name.startswith("tfds:") else SOURCES[name]()
-  cache.parent.mkdir(parents=True, exist_ok=True)
-  tmp = cache.with_suffix(f".tmp{os.getpid()}.npz")
-  np.savez(tmp, x_train=raw.x_train, y_train=raw.y_train, x_test=raw.x_test, y_test=raw.y_test,
-           class_names=np.array(raw.class_names), source=np.array(raw.source), content=np.array(_content(raw)))
-  os.replace(tmp, cache)
+  _write_cache(cache, raw)
   return raw
+
+
+def _write_cache(cache, raw):
+  """The parsed arrays as cache (atomically); a full disk or a read-only cache folder is one line naming
+  the folder, the bytes needed and RESEARCH_CACHE_DIR."""
+  from research import faults
+  needed = sum(a.nbytes for a in (raw.x_train, raw.y_train, raw.x_test, raw.y_test))
+  tmp = cache.with_suffix(f".tmp{os.getpid()}.npz")
+  try:
+    with faults.reported(f"writing the data cache of {cache.stem.split('.')[0]}", cache.parent, needed):
+      cache.parent.mkdir(parents=True, exist_ok=True)
+      np.savez(tmp, x_train=raw.x_train, y_train=raw.y_train, x_test=raw.x_test, y_test=raw.y_test,
+               class_names=np.array(raw.class_names), source=np.array(raw.source), content=np.array(_content(raw)))
+      os.replace(tmp, cache)
+  finally:
+    with contextlib.suppress(OSError):
+      tmp.unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import json
 import os
 import pathlib
 import shutil
+import sys
 import tempfile
 import time
 
@@ -92,9 +93,10 @@ def _check_writable(folder, what):
   probe = folder
   while not probe.exists():
     probe = probe.parent
+  if not probe.is_dir():
+    raise UserError(f"the {what} folder {folder} cannot be written: {probe} is not a folder (a file is in its "
+                    f"place); move it away or point RESEARCH_{what.upper()}_DIR elsewhere")
   try:
-    if not probe.is_dir():
-      raise OSError(f"{probe} is not a folder")
     with tempfile.TemporaryFile(dir=probe):
       pass
   except OSError as e:
@@ -102,17 +104,48 @@ def _check_writable(folder, what):
                     f"or point RESEARCH_{what.upper()}_DIR elsewhere") from None
 
 
+def _say(line):
+  print(line, file=sys.stderr, flush=True)
+
+
+def recover(out_dir):
+  """Finishes a publish killed between the two renames of results.replace_dir, where only
+  .old-<name> is left: puts it back, saying so in one line. Returns the folder to read: out_dir, or
+  the .old- copy where the folder cannot be changed (read-only)."""
+  old = out_dir.with_name(f".old-{out_dir.name}")
+  if out_dir.exists() or out_dir.is_symlink() or old.is_symlink() or not old.is_dir():
+    return out_dir
+  try:
+    with lock.hold(out_dir.parent, "results", wait_s=30):  # publish holds it around its renames
+      if old.is_dir() and not out_dir.exists():
+        os.replace(old, out_dir)
+  except OSError as e:
+    _say(f"{out_dir}: a publish was interrupted between its two renames and {out_dir.parent} cannot be "
+         f"changed ({e.strerror}); reading the previous results in {old.name}")
+    return old
+  _say(f"{out_dir}: a publish was interrupted between its two renames; restored the previous results "
+       f"from {old.name}")
+  return out_dir
+
+
 def _clean_leftovers(out_dir, ckpt_root):
   """Staging folders and temporary files that a killed run left behind."""
   parent = out_dir.parent
-  old = parent / f".old-{out_dir.name}"
-  if old.exists() and not out_dir.exists():  # killed between the two renames of replace_dir
-    os.replace(old, out_dir)
+  recover(out_dir)
+  for cell in (ckpt_root.iterdir() if ckpt_root.is_dir() else ()):
+    paths.check_no_links(cell, paths.checkpoints_dir(paths.FULL), "checkpoints")
   if parent.exists():
     for p in parent.glob(f".staging-{out_dir.name}-*"):
       shutil.rmtree(p, ignore_errors=True)
   for p in [*out_dir.glob(".tmp-*"), *ckpt_root.glob("*/.tmp-*"), *parent.glob(".tmp-*")]:
     p.unlink(missing_ok=True)
+
+
+def _check_folders(out_dir, ckpt_root):
+  """No symbolic link inside the configured folders on the way to what a run replaces or deletes."""
+  for folder in (out_dir, out_dir.with_name(f".old-{out_dir.name}")):
+    paths.check_no_links(folder, paths.results_dir(paths.FULL), "results")
+  paths.check_no_links(ckpt_root, paths.checkpoints_dir(paths.FULL), "checkpoints")
 
 
 def configure(name, profile, overrides):
@@ -147,12 +180,12 @@ def reading(out_dir):
 def publish(files, out_dir):
   """Writes {file: bytes} as the whole of out_dir: staged beside it, then swapped in while no
   reader holds the folder (report and render read it as one snapshot)."""
-  out_dir.parent.mkdir(parents=True, exist_ok=True)
   staging = out_dir.parent / f".staging-{out_dir.name}-{os.getpid()}"
   shutil.rmtree(staging, ignore_errors=True)
   needed = sum(len(data) for data in files.values())
   try:
     with faults.reported(f"writing the results of {out_dir.name}", out_dir.parent, needed):
+      out_dir.parent.mkdir(parents=True, exist_ok=True)
       staging.mkdir()
       for fname, data in files.items():
         (staging / fname).write_bytes(data)
@@ -166,8 +199,10 @@ def publish(files, out_dir):
 def execute(name, profile=paths.FULL, overrides=(), progress=True):
   """Runs one experiment end to end; returns (its results folder, wall seconds)."""
   module, cfg = configure(name, profile, overrides)
+  runtime.check_x64()
   out_dir = paths.results_dir(profile) / module.NAME
   ckpt_root = paths.checkpoints_dir(profile) / module.NAME
+  _check_folders(out_dir, ckpt_root)
   for folder in (out_dir.parent, out_dir):  # staging folders are made beside out_dir
     _check_writable(folder, "results")
   _check_writable(ckpt_root, "checkpoints")
@@ -207,14 +242,34 @@ def seal(doc):
   return dict(doc, digest=results.digest_json({k: v for k, v in doc.items() if k != "digest"}))
 
 
+def check_folder(folder, what="results"):
+  """UserError if folder, or a folder above it, is something other than a folder (a file in its place)."""
+  folder = pathlib.Path(folder)
+  for p in (folder, *folder.parents):
+    if p.exists() and not p.is_dir():
+      raise UserError(f"the {what} folder {folder} cannot be read: {p} is not a folder (a file is in its "
+                      f"place); move it away or point {paths.VARIABLES[what]} elsewhere")
+    if p.exists():
+      return
+
+
+def read_raw(path):
+  """The bytes of an experiment's results.json, or one line saying what is wrong."""
+  try:
+    return pathlib.Path(path).read_bytes()
+  except FileNotFoundError:
+    raise UserError(f"no {path}: run the experiment first") from None
+  except OSError as e:  # a directory in its place, unreadable
+    raise UserError(f"{path} is unreadable or corrupt ({type(e).__name__}); run the experiment again "
+                    "to rewrite it (its finished cells are reused)") from None
+
+
 def read_doc(path, raw=None):
   """An experiment's results.json (from `raw` bytes when given), or one line saying what is wrong;
   UnsealedError when its digest does not match what it holds."""
   try:
-    doc = json.loads(pathlib.Path(path).read_bytes() if raw is None else raw)
-  except FileNotFoundError:
-    raise UserError(f"no {path}: run the experiment first") from None
-  except (OSError, ValueError) as e:
+    doc = json.loads(read_raw(path) if raw is None else raw)
+  except ValueError as e:
     raise UserError(f"{path} is unreadable or corrupt ({type(e).__name__}); run the experiment again "
                     "to rewrite it (its finished cells are reused)") from None
   if not isinstance(doc, dict) or not {"config", "results", "environment"} <= set(doc):
@@ -232,10 +287,13 @@ def render(name, profile=paths.FULL):
   module = registry.resolve(name)
   out_dir = paths.results_dir(profile) / module.NAME
   path = out_dir / "results.json"
+  check_folder(out_dir)
+  _check_folders(out_dir, paths.checkpoints_dir(profile) / module.NAME)
   # Under the experiment's lock: a run finishing meanwhile would otherwise be replaced by this
   # render of the results.json it superseded.
   with lock.hold(paths.checkpoints_dir(profile) / module.NAME, module.NAME):
-    raw = path.read_bytes() if path.exists() else None
+    path = recover(out_dir) / "results.json"
+    raw = read_raw(path)
     doc = read_doc(path, raw)
     try:
       files = output_files(module, doc)

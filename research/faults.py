@@ -1,7 +1,8 @@
 """One line for every fault the machine, not the code, causes: disk full, read-only, out of memory, corrupt files.
 
   with faults.reported("writing results", out_dir):
-    ...                       # OSError, MemoryError, XLA OOM, corrupt JSON -> UserError
+    ...                       # OSError (or a library's error around one: orbax's RESOURCE_EXHAUSTED
+                              # ValueError), MemoryError, XLA OOM, corrupt JSON -> UserError
 
   faults.one_line(exc, what, folder) -> str | None   the line, or None for a bug (let it raise)
 
@@ -11,13 +12,19 @@ running the same command again resumes where it stopped.
 import contextlib
 import errno
 import json
+import logging
+import os
 import pathlib
+import re
 import shutil
 
 from research.errors import UserError
 from research.limits import human_bytes
 
 AGAIN = "run the same command again to resume where it stopped"
+# The variable that moves each project folder (research/paths.py), to name in a read-only line.
+FOLDER_VARIABLES = (("cache_dir", "RESEARCH_CACHE_DIR"), ("results_dir", "RESEARCH_RESULTS_DIR"),
+                    ("checkpoints_dir", "RESEARCH_CHECKPOINTS_DIR"))
 
 
 def _free(folder):
@@ -38,9 +45,42 @@ def _is_oom(exc):
               and ("RESOURCE_EXHAUSTED" in str(exc) or "Out of memory" in str(exc))))
 
 
+def _errno_in_text(exc):
+  """The errno a library wrapped into its message (tensorstore, under orbax, raises
+  ValueError('RESOURCE_EXHAUSTED: ... No space left on device [os_error_code=\'28\']')); None if none."""
+  if isinstance(exc, OSError) or _is_oom(exc):
+    return None
+  text = str(exc)
+  code = re.search(r"os_error_code='?(\d+)", text)
+  if code:
+    return int(code.group(1))
+  for number, words in ((errno.ENOSPC, "No space left on device"), (errno.EROFS, "Read-only file system"),
+                        (errno.EACCES, "Permission denied")):
+    if words in text:
+      return number
+  return None
+
+
+def _variable(path):
+  """RESEARCH_CACHE_DIR / _RESULTS_DIR / _CHECKPOINTS_DIR: the one that moves the folder path is in."""
+  from research import paths
+  try:
+    p = pathlib.Path(os.path.abspath(path))
+  except (TypeError, ValueError):
+    return None
+  for fn, var in FOLDER_VARIABLES:
+    root = pathlib.Path(os.path.abspath(getattr(paths, fn)() if fn == "cache_dir" else getattr(paths, fn)(paths.FULL)))
+    if p == root or root in p.parents:
+      return var
+  return None
+
+
 def one_line(exc, what, folder=None, needed=None):
   """The line a user sees for exc raised while doing `what` in `folder`; None if exc is not a fault."""
   where = f" {folder}" if folder is not None else ""
+  wrapped = _errno_in_text(exc)
+  if wrapped is not None:  # a library's error around an OS one: the same line as the OSError's
+    exc = OSError(wrapped, os.strerror(wrapped))
   if isinstance(exc, json.JSONDecodeError):
     return f"{what}: {folder or 'a file'} is not valid JSON (line {exc.lineno}); delete it and {AGAIN}"
   if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
@@ -50,8 +90,9 @@ def one_line(exc, what, folder=None, needed=None):
     return f"{what}: the disk of{where} is full ({need}{has}); free some space and {AGAIN}"
   if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
     target = exc.filename or folder
+    var = (_variable(target) if target is not None else None) or "RESEARCH_RESULTS_DIR / RESEARCH_CHECKPOINTS_DIR"
     return (f"{what}: {target} is read-only ({exc.strerror}); fix its permissions or point "
-            f"RESEARCH_RESULTS_DIR / RESEARCH_CHECKPOINTS_DIR elsewhere, then {AGAIN}")
+            f"{var} elsewhere, then {AGAIN}")
   if isinstance(exc, OSError) and exc.errno == errno.ENOENT:
     return f"{what}: {exc.filename or folder} is missing (it was moved or deleted during the run); {AGAIN}"
   if isinstance(exc, OSError):
@@ -63,8 +104,14 @@ def one_line(exc, what, folder=None, needed=None):
 
 
 @contextlib.contextmanager
-def reported(what, folder=None, needed=None):
-  """Turns a fault raised in the block into a UserError of one line (bugs pass through untouched)."""
+def reported(what, folder=None, needed=None, quiet=()):
+  """Turns a fault raised in the block into a UserError of one line (bugs pass through untouched).
+  quiet: loggers silenced below CRITICAL in the block (orbax's threads log the error they hand on
+  through absl, a second copy on stderr)."""
+  loggers = [logging.getLogger(name) for name in quiet]
+  levels = [lg.level for lg in loggers]
+  for lg in loggers:
+    lg.setLevel(logging.CRITICAL)
   try:
     yield
   except UserError:
@@ -74,3 +121,6 @@ def reported(what, folder=None, needed=None):
     if line is None:
       raise
     raise UserError(line) from e
+  finally:
+    for lg, level in zip(loggers, levels):
+      lg.setLevel(level)

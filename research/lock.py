@@ -7,8 +7,10 @@
 
 flock locks belong to the open file, so the kernel drops them when the holder
 exits, however it exits (SIGKILL included): there is never a stale lock to
-clean up. The lock file keeps the holder's PID and command line, to name it in
-the error the next run gets.
+clean up. The lock is taken on the folder itself (an open directory), not on
+the lock file: a lock file deleted or replaced during a run would let a second
+writer lock a new file beside the first. The lock file only keeps the holder's
+PID and command line, to name it in the error the next run gets.
 """
 import contextlib
 import errno
@@ -33,9 +35,9 @@ def _one_line(args):
   return line if len(line) <= 200 else line[:197] + "..."
 
 
-def _flock_pids(f):
-  """PIDs holding a flock on f's file, from /proc/locks: the lock file's record may name a reader that left."""
-  inode = os.fstat(f.fileno()).st_ino
+def _flock_pids(fd):
+  """PIDs holding a flock on fd's file, from /proc/locks: the lock file's record may name a reader that left."""
+  inode = os.fstat(fd).st_ino
   pids = []
   try:
     lines = pathlib.Path("/proc/locks").read_text().splitlines()
@@ -57,62 +59,69 @@ def _cmdline_of(pid):
   return _one_line(args)
 
 
-def _holder(f):
-  for pid in _flock_pids(f):
+def _holder(fd, record_path):
+  for pid in _flock_pids(fd):
     cmd = _cmdline_of(pid)
     if cmd:
       return f"PID {pid}: {cmd}"
-  f.seek(0)
-  record = f.readline().strip()
+  try:
+    record = record_path.read_text().splitlines()[0].strip()
+  except (OSError, IndexError, UnicodeDecodeError):
+    record = ""
   return record or "PID unknown"
 
 
-def _open(path, shared):
-  """The lock file; readers of a read-only folder lock it read-only (None: no writer could have made it)."""
+def _open_folder(folder):
+  """An open descriptor of the folder, what the lock is taken on (a directory can be flocked)."""
+  return os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+
+
+def _write_record(path, shared):
+  """The holder's PID and command line in the lock file. Readers of a read-only folder keep none; a
+  writer there is one line (it could write nothing else either); a lock file that cannot be one (a
+  folder in its place) only loses the record: the lock is on the folder."""
   try:
-    # "a+" neither truncates another holder's record nor needs the file to exist.
-    return open(path, "a+")
-  except (PermissionError, OSError) as e:
-    if not shared or e.errno not in (errno.EACCES, errno.EROFS, errno.EPERM):
-      raise
-  try:
-    return open(path)
-  except FileNotFoundError:
-    return None
+    # "a+" neither truncates another holder's record before it is ours nor needs the file to exist.
+    with open(path, "a+") as f:
+      f.seek(0)
+      f.truncate()
+      f.write(f"PID {os.getpid()}: {_command_line()}\n")
+  except OSError as e:
+    if e.errno not in (errno.EACCES, errno.EROFS, errno.EPERM):
+      return
+    if not shared:
+      from research import faults
+      raise UserError(faults.one_line(e, f"taking the lock of {path.parent}", path.parent)) from None
 
 
 @contextlib.contextmanager
 def hold(folder, what, shared=False, wait_s=0.0):
-  """Holds folder/.lock while the block runs; UserError naming the holder if another process has it
-  (after waiting up to wait_s seconds: for locks that are only ever held for a moment)."""
+  """Holds a lock on folder while the block runs (its .lock file names the holder); UserError naming the
+  holder if another process has it (after waiting up to wait_s seconds: for locks that are only ever
+  held for a moment)."""
   folder = pathlib.Path(folder)
   if not shared:
     folder.mkdir(parents=True, exist_ok=True)
   elif not folder.is_dir():
     yield  # nothing to read, nothing to protect
     return
-  f = _open(folder / LOCK_FILE, shared)
-  if f is None:
-    yield
-    return
-  with f:
+  fd = _open_folder(folder)
+  try:
     deadline = time.monotonic() + wait_s
     while True:
       try:
-        fcntl.flock(f, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         break
       except BlockingIOError:
         if time.monotonic() >= deadline:
-          raise UserError(f"another run of {what} ({_holder(f)}) holds {folder}; "
+          raise UserError(f"another run of {what} ({_holder(fd, folder / LOCK_FILE)}) holds {folder}; "
                           "wait for it to finish or stop it") from None
         time.sleep(0.05)
-    if f.writable():
-      # For systems without /proc/locks: several readers may hold it at once, the record names the last one.
-      f.seek(0)
-      f.truncate()
-      f.write(f"PID {os.getpid()}: {_command_line()}\n")
-      f.flush()
+    # For systems without /proc/locks: several readers may hold it at once, the record names the last one.
+    _write_record(folder / LOCK_FILE, shared)
     try:
       yield
     finally:
-      fcntl.flock(f, fcntl.LOCK_UN)
+      fcntl.flock(fd, fcntl.LOCK_UN)
+  finally:
+    os.close(fd)

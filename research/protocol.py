@@ -42,8 +42,8 @@ def convergence(rows, cfg, epochs=None):
   epochs = epochs or cfg["epochs"]
   stopped = [s for r in rows for s, d in zip(r.get("stopped", []), r.get("diverged", [])) if not d]
   best = [e for r in rows for e in _epochs(r)]
-  if not stopped:
-    return ""
+  if not stopped or not best:
+    return "Every member diverged." if any(r.get("diverged") for r in rows) else ""
   span = (f"epochs to the best validation accuracy {min(best)}" if min(best) == max(best) else
           f"epochs to the best validation accuracy {min(best)}-{max(best)} (median {int(np.median(best))})")
   if all(stopped):

@@ -15,14 +15,20 @@ The Makefile, `make paper`, REPORT.md, README's results blocks, `python -m resea
 tests all read this registry. `scan()` reads the constants without importing anything (the
 Makefile calls `python3 -m research.registry targets` before the project is installed).
 """
-import ast
-import difflib
-import importlib
-import pathlib
-import sys
-from typing import NamedTuple
+import os
+import signal
 
-from research.errors import UserError
+if __name__ == "__main__":  # `make` reads the targets as it starts: Ctrl-C there ends this quietly
+  signal.signal(signal.SIGINT, lambda *a: os._exit(130))
+
+import ast  # noqa: E402
+import difflib  # noqa: E402
+import importlib  # noqa: E402
+import pathlib  # noqa: E402
+import sys  # noqa: E402
+from typing import NamedTuple  # noqa: E402
+
+from research.errors import UserError  # noqa: E402
 
 FOLDER = pathlib.Path(__file__).resolve().parent.parent / "experiments"
 # Folder names under results/ that are not experiments.

@@ -9,8 +9,8 @@ import re
 import sys
 import time
 
-from research import depth_verdicts, paths, registry, results, tables
-from research.experiment import UnsealedError, read_doc, reading
+from research import depth_verdicts, faults, paths, registry, results, tables
+from research.experiment import UnsealedError, check_folder, read_doc, reading, recover
 
 
 def protocol_of(doc):
@@ -69,11 +69,13 @@ def _time_spent(doc):
 def write(profile=paths.FULL, paper_seconds=None):
   """Writes REPORT.md and summary.md of one profile; paper_seconds: `make paper`'s own clock."""
   root = paths.results_dir(profile)
+  check_folder(root)
   sections, summary, missing, foreign, depth_pairs, unsealed = [], [], [], [], [], []
   total = 0.0
   for entry in registry.scan():
-    folder = root / entry.name
-    if not (folder / "results.json").exists():
+    folder = recover(root / entry.name)  # a publish killed between its renames is finished first
+    check_folder(folder)
+    if not (folder / "results.json").exists() and not (folder / "results.json").is_dir():
       missing.append(entry.name)
       continue
     with reading(folder):  # results.json, tables and plots of one run, not of two
@@ -116,9 +118,10 @@ def write(profile=paths.FULL, paper_seconds=None):
   parts = head + [table] + depth_verdicts.section(depth_pairs) + sections
   if missing:
     parts.append(f"\nNot run yet ({profile} profile): {', '.join(missing)}.\n")
-  results.write_atomic(root / "summary.md", table)
   path = root / "REPORT.md"
-  results.write_atomic(path, "\n".join(parts))
+  with faults.reported("writing the report", root):
+    results.write_atomic(root / "summary.md", table)
+    results.write_atomic(path, "\n".join(parts))
   return path
 
 
@@ -136,11 +139,11 @@ def paper_block():
   root = paths.results_dir(paths.FULL)
   parts = []
   for entry in registry.scan():
-    table = root / entry.name / "table.md"
+    table = recover(root / entry.name) / "table.md"
     if table.exists():
       with reading(table.parent):
         try:
-          doc = read_doc(root / entry.name / "results.json")
+          doc = read_doc(table.parent / "results.json")
         except UnsealedError:
           continue
         note = "".join(_old_protocol_note(doc, entry.alias or entry.name))

@@ -66,10 +66,14 @@ def replace_dir(staging, final):
   """Puts a complete staging folder in place of `final`; the old one goes only after."""
   final = pathlib.Path(final)
   old = final.with_name(f".old-{final.name}")
+  if old.is_symlink():  # the link goes, never what it points at
+    old.unlink()
   shutil.rmtree(old, ignore_errors=True)
-  if final.exists():
+  if final.exists() or final.is_symlink():
     os.replace(final, old)
   os.replace(staging, final)
+  if old.is_symlink():
+    old.unlink()
   shutil.rmtree(old, ignore_errors=True)
 
 

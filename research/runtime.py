@@ -4,6 +4,15 @@ import jax
 from research import paths, sharding
 
 
+def check_x64():
+  """The engine computes in float32 (its dtypes, its checkpoints, its cells' identities): an x64
+  environment makes its programs mix float64 in, which fails deep inside a trace. Refused up front."""
+  from research.errors import UserError
+  if jax.config.jax_enable_x64:
+    raise UserError("JAX_ENABLE_X64 is set (64-bit floats by default): the engine computes in float32 and its "
+                    "programs and checkpoints assume it; unset JAX_ENABLE_X64 (or set it to 0) and run again")
+
+
 def setup_jax():
   """The persistent compilation cache, on by default, under the project's cache folder; and
   jax.distributed when the environment names several processes."""

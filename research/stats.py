@@ -127,24 +127,44 @@ def welch(a, b, scale=100.0):
 
 
 def holm(ps):
-  """Holm-Bonferroni adjusted p-values, in the order given (NaN stays NaN and is not counted)."""
+  """Holm-Bonferroni adjusted p-values, in the order given. Refuses a p-value that is not a number
+  (ValueError): a comparison with no test is left out of the family (compare does), never corrected over."""
   ps = np.asarray(ps, float)
-  ok = np.flatnonzero(np.isfinite(ps))
+  if not np.isfinite(ps).all():
+    raise ValueError(f"Holm's correction over p-values that are not numbers ({ps.tolist()}): leave a comparison "
+                     "with no test (fewer than 2 seeds a side) out of the family")
   adjusted = np.full(len(ps), np.nan)
-  order = ok[np.argsort(ps[ok], kind="stable")]
   running = 0.0
-  for rank, i in enumerate(order):
-    running = max(running, min(1.0, (len(order) - rank) * ps[i]))
+  for rank, i in enumerate(np.argsort(ps, kind="stable")):
+    running = max(running, min(1.0, (len(ps) - rank) * ps[i]))
     adjusted[i] = running
   return adjusted.tolist()
 
 
+def _holm_tested(ps, untested):
+  """holm() over the comparisons that had a test; NaN for those that could not (untested[i]: a side
+  with fewer than 2 seeds). A NaN p-value of a comparison that had one is refused: a verdict would
+  rest on it."""
+  ps = np.asarray(ps, float)
+  bad = [i for i, (p, u) in enumerate(zip(ps, untested)) if not u and not np.isfinite(p)]
+  if bad:
+    raise ValueError(f"comparisons {bad} have at least 2 seeds a side but a p-value that is not a number: "
+                     "no verdict can rest on them")
+  tested = [i for i, u in enumerate(untested) if not u]
+  out = np.full(len(ps), np.nan)
+  out[tested] = holm(ps[tested])
+  return out.tolist()
+
+
 def compare(pairs, scale=100.0):
   """{key: (a, b)} -> {key: Comparison} with Holm's correction over all of them: the family is
-  every comparison one reading makes."""
+  every comparison one reading makes that has a test (a side with one seed has none: its p stays NaN,
+  "no test with 1 seeds", and it is not counted)."""
   tests = {k: welch(a, b, scale) for k, (a, b) in pairs.items()}
-  adjusted = holm([c.p for c in tests.values()])
-  return {k: c._replace(p_holm=q, family=len(tests)) for (k, c), q in zip(tests.items(), adjusted)}
+  untested = [min(c.n_a, c.n_b) < 2 for c in tests.values()]
+  adjusted = _holm_tested([c.p for c in tests.values()], untested)
+  family = untested.count(False)
+  return {k: c._replace(p_holm=q, family=family) for (k, c), q in zip(tests.items(), adjusted)}
 
 
 # ----------------------------------------------------------------------------
@@ -235,7 +255,8 @@ def verdicts(pairs, delta, scale=100.0):
   if not delta > 0:
     raise ValueError(f"the equivalence margin must be > 0 points, not {delta!r}")
   tests = compare(pairs, scale)
-  p_eq = holm([equivalence_p(a, b, delta, scale) for a, b in pairs.values()])
+  p_eq = _holm_tested([equivalence_p(a, b, delta, scale) for a, b in pairs.values()],
+                      [min(c.n_a, c.n_b) < 2 for c in tests.values()])
   out = {}
   for (key, (a, b)), q in zip(pairs.items(), p_eq):
     c = tests[key]

@@ -2,6 +2,8 @@
 published rows that state their conditions."""
 import json
 
+import pytest
+
 from experiments import architectures
 from research import experiment
 
@@ -20,6 +22,7 @@ def _check_one_rule_and_grid(doc, folder):
   assert "Holm-corrected" in reading and "Order on validation" in reading
 
 
+@pytest.mark.slow
 def test_one_rule_and_one_grid_for_every_family(workdir):
   """(tests/test_registry.py checks, for every experiment, that permuted test labels change no choice.)"""
   out, _ = experiment.execute("architectures", "tiny", [], progress=False)

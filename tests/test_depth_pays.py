@@ -174,6 +174,7 @@ def test_readings_call_differences_through_one_holm_family_per_part():
   assert "| 3 | exact 3 x 2 (tent map composed 3 times) | 22 |" in table and "3 x 2 − this: -38.3 (p < 0.001)" in table
 
 
+@pytest.mark.slow
 def test_tiny_run_writes_tables_plots_and_a_reading(workdir):
   out, _ = experiment.execute("pays", "tiny", [], progress=False)
   doc = json.loads((out / "results.json").read_text())

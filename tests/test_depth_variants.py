@@ -14,6 +14,7 @@ def toy(num_classes, *, depth=1, width=8, activation="relu"):
   return models.mlp(num_classes, depth=depth, width=width, activation="tanh")
 
 
+@pytest.mark.slow
 def test_a_third_variant_shows_in_table_plot_and_reading(workdir, monkeypatch):
   monkeypatch.setitem(models.MODELS, "toy", toy)
   out, _ = experiment.execute("depth", "tiny", ["--config.variants=['mlp','residual_mlp','toy']"], progress=False)

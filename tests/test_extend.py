@@ -28,6 +28,8 @@ import ml_collections
 
 from research import config, models, protocol, stats
 
+pytestmark = pytest.mark.slow  # every test here runs whole experiments
+
 NAME = "width_vs_accuracy"
 ORDER = 50
 TITLE = "Width vs accuracy"

@@ -267,6 +267,7 @@ def test_corrupt_or_empty_results_json(tmp_path):
 # ----------------------------------------------------------------------------
 # interrupts
 
+@pytest.mark.slow
 @pytest.mark.parametrize("after_s", [0.3, 0.7, 1.5, 3.0])  # imports, then the driver
 def test_ctrl_c_at_any_moment_is_one_line_and_130(tmp_path, after_s):
   env = dict(os.environ, RESEARCH_RESULTS_DIR=str(tmp_path / "r"), RESEARCH_CHECKPOINTS_DIR=str(tmp_path / "c"))
@@ -300,6 +301,13 @@ def test_a_reader_of_a_read_only_or_missing_folder_still_reads(tmp_path, monkeyp
   monkeypatch.setattr("builtins.open", read_only)
   with lock.hold(tmp_path / "res", "render", shared=True):
     pass
-  with pytest.raises(OSError):
+  with pytest.raises(UserError, match=f"taking the lock of {tmp_path / 'res'}: .* is read-only"):  # one line
     with lock.hold(tmp_path / "res", "depth_vs_accuracy"):
       pass
+  monkeypatch.setattr("builtins.open", real_open)
+  (tmp_path / "res" / lock.LOCK_FILE).unlink()
+  (tmp_path / "res" / lock.LOCK_FILE).mkdir()  # a folder where the lock file was: the lock holds all the same
+  with lock.hold(tmp_path / "res", "depth_vs_accuracy"):
+    with pytest.raises(UserError, match="another run of"):
+      with lock.hold(tmp_path / "res", "depth_vs_accuracy"):
+        pass

@@ -46,6 +46,7 @@ def tiny_run(tmp_path_factory):
   return out, json.loads((out / "results.json").read_text())
 
 
+@pytest.mark.slow
 def test_tiny_run_writes_every_table_plot_and_reading(tiny_run):
   out, doc = tiny_run
   table = (out / "table.md").read_text()
@@ -60,6 +61,7 @@ def test_tiny_run_writes_every_table_plot_and_reading(tiny_run):
   assert "nan" not in reading
 
 
+@pytest.mark.slow
 def test_tiny_run_crosses_data_seeds_with_init_seeds(tiny_run):
   _, doc = tiny_run
   cfg, res = doc["config"], doc["results"]
@@ -72,6 +74,7 @@ def test_tiny_run_crosses_data_seeds_with_init_seeds(tiny_run):
     assert set(rows) == {"erm", "reweighted", "dro"} and all(len(r["test_worst"]) == m for r in rows.values())
 
 
+@pytest.mark.slow
 def test_zero_shot_modules_answer_the_group_they_never_saw(tiny_run):
   _, doc = tiny_run
   res = doc["results"]
@@ -88,6 +91,7 @@ def test_zero_shot_modules_answer_the_group_they_never_saw(tiny_run):
     assert np.all(np.asarray(c[k]["test_rare"]) <= heads.min(1) + 1e-9), k
 
 
+@pytest.mark.slow
 def test_no_decision_reads_the_test_set(tiny_run, tmp_path, monkeypatch):
   """The registry's audit, for this experiment alone: permuting the test labels changes test numbers only."""
   _, doc = tiny_run

@@ -97,8 +97,12 @@ def test_welch_matches_scipy_and_its_interval_covers_the_difference():
 def test_holm_adjusts_in_order_and_keeps_monotone():
   assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
   assert stats.holm([0.5, 0.001]) == pytest.approx([0.5, 0.002])
-  adjusted = stats.holm([0.02, float("nan")])
-  assert adjusted[0] == pytest.approx(0.02) and np.isnan(adjusted[1])  # NaN is not counted
+  with pytest.raises(ValueError, match="not numbers"):  # a NaN p-value is no test: never corrected over
+    stats.holm([0.02, float("nan")])
+  # compare leaves a comparison with no test (one seed a side) out of the family, and says so
+  tests = stats.compare({"one seed": ([0.9], [0.8]), "tested": ([0.90, 0.91, 0.92], [0.80, 0.81, 0.80])})
+  assert np.isnan(tests["one seed"].p_holm) and "no test with 1 seeds" in tests["one seed"].text()
+  assert tests["tested"].p_holm == pytest.approx(tests["tested"].p) and tests["tested"].family == 1
 
 
 def test_a_family_calls_only_what_survives_the_correction():

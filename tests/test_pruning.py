@@ -234,6 +234,7 @@ def _synthetic():
   return dict(config=cfg, results=res, environment=dict(devices="1 x cpu"))
 
 
+@pytest.mark.slow
 def test_choices_read_validation_only_and_every_call_is_one_holm_family():
   doc = _synthetic()
   chosen = doc["results"]["selected"]
@@ -279,6 +280,7 @@ def _tiny_run(root, monkeypatch, permute):
   return out, json.loads((out / "results.json").read_text())
 
 
+@pytest.mark.slow
 def test_tiny_profile_writes_tables_plots_and_reading(tmp_path, monkeypatch):
   out, doc = _tiny_run(tmp_path, monkeypatch, permute=False)
   res, cfg = doc["results"], doc["config"]
@@ -303,6 +305,7 @@ def test_tiny_profile_writes_tables_plots_and_reading(tmp_path, monkeypatch):
   assert "against its masks with fresh random weights" in reading and "Target (10x" in reading
 
 
+@pytest.mark.slow
 def test_the_test_labels_decide_nothing(tmp_path, monkeypatch):
   _, plain = _tiny_run(tmp_path / "plain", monkeypatch, permute=False)
   _, permuted = _tiny_run(tmp_path / "permuted", monkeypatch, permute=True)

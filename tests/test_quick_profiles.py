@@ -6,6 +6,8 @@ import pytest
 
 from research import experiment
 
+pytestmark = pytest.mark.slow  # every test here runs whole experiments
+
 
 @pytest.mark.parametrize("name,plot", [("depth", "accuracy_vs_depth.png"), ("wide", "deep_vs_wide.png")])
 def test_quick_profile_writes_table_json_and_plot(workdir, name, plot):

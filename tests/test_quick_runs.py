@@ -3,7 +3,11 @@ the driver: the files exist and the numbers in them are sane."""
 import json
 import re
 
+import pytest
+
 from research import experiment
+
+pytestmark = pytest.mark.slow  # every test here runs whole experiments
 
 
 def _run(name):

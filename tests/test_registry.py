@@ -54,6 +54,7 @@ def permuted_paper(tmp_path_factory):
   return _paper(tmp_path_factory.mktemp("permuted"), RESEARCH_PERMUTE_TEST_LABELS="1")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_no_experiment_decides_on_the_test_set(tiny_paper, permuted_paper, name):
   """Permuting the test labels changes the test numbers and nothing else: every epoch, learning
@@ -64,6 +65,7 @@ def test_no_experiment_decides_on_the_test_set(tiny_paper, permuted_paper, name)
   assert changed, "permuting the test labels changed no number: is the test set evaluated at all?"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_results_record_the_validation_split_and_the_stopping_rule(tiny_paper, name):
   _, first, _ = tiny_paper
@@ -73,6 +75,7 @@ def test_results_record_the_validation_split_and_the_stopping_rule(tiny_paper, n
   assert '"best_epoch"' in text and '"val_acc"' in text  # per member: the selected epoch and its validation score
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_tiny_profile_writes_table_json_plots_and_reading(tiny_paper, name):
   tmp, first, second = tiny_paper
@@ -90,6 +93,7 @@ def test_tiny_profile_writes_table_json_plots_and_reading(tiny_paper, name):
   assert strip(first[name]) == strip(second[name])
 
 
+@pytest.mark.slow
 def test_a_smoke_run_never_touches_the_full_results(tiny_paper):
   tmp, _, _ = tiny_paper
   assert sorted(p.name for p in (tmp / "results").iterdir()) == ["tiny"]

@@ -45,6 +45,7 @@ def _table_without_timing(workdir):
   return [re.sub(r"\|[^|]*\|$", "|", l) for l in lines if l.startswith("|")]
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_then_rerun_gives_identical_results(tmp_path):
   ref, killed = tmp_path / "ref", tmp_path / "killed"
   assert _cli(ref, *SMALL).wait(timeout=600) == 0
@@ -253,6 +254,7 @@ def _largest_file(cell_ckpt):
              key=lambda p: p.stat().st_size)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["flipped bytes", "truncated file", "missing _METADATA", "stray step folder"])
 @pytest.mark.parametrize("finished", [True, False])
 def test_a_damaged_checkpoint_is_named_and_never_used(workdir, reference, damage, finished):
@@ -281,6 +283,7 @@ def test_a_damaged_checkpoint_is_named_and_never_used(workdir, reference, damage
   assert _tiny_numbers(workdir) == reference
 
 
+@pytest.mark.slow
 def test_two_runs_of_one_experiment_and_render_during_a_run(workdir):
   first = _cli(workdir, *SMALL, env=_env(workdir))
   ckpt = workdir / "checkpoints" / "quick" / "depth_vs_accuracy"
@@ -298,6 +301,7 @@ def test_two_runs_of_one_experiment_and_render_during_a_run(workdir):
     first.wait()
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_one_line_and_keeps_the_old_results(workdir, monkeypatch):
   import errno
   assert _tiny_run(workdir).returncode == 0
@@ -324,6 +328,7 @@ def _bad_input_inprocess(argv):
   return text
 
 
+@pytest.mark.slow
 def test_corrupt_results_under_render_and_report(workdir):
   assert _tiny_run(workdir).returncode == 0
   path = workdir / "results" / "tiny" / "depth_vs_accuracy" / "results.json"
@@ -337,6 +342,7 @@ def test_corrupt_results_under_render_and_report(workdir):
     assert path.read_text() == content  # never rewritten from a guess
 
 
+@pytest.mark.slow
 def test_a_diverged_row_is_reported_as_diverged_never_as_a_number(workdir):
   p = _tiny_run(workdir, "--config.learning_rates=[1e30]")
   assert p.returncode == 0, p.stderr

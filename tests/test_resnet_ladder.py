@@ -6,6 +6,7 @@ import shlex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from research import config, experiment, models, resnet, tables
 from experiments import resnet_ladder
@@ -84,6 +85,7 @@ def test_hes_cifar10_recipe_is_a_valid_config_of_this_experiment():
   config.check_protocol(cfg, module.NAME)
 
 
+@pytest.mark.slow
 def test_tiny_run_writes_table_plot_and_reading(workdir):
   out, _ = experiment.execute("resnet", "tiny", [], progress=False)
   doc = json.loads((out / "results.json").read_text())

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from research import experiment, models, registry, supernet, tables
 from experiments import search
@@ -55,6 +56,7 @@ def test_search_is_an_experiment_and_a_make_target():
   assert registry.resolve("nas") is search and "search" in registry.names()
 
 
+@pytest.mark.slow
 def test_tiny_run_writes_tables_plots_and_a_reading(workdir):
   out, _ = experiment.execute("search", "tiny", [], progress=False)
   doc = json.loads((out / "results.json").read_text())

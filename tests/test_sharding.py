@@ -24,6 +24,7 @@ def eight_devices():
   return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_members_sharded_over_8_devices_match_one_device(eight_devices):
   r = eight_devices["members"]
   assert r["mesh"] == ["members"] and r["devices"] == 8 and r["members"] == 5  # padded to 8, padding dropped
@@ -31,6 +32,7 @@ def test_members_sharded_over_8_devices_match_one_device(eight_devices):
   assert r["loss_max_diff"] < 1e-5 and r["params_max_diff"] < 1e-4
 
 
+@pytest.mark.slow
 def test_data_parallel_single_model_matches_one_device(eight_devices):
   r = eight_devices["data"]
   assert r["mesh"] == ["batch"] and r["members"] == 1
@@ -61,6 +63,7 @@ def _depth_run(workdir, extra_env, n_processes=1):
   return json.loads((workdir / "results" / "quick" / "depth_vs_accuracy" / "results.json").read_text())
 
 
+@pytest.mark.slow
 def test_two_processes_on_one_machine_match_one_process(tmp_path):
   """The README's multi-host example: two JAX processes, one CPU device each, gloo collectives."""
   one = _depth_run(tmp_path / "one", {})

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from research import data, models, protocol, results, stats, train
+from research import data, models, protocol, readings, results, stats, train
 from research.depth_verdicts import DepthPair
 
 
@@ -205,11 +205,14 @@ def reading(cfg, res):
   lines = [f"- Paper-cutting budget: {protocol.rule(cfg)}, epochs of at least {cfg['epoch_rows']:,} examples "
            f"({cfg['optimizer']}, learning rate chosen per net and size on validation). "
            + protocol.convergence(cells, cfg)]
+  if not tests:
+    return lines + [readings.nothing(f"at every size a net of the pair (deep {d['shape']}, shallow {s['shape']}) "
+                                     "diverged")]
   pairs = [f"n = {r['n_train']:,}: " + (tests[("pair", r["n_train"])].text() if ("pair", r["n_train"]) in tests
                                         else "a net diverged") for r in rows]
   calls = [_call(tests[("pair", r["n_train"])]) for r in rows if ("pair", r["n_train"]) in tests]
   lines.append(f"- Deep {d['shape']} minus shallow {s['shape']} ({d['params']} and {s['params']} parameters), test "
-               f"accuracy, Welch, Holm over the {len(tests)} comparisons of this part: " + "; ".join(pairs) + ". "
+               f"accuracy, Welch, {readings.family_text(tests, 'this part', 'Holm')}: " + "; ".join(pairs) + ". "
                + _capital(", ".join(f"{w} at {calls.count(w)}" for w in ("deep ahead", "shallow ahead", "not resolved")
                                     if calls.count(w)) + f" of {len(rows)} sizes."))
   drops = {role: tests.get(("drop", role)) for role in ("deep", "shallow")}

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from research import data, models, protocol, results, stats, train
+from research import data, models, protocol, readings, results, stats, train
 from research.depth_verdicts import DepthPair
 
 # Telgarsky's theorem: any net with l layers of at most 2^((k - 3) / l - 1) units errs on at least
@@ -427,23 +427,29 @@ def reading(cfg, res):
            + protocol.convergence(trained, cfg)]
   exact = [(t["k"], _by(t["rows"], "exact")) for t in tabs]
   all_exact = all(r["pieces"][0] == 2 ** k for k, r in exact)
-  worst = max(100 * (1 - r[f"{s}_acc"][0]) for _, r in exact for s in ("train", "val", "test"))
-  points = max(100 * (1 - r["points_acc"][0]) for _, r in exact)
+  errs = lambda keys: [100 * (1 - r[key][0]) for _, r in exact for key in keys if r[key][0] is not None]
+  worst, points = errs(("train_acc", "val_acc", "test_acc")), errs(("points_acc",))
   k_top, r_top = exact[-1]
-  lines.append(
-      f"- Representation: the exact construction ({r_top['params']} parameters at k = {k_top}) errs on "
-      f"{points:.1f}% of the 2^k points and on at most {worst:.2f}% of the sampled points at k = "
-      f"{', '.join(str(k) for k, _ in exact)}, and its measured pieces are "
-      + ("exactly 2^k at every k" if all_exact else
-         "; ".join(f"k = {k}: {r['pieces'][0]} (2^k = {2 ** k})" for k, r in exact)) + ".")
+  if worst and points:
+    lines.append(
+        f"- Representation: the exact construction ({r_top['params']} parameters at k = {k_top}) errs on "
+        f"{max(points):.1f}% of the 2^k points and on at most {max(worst):.2f}% of the sampled points at k = "
+        f"{', '.join(str(k) for k, _ in exact)}, and its measured pieces are "
+        + ("exactly 2^k at every k" if all_exact else
+           "; ".join(f"k = {k}: {r['pieces'][0]} (2^k = {2 ** k})" for k, r in exact)) + ".")
   found = []
   for t in tabs:
     ok = [r for r in t["rows"] if r["role"] != "exact" and not any(r["diverged"])]
     if ok:
       top = max(ok, key=lambda r: stats.mean_sd(r["val_acc"])[0])
-      found.append(f"k = {t['k']}: {_label(top, t['k'])}, {_mean_error(top):.1f}% test error, "
+      found.append(f"k = {t['k']}: {_label(top, t['k'])}{' (the only one that stayed finite)' if len(ok) == 1 else ''}"
+                   f", {_mean_error(top):.1f}% test error, "
                    f"{_spread_text(top['pieces'])} pieces (the target has {2 ** t['k']})")
+  if not found:
+    return lines + [readings.nothing("every trained net of the sawtooth diverged")]
   lines.append("- What gradient descent found (per k, the trained net best on validation): " + "; ".join(found) + ".")
+  if not tests:
+    lines.append(readings.nothing("no deep net has a finite one-hidden-layer net to be compared with"))
   below = [t["k"] for t in tabs if any(r["role"] != "exact" and _finite(r) and _mean_error(r) < 100 * TELGARSKY_ERROR
                                        for r in t["rows"])]
   never = [t["k"] for t in tabs if t["k"] > max(below, default=0)]
@@ -458,8 +464,8 @@ def reading(cfg, res):
     counts = ", ".join(f"{w} in {calls.count(w)}" for w in ("deep ahead", "shallow ahead", "not resolved")
                        if calls.count(w))
     resolved = "; ".join(f"k = {key[1]}, {key[2]}: {c.text()}" for key, c in matched if c.resolved)
-    lines.append(f"- Deep net minus the one-hidden-layer net of the same size (test error, Welch, Holm over the "
-                 f"{len(tests)} comparisons of this part): {counts} of {len(matched)} pairs"
+    lines.append(f"- Deep net minus the one-hidden-layer net of the same size (test error, Welch, "
+                 f"{readings.family_text(tests, 'this part', 'Holm')}): {counts} of {len(matched)} pairs"
                  + (f". Resolved: {resolved}." if resolved else "."))
   wide = [(key, c) for key, c in tests.items() if key[0] == "wide"]
   if wide:

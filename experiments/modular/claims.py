@@ -109,7 +109,14 @@ def families(doc):
 
 
 def percent(values):
-  return f"{100 * mean(values):.1f}%"
+  """'87.5%' over the finite members; 'diverged' when none is finite."""
+  m = mean(values) if values is not None else float("nan")
+  return f"{100 * m:.1f}%" if m == m else "diverged"
+
+
+def compared(tests, family, keys):
+  """Whether any of keys has a comparison in the family (none: every pair had a diverged member)."""
+  return any(k in tests[family] for k in keys)
 
 
 def text(tests, family, k, unit="points"):
@@ -125,5 +132,7 @@ def calls(tests, family, keys):
 
 def outcome(tests, family, keys, seeds):
   """What the corrected tests say of a claim that the first side is ahead."""
+  if not compared(tests, family, keys):
+    return "was not compared (a member diverged)"
   ahead, behind = calls(tests, family, keys)
   return "held" if ahead else "was reversed" if behind else f"is not resolved at {seeds} seeds"

@@ -2,12 +2,14 @@
 them. The comparisons and their Holm families are in claims.py; the paragraphs on zero-shot, the
 modules' own data, the two attribute sets, Sagawa's format and where the claim holds in verdicts.py.
 """
+import warnings
+
 import numpy as np
 
-from research import protocol
+from research import protocol, readings
 
 from experiments.modular import verdicts
-from experiments.modular.claims import FAMILIES, calls, families, outcome, percent, text
+from experiments.modular.claims import FAMILIES, calls, compared, families, ok, outcome, percent, text
 from experiments.modular.contenders import CONTENDERS, LABELS, SHORT
 from experiments.modular.points import by_rho, by_size, key, main_point, mean, pct, seconds_to
 from experiments.modular.reuse import REUSE_LABELS
@@ -15,6 +17,9 @@ from experiments.modular.reuse import REUSE_LABELS
 
 def reading(doc):
   tests = families(doc)
+  if not any(tests.values()):  # every pair had a diverged member: no paragraph has anything to say
+    return "\n".join(budget(doc, tests) + [readings.nothing(
+        "in every paragraph's family a contender of each pair diverged (or reached no target)")])
   paragraphs = (preamble, budget, rare_group, verdicts.zero_shot, verdicts.own_data, inside_modules, common_groups,
                 rare_fraction, less_data, verdicts.attributes, verdicts.robustness, training_cost, reuse,
                 verdicts.where_it_holds)
@@ -89,13 +94,17 @@ def common_floor(c, rare):
   common = [g for g in range(4) if g != rare]
   acc = lambda k: np.array([[np.nan] * 4 if r is None else [np.nan if v is None else v for v in r]
                             for r in c[k]["test_group_acc"]], float)
-  return {k: float(np.nanmean(acc(k)[:, common], 0).min()) for k in CONTENDERS}
+  with np.errstate(invalid="ignore"), warnings.catch_warnings():
+    warnings.simplefilter("ignore", RuntimeWarning)  # a diverged contender: NaN, reported as such
+    return {k: float(np.nanmean(acc(k)[:, common], 0).min()) for k in CONTENDERS}
 
 
 def common_groups(doc, tests):
   res = doc["results"]
   c = main_point(res)["contenders"]
   floor = common_floor(c, res["rare"])
+  if not all(np.isfinite(v) for v in floor.values()):
+    return ["- The common groups: a contender diverged at rho = " + pct(res["rho_main"]) + "; not compared."]
   decided = [k for k in CONTENDERS if floor[k] >= mean(c[k]["test_rare"])]
   return [f"- The three common groups are at {100 * min(floor.values()):.1f}% test accuracy or better for every "
           f"contender at rho = {pct(res['rho_main'])}; the rare group is the worst group (on mean) for "
@@ -109,8 +118,13 @@ def inside_modules(doc, tests):
   c, rare, names = main["contenders"], res["rare"], res["names"]
   common = [g for g in range(4) if g != rare]
   same_b = next(g for g in common if g % 2 == rare % 2)  # the common group sharing the rare b
-  att = {k: np.nanmean(np.array([[[np.nan] * 2] * 4 if m is None else m for m in c[k]["test_attribute_acc"]],
-                                float), 0) for k in ("modular", "own")}
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore", RuntimeWarning)  # a diverged module: NaN, reported as such
+    att = {k: np.nanmean(np.array([[[np.nan] * 2] * 4 if m is None else [[np.nan if v is None else v for v in g]
+                                                                         for g in m]
+                                   for m in c[k]["test_attribute_acc"]], float), 0) for k in ("modular", "own")}
+  if not all(np.isfinite(a).all() for a in att.values()):
+    return [f"- Inside the modules (test, rho = {pct(res['rho_main'])}): a module diverged; not compared."]
   n_tr = main["counts"]["train"]
   share = n_tr[same_b] / max(1, n_tr[same_b] + n_tr[rare])
   return [f"- Inside the modules (test, rho = {pct(res['rho_main'])}): on {res['rare_name']} the "
@@ -130,6 +144,9 @@ def _sweep_lines(points, tests, family, shown, label, designs=("modular", "own")
            + "." for p in points]
   summary = []
   for k in designs:
+    if not compared(tests, family, [(key(p), k) for p in points]):
+      summary.append(f"the {SHORT[k]} were compared with monolithic at no setting (a member diverged)")
+      continue
     ahead, behind = calls(tests, family, [(key(p), k) for p in points])
     at = lambda ks: ", ".join(label(p) for p in points if (key(p), k) in ks) or "none"
     summary.append(f"the {SHORT[k]} are ahead of monolithic at {at(ahead)} and behind at {at(behind)}")
@@ -149,10 +166,13 @@ def rare_fraction(doc, tests):
            "each rho: " + "; ".join(f"rho {pct(p['rho'])}: {LABELS[chosen[key(p)]]}" for p in points) + "):"]
   shown = dict(VS_MONOLITHIC, **{"own-modular": "own data - skewed data", "own-robust": "own data - that fix"})
   lines += _sweep_lines(points, tests, "rare fraction", shown, lambda p: f"rho {pct(p['rho'])}")
-  ahead, behind = calls(tests, "rare fraction", [(key(p), "own-robust") for p in points])
+  keys = [(key(p), "own-robust") for p in points]
+  ahead, behind = calls(tests, "rare fraction", keys)
   at = lambda ks: ", ".join(f"rho {pct(p['rho'])}" for p in points if (key(p), "own-robust") in ks) or "none"
   lines.append(f"  The modules on their own data are ahead of the chosen one-network fix at {at(ahead)} and behind "
-               f"at {at(behind)}.")
+               f"at {at(behind)}." if compared(tests, "rare fraction", keys) else
+               "  The modules on their own data were compared with the chosen one-network fix at no rho (a member "
+               "diverged).")
   return lines
 
 
@@ -184,7 +204,9 @@ def training_cost(doc, tests):
                  f"{c['monolithic']['steps_per_epoch']} steps): the 'trains faster' claim {result}.")
   else:
     reach = {k: any(v is not None for v in chosen[k]) for k in ("modular", "monolithic")}
+    lost = {k: not ok(c[k]["test_acc"]) for k in ("modular", "monolithic")}
     lines.append("  Only the modules reach the target." if reach["modular"] else
+                 "  The modules diverged: the 'trains faster' claim was not compared." if lost["modular"] else
                  "  The modules never reach the target: the 'trains faster' claim did not hold.")
   return lines
 

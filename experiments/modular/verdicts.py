@@ -1,7 +1,9 @@
 """The reading's paragraphs on what this design adds: zero-shot, the modules' own data, the entangled vs
 the disentangled attribute, Sagawa's format, and for which conditions the article's claim holds.
 Every call comes from claims.families (Welch + Holm per paragraph) on the numbers of results.json."""
-from experiments.modular.claims import MODULE_DESIGNS, calls, contrast_points, percent, text
+from research import readings
+
+from experiments.modular.claims import MODULE_DESIGNS, calls, compared, contrast_points, percent, text
 from experiments.modular.contenders import SHORT
 from experiments.modular.points import by_rho, by_size, key, main_point, pct
 from experiments.modular.robust import LABELS as TARGET_LABELS, SAGAWA
@@ -41,12 +43,15 @@ def own_data(doc, tests):
   res = doc["results"]
   points = by_rho(res)
   label = lambda ks: ", ".join(f"rho {pct(p['rho'])}" for p in points if (key(p), "own-modular") in ks) or "none"
-  ahead, behind = calls(tests, "rare fraction", [(key(p), "own-modular") for p in points])
+  keys = [(key(p), "own-modular") for p in points]
+  ahead, behind = calls(tests, "rare fraction", keys)
+  where = (f"ahead at {label(ahead)}, behind at {label(behind)}" if compared(tests, "rare fraction", keys)
+           else "compared at no rho (a member diverged)")
   own = res["own"][res["attributes"]]
   return [f"- **The modules' own data**: the {res['names']['b_title']} module trained on {own['about']} "
           f"({own['n_train']:,} examples, balanced; {percent(own['val_acc'])} on its own validation examples) "
           f"instead of the skewed training set. On the rare group, own data minus skewed data (the same kind "
-          f"module): ahead at {label(ahead)}, behind at {label(behind)} (per rho in the rare-fraction lines below; "
+          f"module): {where} (per rho in the rare-fraction lines below; "
           "Table 4 shows each module's accuracy on each group)."]
 
 
@@ -67,8 +72,10 @@ def attributes(doc, tests):
   gain_keys = [(rho, f"gain-{k}") for rho in res["contrast"]["rhos"] for k in MODULE_DESIGNS]
   ahead, behind = calls(tests, "attributes", gain_keys)
   named = lambda ks: ", ".join(f"{SHORT[k.split('-')[1]]} at rho {pct(r)}" for r, k in ks) or "none"
+  gains_text = (f"at: {named(ahead)}; less at: {named(behind)}" if compared(tests, "attributes", gain_keys)
+                else "was compared at no rho (a member diverged)")
   lines.append(f"  The modules gain more over the monolithic net with the disentangled {frame} than with the "
-               f"entangled {shade} at: {named(ahead)}; less at: {named(behind)}. The {frame} is also the easier "
+               f"entangled {shade} {gains_text}. The {frame} is also the easier "
                f"attribute to see (the same pixels on every item), so the pair tells a b drawn apart from the "
                f"{res['names']['a_title']} from a b read through the item itself, not entanglement alone.")
   return lines
@@ -135,6 +142,9 @@ def where_it_holds(doc, tests):
     if c is not None and c.resolved:
       found[versus][0 if c.diff > 0 else 1].append(f"{words} ({c.diff:+.1f} points, p {_p(c.p_holm)})")
   text_of = lambda items: "; ".join(items) or "none"
+  if not any(tests[family].get(k) is not None for _, family, k, _ in _conditions(res, tests)):
+    return [readings.nothing("where the article's claim holds: at every condition a contender of the pair "
+                             "diverged")]
   return [f"- **Where the article's claim holds** ('less data, by combining basic classifiers'; rare group, worst "
           f"group for the size sweep; Holm-corrected within each paragraph's family): modules resolved ahead of the "
           f"monolithic net at {text_of(found['monolithic'][0])}; behind it at {text_of(found['monolithic'][1])}. "

@@ -80,11 +80,15 @@ def sensitivity_plot(doc):
   han = res["han"]
   scan = han["sensitivity"]
   size = doc["config"]["seeds"]  # round 1's members are the dense net tiled: the first group is enough
-  base = np.mean(scan["val_acc"][:size])
+  avg = lambda values: stats.mean_sd(values, scale=1.0)[0]  # NaN, without a warning, where every member diverged
+  base = avg(scan["val_acc"][:size])
   fig, ax = plt.subplots(figsize=(6.5, 4.2))
+  if not np.isfinite(base):
+    ax.set_title("Sensitivity per layer: the dense net diverged", fontsize=10)
+    return fig
   for k, (layer, s) in enumerate(scan["layers"].items()):
     x = [100 * np.mean(p[:size]) for p in s["pruned"]]
-    y = [np.mean(a[:size]) for a in s["val_acc"]]
+    y = [avg(a[:size]) for a in s["val_acc"]]
     ax.plot(x, y, marker="o", ms=3, color=f"C{k}", label=f"{layer_label(res['layers'], layer)} alone")
   for tol in han["tolerances"]:
     ax.axhline(base - tol, color="k", ls=":", lw=1)

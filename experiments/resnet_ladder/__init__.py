@@ -32,7 +32,7 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from research import config, protocol, resnet, results, stats
+from research import config, protocol, readings, resnet, results, stats
 from research.depth_verdicts import DepthPair
 
 from experiments.resnet_ladder import ladder, published
@@ -189,9 +189,12 @@ def reading(doc):
   cells = [r[v] for r in rows for v in ladder.VARIANTS]
   lines = [f"- Budget: {protocol.rule(cfg)} ({cfg['optimizer']}, learning rate chosen per net on validation). "
            + protocol.convergence(cells, cfg)]
+  if not tests:
+    why = "every net diverged" if not any(ladder.finite(c) for c in cells) else "no pair of nets stayed finite"
+    return "\n".join(lines + [readings.nothing(why)])
   pairs = [f"{r['layers']} layers: " + (tests[("pair", r["layers"])].text() if ("pair", r["layers"]) in tests
                                         else "a net diverged") for r in rows]
-  lines.append(f"- Residual minus plain test error, Welch, Holm over the {len(tests)} comparisons of this reading: "
+  lines.append(f"- Residual minus plain test error, Welch, {readings.family_text(tests, verb='Holm')}: "
                + "; ".join(pairs) + ".")
   if len(rows) > 1:
     first, last = rows[0]["layers"], rows[-1]["layers"]
@@ -207,7 +210,9 @@ def reading(doc):
              key=lambda r: stats.mean_sd(ladder.error(r["residual"]["val_acc"]))[0], default=None)
   if best is not None:
     acc = stats.mean_sd(best["residual"]["test_acc"])[0]
-    lines.append(f"- The residual net best on validation ({best['layers']} layers) reaches {acc:.1f}% test accuracy; "
+    which = ("The residual net best on validation" if sum(ladder.finite(r["residual"]) for r in rows) > 1 else
+             "The residual net" if len(rows) == 1 else "The only residual net that stayed finite")
+    lines.append(f"- {which} ({best['layers']} layers) reaches {acc:.1f}% test accuracy; "
                  "the Fashion-MNIST benchmark's rows: " + "; ".join(f"{n} {a}%" for n, a in published.FASHION_BENCHMARK)
                  + f" (full 28x28 data). He's CIFAR-10 ResNets: "
                  + ", ".join(f"{k} layers {v}%" for k, v in published.HE_RESNET_TEST_ERROR.items())

@@ -32,7 +32,7 @@ search about 11, successive halving about 40 on Fashion-MNIST (92 and 236 on the
 """
 import ml_collections
 
-from research import config, data, halving, supernet
+from research import config, data, halving, limits, supernet
 
 from experiments.search import report, space, strategies
 
@@ -109,20 +109,33 @@ def validate(cfg):
   for a in cfg.activations:
     config.require(a in supernet.SEARCH_ACTIVATIONS, f"config activations: '{a}' is not one of "
                    f"{', '.join(supernet.SEARCH_ACTIVATIONS)}")
-  for t in tasks(cfg):
-    data.check_name(t["dataset"])
   for key in ("tasks", "widths", "synthetic_widths", "learning_rates", "grid_depths", "grid_learning_rates"):
     config.require(len(set(cfg[key])) == len(cfg[key]), f"config {key}={list(cfg[key])}: a value twice")
+  space.check_budget(cfg, tasks(cfg))
+
+
+def _task_name(name):
+  """(dataset, resize) of a task 'NAME' or 'NAME@S', checked as a dataset and a resize are (limits.BOUNDS)."""
+  dataset, at, size = name.partition("@")
+  config.check_dataset(dataset, key=f"tasks: '{name}', dataset")
+  if not at:
+    return dataset, 0
+  limit = limits.BOUNDS["resize"]
+  config.require(size.isascii() and size.isdigit() and 1 <= int(size) <= limit,
+                 f"config tasks: '{name}': write NAME@S with S the image side, 1 to {limit}")
+  config.require(data._synthetic(dataset) is None, f"config tasks: '{name}': {dataset} is not images; "
+                 "only image datasets take @S")
+  return dataset, int(size)
 
 
 def tasks(cfg):
   """Each task's data and its widths: {name, key (for cell names), dataset, resize, n_train, widths, grid_width}."""
   out = []
   for name in cfg.tasks:
-    dataset, _, size = name.partition("@")
+    dataset, size = _task_name(name)
     synthetic = data._synthetic(dataset) is not None
     out.append(dict(name=name, key=name.replace(":", "").replace("@", "-"), dataset=dataset,
-                    resize=int(size) if size else 0, n_train=cfg.synthetic_n_train if synthetic else cfg.n_train,
+                    resize=size, n_train=cfg.synthetic_n_train if synthetic else cfg.n_train,
                     widths=list(cfg.synthetic_widths if synthetic else cfg.widths),
                     grid_width=cfg.synthetic_grid_width if synthetic else cfg.grid_width))
   return out
@@ -141,6 +154,8 @@ def run_task(cfg, ctx, task):
   picks, retrained = {}, {}
   for s, rec in found.items():
     cand, best = strategies.pick(rec)
+    if cand is None:  # every candidate diverged: no pick, nothing retrained (the report says so)
+      continue
     picks[s] = dict(best, candidate=cand.to_json())
     retrained[s] = strategies.retrain(cfg, ctx, task, arrays, k, cand)
   return dict(task=task["name"], dataset=ds.describe(), space_size=space.space_size(cfg, task["widths"]),

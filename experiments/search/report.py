@@ -6,7 +6,7 @@ accuracy, Welch's t-test with Holm's correction over every such pair of the run 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from research import protocol, results, stats
+from research import protocol, readings, results, stats
 
 from experiments.search import accounting
 
@@ -71,9 +71,14 @@ def table(cfg, res):
   for t in res["tasks"]:
     grid_gflop = t["strategies"]["grid"]["compute"]["executed_gflop"]
     for s, rec in t["strategies"].items():
-      c, r = rec["compute"], t["retrained"][s]
-      pick = t["picks"][s]
+      c, r = rec["compute"], t["retrained"].get(s)
+      pick = t["picks"].get(s)
       minutes = (c["train_s"] + c["compile_s"]) / 60
+      if pick is None:  # every candidate diverged
+        rows.append([t["task"], NAMES[s], c["candidates"], "every candidate diverged"] + ["—"] * 5
+                    + [c["member_epochs"], _gflop(c["executed_gflop"]), _gflop(c["own_gflop"]),
+                       _ratio(c["executed_gflop"], grid_gflop), f"{minutes:.1f}", _rate(c), ""])
+        continue
       rows.append([t["task"], NAMES[s], c["candidates"], pick["label"], results.human(r["params"]),
                    f"{100 * pick['val_acc']:.1f}", _val(r), stats.mean_sd_text(r["test_acc"]), protocol.epochs_cell(r),
                    c["member_epochs"], _gflop(c["executed_gflop"]), _gflop(c["own_gflop"]),
@@ -123,8 +128,10 @@ def plots(cfg, res):
       jitter = (k - 1) * 0.15
       ax.scatter([r["depth"] + jitter for r in recs], [100 * r["val_acc"] for r in recs], s=10, alpha=0.6,
                  color=STYLE[s], label=NAMES[s])
-      pick = t["picks"][s]
-      ax.scatter([pick["depth"] + jitter], [100 * pick["val_acc"]], marker="*", s=150, color=STYLE[s], edgecolor="k")
+      pick = t["picks"].get(s)
+      if pick is not None:
+        ax.scatter([pick["depth"] + jitter], [100 * pick["val_acc"]], marker="*", s=150, color=STYLE[s],
+                   edgecolor="k")
       top = sorted(recs, key=lambda r: -r["val_acc"])[:cfg["top_k"]]
       counts = np.bincount([r["depth"] for r in top], minlength=cfg["max_depth"] + 1)
       hx.bar(np.arange(len(counts)) + jitter, counts, width=0.14, color=STYLE[s], alpha=0.8, label=NAMES[s])
@@ -133,8 +140,8 @@ def plots(cfg, res):
     ax.set_title(f"{t['task']}: every candidate (★: the pick)")
     lo = min([100 * r["val_acc"] for rec in t["strategies"].values() for r in rec["records"]
               if r["val_acc"] is not None] or [0])
-    ax.set_ylim(max(lo, 100 * max(r["val_acc"] or 0 for rec in t["strategies"].values()
-                                   for r in rec["records"]) - 30), None)
+    ax.set_ylim(max(lo, 100 * max([r["val_acc"] or 0 for rec in t["strategies"].values()
+                                    for r in rec["records"]] or [0]) - 30), None)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     hx.set_xlabel("hidden layers")
@@ -173,7 +180,8 @@ def reading(cfg, res):
     pays = deep is not None and shallow is not None and deep > shallow + PAYS
     where = (f"deep candidates did better on validation by more than {100 * PAYS:g} point" if pays else
              f"deep candidates did not beat shallow ones on validation by more than {100 * PAYS:g} point")
-    chosen = "; ".join(f"{NAMES[s]}: {p['label']}" for s, p in picks.items())
+    chosen = "; ".join(f"{NAMES[s]}: {picks[s]['label']}" if s in picks else f"{NAMES[s]}: none (every candidate "
+                       "diverged)" for s in t["strategies"])
     margin = (f"best search validation accuracy, 0-1 hidden layers {100 * shallow:.1f}% vs 3 or more "
               f"{100 * deep:.1f}%" if shallow is not None and deep is not None else "too few candidates to say")
     fits = (lambda d: d >= 3) if pays else (lambda d: d <= 2)
@@ -190,7 +198,10 @@ def reading(cfg, res):
       test = tests.get((t["task"], s))
       cheaper = c["executed_gflop"] < grid_c["executed_gflop"]
       if test is None:
-        verdict = "no test (diverged)"
+        verdict = ("no pick (every candidate diverged)" if s not in picks or "grid" not in picks else
+                   "no test (a retrained pick diverged)")
+      elif not np.isfinite(test.p):
+        verdict = f"on test {test.text()}"
       elif test.resolved:
         verdict = f"{'better' if test.diff > 0 else 'worse'} on test ({test.text()})"
       else:  # not resolved is not "as good": say how large a loss the interval still admits
@@ -205,15 +216,20 @@ def reading(cfg, res):
           f"{c['member_epochs']} model-epochs against {grid_c['member_epochs']}). The supernet executed "
           f"{_ratio(c['executed_gflop'], c['own_gflop'])} x its candidates' own FLOPs; "
           f"{_rate(c)} candidates per CPU-minute.")
-  good = [(task, s) for task, s, test, cheaper in runs
-          if test is not None and (test.resolved and test.diff > 0 or not test.resolved and test.low >= -1.0)]
-  both = [(task, s) for task, s, test, cheaper in runs if (task, s) in good and cheaper]
-  lines.append(f"- As good as the hand grid on test (resolved ahead, or an interval that rules out a loss of more "
-               f"than 1 point) in {len(good)} of {len(runs)} searches"
-               + (f" ({', '.join(f'{NAMES[s]} on {task}' for task, s in good)})" if good else "")
-               + f"; with less executed compute than the grid in {len(both)} of them. "
-               + ("Why the searches cost more than the grid: every supernet member executes the largest shape, "
-                  "several times its own FLOPs (the ratios above)." if len(both) < len(runs) else ""))
+  tested = [(task, s, test, cheaper) for task, s, test, cheaper in runs if test is not None and np.isfinite(test.p)]
+  if not tested:
+    lines.append(readings.nothing("no search has a retrained pick with a test against the hand grid's (a pick "
+                                  "diverged, or a side has fewer than 2 seeds)"))
+  else:
+    good = [(task, s) for task, s, test, cheaper in tested
+            if test.resolved and test.diff > 0 or not test.resolved and test.low >= -1.0]
+    both = [(task, s) for task, s, test, cheaper in tested if (task, s) in good and cheaper]
+    lines.append(f"- As good as the hand grid on test (resolved ahead, or an interval that rules out a loss of more "
+                 f"than 1 point) in {len(good)} of {len(runs)} searches"
+                 + (f" ({', '.join(f'{NAMES[s]} on {task}' for task, s in good)})" if good else "")
+                 + f"; with less executed compute than the grid in {len(both)} of them. "
+                 + ("Why the searches cost more than the grid: every supernet member executes the largest shape, "
+                    "several times its own FLOPs (the ratios above)." if len(both) < len(runs) else ""))
   lines.append("- " + ANCHORS)
   return lines
 

@@ -86,8 +86,11 @@ def grid(cfg, ctx, task, arrays, num_classes, archs, cache=None):
 
 
 def pick(record):
-  """The candidate with the best validation accuracy of a strategy's search (the first of equals)."""
+  """The candidate with the best validation accuracy of a strategy's search (the first of equals);
+  (None, None) when every candidate diverged: there is nothing to pick or retrain."""
   ok = [r for r in record["records"] if not r["diverged"] and r["val_acc"] is not None]
+  if not ok:
+    return None, None
   best = max(ok, key=lambda r: r["val_acc"])
   return space.Candidate.from_json(best["candidate"]), best
 
