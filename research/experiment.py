@@ -119,9 +119,10 @@ def recover(out_dir):
     with lock.hold(out_dir.parent, "results", wait_s=30):  # publish holds it around its renames
       if old.is_dir() and not out_dir.exists():
         os.replace(old, out_dir)
-  except OSError as e:
+  except (OSError, UserError) as e:  # read-only (the lock file too), or a writer holding it all along
+    why = e.strerror if isinstance(e, OSError) else "its lock cannot be taken"
     _say(f"{out_dir}: a publish was interrupted between its two renames and {out_dir.parent} cannot be "
-         f"changed ({e.strerror}); reading the previous results in {old.name}")
+         f"changed ({why}); reading the previous results in {old.name}")
     return old
   _say(f"{out_dir}: a publish was interrupted between its two renames; restored the previous results "
        f"from {old.name}")

@@ -26,8 +26,3 @@ def family_text(tests, what="this reading", verb="Holm-corrected"):
     return "no test (every comparison has a side with fewer than 2 seeds)"
   return f"{verb} over the {n} comparison{'' if n == 1 else 's'} of {what}"
 
-
-def names(values):
-  """'a', 'a and b', 'a, b and c'."""
-  values = [str(v) for v in values]
-  return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1] if values else "none"
