@@ -1,6 +1,6 @@
 # Every target sets itself up: .venv, the project, and the data.
 #   make paper [PROFILE=full|quick|tiny]  every experiment, tables, plots, REPORT.md
-#   make test | test-fast               the test suite (about 15 minutes on 2 CPU cores) | without whole runs
+#   make test | test-fast               the test suite (about 45 minutes on 2 CPU cores) | without whole runs
 #   make <experiment> [PROFILE=quick|tiny] [ARGS="--config.key=value ..."]
 #   make bench                          engine vs PyTorch eager, scaling tables
 #   make tensorboard                    TensorBoard on the cells' curves (event files with RESEARCH_TENSORBOARD=1)

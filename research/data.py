@@ -399,10 +399,10 @@ def _read_cache(cache):
                 tuple(z["class_names"].tolist()), str(z["source"]))
       stored = str(z["content"])
   except (OSError, ValueError, KeyError, EOFError, zlib.error, zipfile.BadZipFile) as e:
-    _say(f"data cache {cache} is unreadable ({type(e).__name__}); preparing the data again")
+    _say(f"the data cache {cache} is unreadable ({type(e).__name__}); rebuilding it")
     return None
   if stored != _content(raw):
-    _say(f"data cache {cache} does not hold what was written to it; preparing the data again")
+    _say(f"the data cache {cache} does not hold what was written to it; rebuilding it")
     return None
   return raw
 

@@ -11,6 +11,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
+pytestmark = pytest.mark.slow  # every test here runs whole experiments
+
 MODEL = '''
 
 def scaled_mlp(num_classes, *, depth=1, width=16, activation="relu", scale=2.0):
@@ -27,8 +29,6 @@ import matplotlib.pyplot as plt
 import ml_collections
 
 from research import config, models, protocol, stats
-
-pytestmark = pytest.mark.slow  # every test here runs whole experiments
 
 NAME = "width_vs_accuracy"
 ORDER = 50

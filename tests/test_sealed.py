@@ -144,7 +144,7 @@ def test_a_damaged_data_cache_is_rebuilt_with_one_line(tmp_path, monkeypatch, ca
   capfd.readouterr()
   again = data._parsed("digits")
   err = capfd.readouterr().err.strip().splitlines()
-  assert len(err) == 1 and "preparing the data again" in err[0]
+  assert len(err) == 1 and err[0].startswith("the data cache ") and err[0].endswith("rebuilding it")
   assert np.array_equal(again.y_train, good.y_train) and np.array_equal(again.x_test, good.x_test)
   assert data._read_cache(cache) is not None  # rewritten whole
 
