@@ -2,7 +2,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from research import protocol, results, stats
+from research import protocol, readings, results, stats
 
 from experiments.digits16 import published, verdicts
 
@@ -114,18 +114,37 @@ def _said(vs, key, what):
   return f"{what}: {vs[key].text()}" if key in vs else f"{what}: no verdict (a row diverged)"
 
 
+def _select(res):
+  """The selection of training.select, recomputed from the rows' diverged flags (validation only), so
+  that a row that diverged is never read as chosen."""
+  ok = sorted((r for r in res["rows"] if verdicts.finite(r)), key=lambda r: -stats.mean_sd(r["val_acc"])[0])
+  mlps = [r["key"] for r in ok if r["family"] == "mlp"]
+  return dict(best=ok[0]["key"] if ok else None, n_finite=len(ok), best_mlp=mlps[0] if mlps else None)
+
+
+def _why_nothing(rows, sel):
+  if sel["n_finite"] == 1:
+    return f"only {sel['best']} stayed finite"
+  return "every comparison of the family has a side with a diverged member"
+
+
 def reading(doc):
   cfg, res = doc["config"], doc["results"]
   rows = {r["key"]: r for r in res["rows"]}
   vs = verdicts.verdicts(cfg, res)
-  sel = res["selected"]
+  sel = _select(res)
   if sel["best"] is None:
-    return "- Every contender diverged: nothing to read."
+    return readings.nothing("every contender diverged")
   best, logistic = rows[sel["best"]], rows.get("logistic")
-  lines = [f"- How well does the article's network read 16x16 digits? The net best on validation, {best['label']}, "
-           f"reads {_mean(best):.1f} ± {stats.mean_sd(best['test_acc'])[1]:.1f}% of the {res['n_test']:,} test "
-           f"digits correctly (mean over {cfg['seeds']} seeds); ten logistic neurons alone read "
-           f"{_mean(logistic):.1f}%. Chance is 10%."]
+  m, sd = stats.mean_sd(best["test_acc"])
+  n = len(best["test_acc"])
+  who = (f"The net best on validation, {best['label']}," if sel["n_finite"] > 1 else
+         f"The only contender that stayed finite, {best['label']},")
+  acc = f"{m:.1f}% of the {res['n_test']:,} test digits correctly (one seed)" if n == 1 else (
+      f"{m:.1f} ± {sd:.1f}% of the {res['n_test']:,} test digits correctly (mean over {n} seeds)")
+  alone = (f"; ten logistic neurons alone read {_mean(logistic):.1f}%"
+           if logistic is not None and verdicts.finite(logistic) and logistic is not best else "")
+  lines = [f"- How well does the article's network read 16x16 digits? {who} reads {acc}{alone}. Chance is 10%."]
   mlps = [r for r in res["rows"] if r["family"] == "mlp"]
   lines.append("- What depth adds (test accuracy, each MLP minus the ten logistic neurons): " + "; ".join(
       _said(vs, ("depth", r["hidden"], "logistic"), f"{r['hidden']} hidden") for r in mlps) + ".")
@@ -136,11 +155,16 @@ def reading(doc):
   if sel["best_mlp"] is not None:
     lines.append(f"- What convolution adds (the CNN minus {sel['best_mlp']}, the MLP best on validation): "
                  + _said(vs, ("conv", "cnn", sel["best_mlp"]), "cnn") + ".")
-  lines.append(f"- Verdicts: Welch's t-test and two one-sided equivalence tests, each Holm-corrected over the "
-               f"{len(vs)} comparisons of this family; equivalent means within ±{cfg['delta']:g} point "
-               f"({cfg['delta'] * res['n_test'] / 100:g} of {res['n_test']:,} test images; one accuracy near 95% "
-               f"on {res['n_test']:,} images has a binomial standard error of "
-               f"{100 * np.sqrt(0.95 * 0.05 / res['n_test']):.1f} points).")
+  family = readings.family_text({k: v.comparison for k, v in vs.items()}, "this family")
+  if family is None:
+    lines.append(readings.nothing(_why_nothing(rows, sel)))
+  elif not next(iter(vs.values())).comparison.family:
+    lines.append(f"- Verdicts: {family}.")
+  else:
+    lines.append(f"- Verdicts: Welch's t-test and two one-sided equivalence tests, each {family}; equivalent "
+                 f"means within ±{cfg['delta']:g} point ({cfg['delta'] * res['n_test'] / 100:g} of "
+                 f"{res['n_test']:,} test images; one accuracy near 95% on {res['n_test']:,} images has a "
+                 f"binomial standard error of {100 * np.sqrt(0.95 * 0.05 / res['n_test']):.1f} points).")
   edges = [r["key"] for r in res["rows"] if r["edge"]]
   lines.append(f"- Budget: {protocol.rule(cfg)}. " + protocol.convergence(res["rows"], cfg)
                + (f" Learning rate still on the edge of the values tried: {', '.join(edges)}." if edges else
