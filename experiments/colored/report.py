@@ -1,7 +1,7 @@
 """The tables, the verdicts' family and the reading of the Colored MNIST experiment."""
 import numpy as np
 
-from research import protocol, results, stats
+from research import protocol, readings, results, stats
 
 from experiments.colored import contenders, environments, published
 
@@ -31,6 +31,17 @@ def _finite(row):
 
 def _mean(values):
   return stats.mean_sd(values)[0]
+
+
+def _pct(values):
+  """'15.0%' over the finite seeds; 'diverged' when none is finite."""
+  m = _mean(values)
+  return f"{m:.1f}%" if np.isfinite(m) else "diverged"
+
+
+def _family(tests):
+  """How many comparisons had a test (a side with one seed has none)."""
+  return next(iter(tests.values())).comparison.family if tests else 0
 
 
 def verdicts(doc):
@@ -105,8 +116,7 @@ def table(doc):
         f"(b) the worst of the two training environments' and the test environment's validation accuracies (the "
         f"IRM paper's rule; it reads the test environment). selection score: that statistic at the picked "
         f"epoch. * marks a pick on its grid's edge. train-env acc: on the training images. vs ERM: "
-        f"research.stats.verdicts over the {len(tests)} comparisons of every source and rule (Welch, Holm), "
-        f"equivalent within ±{cfg['delta']:g} points; the difference of test-environment means in parentheses. "
+        f"{_table_family(tests, cfg)}; the difference of test-environment means in parentheses. "
         f"A net that reads the shape alone can reach {published.OPTIMUM:g}% in every environment; one that reads "
         f"the colour, {100 * (1 - cfg['test_e']):.0f}% on the test environment.")
     parts.append(results.markdown_table(header, rows, caption))
@@ -121,6 +131,15 @@ def table(doc):
       "learning-rate grid (and one lambda) instead of a random search, no L2 penalty, and our oracle rule is the "
       "IRM paper's minimum over environments rather than DomainBed's test-domain accuracy."))
   return "\n".join(parts)
+
+
+def _table_family(tests, cfg):
+  if not tests:
+    return "no verdict (no method and ERM both finite under one rule)"
+  if not _family(tests):
+    return "no verdict (every comparison has a side with fewer than 2 seeds: no test)"
+  return (f"research.stats.verdicts over the {_family(tests)} comparisons of every source and rule (Welch, Holm), "
+          f"equivalent within ±{cfg['delta']:g} points")
 
 
 def _rows(res):
@@ -163,17 +182,32 @@ def _signature(cfg, res):
     if not erm or not gray:
       continue
     e, g = _mean(erm["test_acc"]), _mean(gray["test_acc"])
+    signature = f"the recipe's signature (ERM under {ERM_CEILING:g}%, the grayscale oracle near 70%)"
+    numbers = (f"  {s}: ERM {_pct(erm['test_acc'])} on the test environment ({_pct(erm['train_acc'])} on the "
+               f"training environments), the grayscale oracle {_pct(gray['test_acc'])}: ")
+    n = min(len(stats.finite(erm["test_acc"])), len(stats.finite(gray["test_acc"])))
+    if not (np.isfinite(e) and np.isfinite(g)):
+      lines.append(numbers + f"{signature} is not checked (a row diverged).")
+      continue
+    if n < 2:
+      lines.append(numbers + f"{signature} is not checked at {n} seed.")
+      continue
     holds = e < ERM_CEILING and g > GRAY_FLOOR
-    lines.append(f"  {s}: ERM {e:.1f}% on the test environment ({_mean(erm['train_acc']):.1f}% on the training "
-                 f"environments), the grayscale oracle {g:.1f}%: the recipe's signature (ERM under "
-                 f"{ERM_CEILING:g}%, the grayscale oracle near 70%) {'holds' if holds else 'does NOT hold'}.")
+    lines.append(numbers + f"{signature} {'holds' if holds else 'does NOT hold'}.")
   return (["- The recipe (training-domain selection): a net trained by ERM reads the colour."] + lines) if lines else []
 
 
 def reading(doc):
   cfg, res = doc["config"], doc["results"]
   tests = verdicts(doc)
-  lines = [_answer(cfg, res, tests)] if tests else ["- No verdict: a method or ERM diverged on every source."]
+  if not tests:
+    lines = [readings.nothing("under every rule of every source ERM or every other method diverged, so no method "
+                              "has a finite ERM row to be set against")]
+  elif not _family(tests):
+    lines = [readings.nothing("every comparison of a method with ERM has a side with fewer than 2 seeds, so none "
+                              "has a test")]
+  else:
+    lines = [_answer(cfg, res, tests)]
   lines += _signature(cfg, res)
   for s in res["sources"]:
     for rule in cfg["rules"]:
@@ -181,14 +215,16 @@ def reading(doc):
       if mine:
         lines.append(f"- {s}, {RULES[rule].label}, against ERM on the test environment: "
                      + "; ".join(f"{C[m].label} {v.text()}" for m, v in mine) + ".")
-  lines.append(f"- Verdicts: research.stats.verdicts, Welch over {cfg['seeds']} seeds and Holm over the "
-               f"{len(tests)} comparisons; equivalent means within ±{cfg['delta']:g} points, about twice the binomial "
-               "standard deviation (1.6 points) of 1,000 test images at 50% accuracy.")
+  if _family(tests):
+    lines.append(f"- Verdicts: research.stats.verdicts, Welch over {cfg['seeds']} seeds and Holm over the "
+                 f"{_family(tests)} comparisons; equivalent means within ±{cfg['delta']:g} points, about twice the "
+                 "binomial standard deviation (1.6 points) of 1,000 test images at 50% accuracy.")
   all_rows = [row for r in res["sources"].values() for row in r["rows"]]
   lines.append(f"- Budget: {protocol.rule(cfg)}. " + protocol.convergence(all_rows, cfg))
   edges = [f"{s} {C[row['contender']].label} {RULES[row['rule']].short} (lr {row['learning_rate']:g}, "
            f"{row['lr_edge']}; grid scores within {_spread(row):.1f} points)"
-           for s, r in res["sources"].items() for row in r["rows"] if row["lr_edge"]]
+           for s, r in res["sources"].items() for row in r["rows"]
+           if row["lr_edge"] and len(stats.finite(row["test_acc"]))]
   if edges:
     lines.append("- Picks on the learning-rate grid's edge (the best value may lie outside it; the spread of the "
                  "grid's mean selection scores says how much the learning rate mattered there): "
@@ -210,5 +246,5 @@ def _anchors_text(res):
     ours = rows.get(("mnist", a.contender, rule))
     if ours:
       out.append(f"{C[a.contender].label}, {a.rule}: published {a.test:g}%, ours ({RULES[rule].short}) "
-                 f"{_mean(ours['test_acc']):.1f}%")
+                 f"{_pct(ours['test_acc'])}")
   return "; ".join(out) or "no MNIST rows to compare"
