@@ -51,7 +51,7 @@ def accuracy(doc):
     rows = [row for row in r["rows"] if report.finite(row)]
     width = 0.8 / max(1, len(rows))
     for k, row in enumerate(rows):
-      per = [row["test_acc"]] + [row["corrupted_test_acc"][c] for c in cfg["corruptions"]] + [report.corrupted_mean(row)]
+      per = [row["test_acc"]] + [report.corrupted(row)[c] for c in cfg["corruptions"]] + [report.corrupted_mean(row)]
       ms = [stats.mean_sd(v) for v in per]
       ax.bar(x + (k - (len(rows) - 1) / 2) * width, [m for m, _ in ms], width, yerr=[s for _, s in ms],
              capsize=1.5, label=report.NAMES.get(row["contender"], row["contender"]), color=f"C{k}")

@@ -1,7 +1,7 @@
 """The table, the published anchors beside it, the verdicts and the reading."""
 import numpy as np
 
-from research import protocol, results, stats
+from research import protocol, readings, results, stats
 
 NAMES = {"logistic": "logistic", "mlp": "MLP 1 hidden", "deep_mlp": "deep MLP", "cnn": "CNN", "resnet": "ResNet"}
 # The declared family's questions: (key, contender a, contender b, what a - b asks).
@@ -28,9 +28,16 @@ def finite(row):
   return not any(row["diverged"])
 
 
+def corrupted(row):
+  """{corruption: per-member accuracies}, over the row's members (those with a clean test accuracy): a
+  list longer than the row's members enters no mean and no test."""
+  n = len(row["test_acc"])
+  return {c: accs[:n] for c, accs in row["corrupted_test_acc"].items()}
+
+
 def corrupted_mean(row):
   """Per member: the mean accuracy over the corrupted test sets."""
-  accs = np.array([row["corrupted_test_acc"][c] for c in row["corrupted_test_acc"]], float)
+  accs = np.array(list(corrupted(row).values()), float)
   return accs.mean(axis=0).tolist()
 
 
@@ -57,11 +64,11 @@ def corruption_errors(r):
   for name, row in rows.items():
     clean = _err(row["test_acc"])
     ce, rel = {}, {}
-    for c, accs in row["corrupted_test_acc"].items():
-      e, b = _err(accs), _err(base["corrupted_test_acc"][c])
+    for c, accs in corrupted(row).items():
+      e, b = _err(accs), _err(corrupted(base)[c])
       ce[c] = 100 * e / b if b > 0 else float("nan")
       rel[c] = 100 * (e - clean) / (b - base_clean) if b - base_clean >= 0.005 else float("nan")
-    ratio = {c: _err(accs) / clean for c, accs in row["corrupted_test_acc"].items()} if clean > 0 else {}
+    ratio = {c: _err(accs) / clean for c, accs in corrupted(row).items()} if clean > 0 else {}
     worst = max(ratio, key=ratio.get) if ratio else None
     out[name] = dict(ce=ce, mce=float(np.nanmean(list(ce.values()))), rel=rel,
                      rel_mce=float(np.nanmean(list(rel.values()))) if any(np.isfinite(list(rel.values())))
@@ -99,7 +106,7 @@ def _dataset_table(cfg, r, devices):
           ["epochs"] + [protocol.epochs_cell(row) for row in rows],
           ["**clean**"] + cells(lambda row: stats.mean_sd_text(row["test_acc"]))]
   for c in cfg["corruptions"]:
-    body.append([c.replace("_", " ")] + cells(lambda row: stats.mean_sd_text(row["corrupted_test_acc"][c])))
+    body.append([c.replace("_", " ")] + cells(lambda row: stats.mean_sd_text(corrupted(row)[c])))
   body += [["**mean corrupted**"] + cells(lambda row: stats.mean_sd_text(corrupted_mean(row))),
            ["corrupted − clean"] + cells(lambda row: stats.mean_sd_text(kept(row))),
            ["mCE (%)"] + cells(lambda row: num(errs[row["contender"]]["mce"])),
@@ -191,6 +198,8 @@ def _answer(tests, res):
 def _opening(res):
   """Whether every contender loses accuracy on the corrupted sets, with the clean and corrupted ranges."""
   rows = [row for r in res["datasets"].values() for row in r["rows"] if finite(row)]
+  if not rows:
+    return readings.nothing("every member of every contender diverged, on every dataset")
   head = ("- The answer: trained on clean images, every contender loses accuracy on the corrupted ones"
           if all(np.mean(kept(row)) < 0 for row in rows) else
           "- The answer: trained on clean images, not every contender loses accuracy on the corrupted ones on average")
@@ -205,25 +214,39 @@ def reading(doc):
   for dataset, r in res["datasets"].items():
     name = r["dataset"]["name"]
     errs = corruption_errors(r)
-    lines.append(f"- {name}: worst corruption per contender (error / clean error): " + "; ".join(
-        f"{NAMES[c]} {e['worst'].replace('_', ' ')} {e['worst_ratio']:.1f}x" for c, e in errs.items() if e["worst"])
-        + "; mCE vs logistic regression: " + ", ".join(f"{NAMES[c]} {e['mce']:.0f}" for c, e in errs.items()) + ".")
+    kept_rows = [row for row in r["rows"] if finite(row)]
+    if not errs:
+      lines.append(f"- {name}: " + ("every contender diverged" if not kept_rows else
+                                    "logistic regression diverged: no corruption error to normalise by") + ".")
+    else:
+      lines.append(f"- {name}: worst corruption per contender (error / clean error): " + "; ".join(
+          f"{NAMES[c]} {e['worst'].replace('_', ' ')} {e['worst_ratio']:.1f}x" for c, e in errs.items() if e["worst"])
+          + "; mCE vs logistic regression: " + ", ".join(f"{NAMES[c]} {e['mce']:.0f}" for c, e in errs.items()) + ".")
     for key, a, b, what in QUESTIONS:
       for m in MEASURES:
         if (dataset, key, m) in tests:
           lines.append(f"  {NAMES[a]} minus {NAMES[b]}, {MEASURES[m]}: {tests[(dataset, key, m)].text()}.")
-    lines.append("  " + protocol.convergence([row for row in r["rows"] if finite(row)], cfg, r["epochs"]))
+    if kept_rows:
+      lines.append("  " + protocol.convergence(kept_rows, cfg, r["epochs"]))
     edge = [NAMES[row["contender"]] for row in r["rows"] if _lr_cell(row, r["learning_rates"]).endswith("(edge)")]
     if edge:
       lines.append(f"  Learning rate picked at the grid's edge: {', '.join(edge)} (a wider grid might serve them better).")
   params = {row["contender"]: row["params"] for r in res["datasets"].values() for row in r["rows"]}
-  if {"cnn", "resnet"} <= set(params):
+  if tests and {"cnn", "resnet"} <= set(params):
     lines.append(f"- The comparisons are of these nets, not of depth or shortcuts alone: the ResNet has "
                  f"{results.human(params['resnet'])} parameters, the CNN {results.human(params['cnn'])}, the MLPs "
                  f"{results.human(params.get('mlp', 0))} and {results.human(params.get('deep_mlp', 0))} (last dataset).")
-  lines.append(f"- Verdicts: Welch over seeds, Holm over the family of {len(tests)} comparisons above (every dataset, "
-               f"both measures); equivalent = within ±{cfg['delta']:g} points by two one-sided tests ({DELTA_WHY}). "
-               "Published (table): MNIST-C's CNN error rises by up to ~10x its clean error.")
+  family = next(iter(tests.values())).comparison.family if tests else 0
+  if family:
+    lines.append(f"- Verdicts: Welch over seeds, Holm over the family of {family} "
+                 f"comparison{'' if family == 1 else 's'} above (every dataset, both measures); equivalent = within "
+                 f"±{cfg['delta']:g} points by two one-sided tests ({DELTA_WHY}). "
+                 "Published (table): MNIST-C's CNN error rises by up to ~10x its clean error.")
+  else:
+    if tests or any(finite(row) for r in res["datasets"].values() for row in r["rows"]):  # else the opening said so
+      lines.append(readings.nothing("every comparison has a side with fewer than 2 seeds, so none has a test" if tests
+                                    else "no question's two contenders both stayed finite on any dataset"))
+    lines.append("- Published (table): MNIST-C's CNN error rises by up to ~10x its clean error.")
   return "\n".join(lines)
 
 
