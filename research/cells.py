@@ -14,17 +14,14 @@ finished result back instead of training; a killed run resumes from its last
 checkpoint and, because every epoch's shuffle depends only on (seed, epoch),
 ends with the same numbers as an uninterrupted one.
 """
-import ast
 import contextlib
 import functools
 import hashlib
-import inspect
 import json
 import os
 import pathlib
 import shutil
 import sys
-import textwrap
 import time
 from typing import Any, NamedTuple
 
@@ -33,7 +30,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from tqdm.auto import tqdm
 
-from research import curves, faults, halving, integrity, limits, results, sharding, train
+from research import codehash, curves, faults, halving, integrity, limits, results, sharding, train
 from research.summary import Final, Member, Summary, Timing
 from research.errors import UserError
 
@@ -91,20 +88,9 @@ def reported(v):
 
 
 def _code_hash(*functions):
-  """A hash of functions' code as Python parses it: formatting, comments and docstrings left out, so
-  that only an edit to what they compute changes it."""
-  def strip(tree):
-    for node in ast.walk(tree):
-      body = getattr(node, "body", None)
-      if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
-          isinstance(getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):
-        node.body = body[1:] or [ast.Pass()]
-    return tree
-  def unnamed(tree):  # a function's own name is how it is called, not what it computes
-    tree.body[0].name = ""
-    return tree
-  dumps = [ast.dump(unnamed(strip(ast.parse(textwrap.dedent(inspect.getsource(f)))))) for f in functions]
-  return hashlib.sha1("\n".join(dumps).encode()).hexdigest()[:16]
+  """A hash of functions' code as Python parses it (research/codehash.py): formatting, comments,
+  docstrings and the functions' own names left out."""
+  return codehash.code_hash(*functions, unnamed=True)
 
 
 @functools.lru_cache(maxsize=1)

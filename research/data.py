@@ -354,20 +354,8 @@ def load_raw(name):
 def _preparation_code():
   """A hash of the code that turns a source into raw arrays (this module, the IDX reader, the TFDS
   path) as Python parses it: comments, docstrings and formatting do not count, any other edit does."""
-  import ast
-  import inspect
-
-  from research import raw as raw_module
-  digest = hashlib.sha256()
-  for module in (sys.modules[__name__], raw_module, tfds_data):
-    tree = ast.parse(inspect.getsource(module))
-    for node in ast.walk(tree):
-      body = getattr(node, "body", None)
-      if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
-          isinstance(getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):
-        node.body = body[1:] or [ast.Pass()]
-    digest.update(ast.dump(tree).encode())
-  return digest.hexdigest()[:12]
+  from research import codehash, raw as raw_module
+  return codehash.code_hash(sys.modules[__name__], raw_module, tfds_data, length=12)
 
 
 def _content(raw):
