@@ -14,7 +14,7 @@ atomically once orbax has finished the step.
   check_cell(cell_dir) -> None | reason  result.json and its checkpoint agree
 
 Orbax tolerates the extra file: CheckpointManager still lists and restores the
-step, and max_to_keep deletes the manifest with its step. A stray folder with
+step, and the cell deletes the manifest with its step once a newer one is sealed. A stray folder with
 an integer name (e.g. an empty ckpt/7/) is the one orbax's latest_step() picks,
 so verified_latest_step reports it too.
 
