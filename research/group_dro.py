@@ -234,13 +234,18 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
     q_G = weights(adversary_state)
     (grads,) = pullback(q_G)  # the gradient of sum_g q_g L_g with q held fixed
     loss = q_G @ loss_G
+    return applied(state, loss, grads, inner, adversary_state, factor)
+
+  def applied(state, loss, grads, inner, extra, factor):
+    """The optimizer's step (the learning rate times `factor`) with the objective's own state `extra`
+    beside the optimizer's; a non-finite loss or gradient freezes the member instead (train.py)."""
     updates, inner = tx.update(grads, inner, state.params)
     updates = jax.tree.map(lambda u: u * factor, updates)  # scaling the update scales the rate (train.py)
     params = optax.apply_updates(state.params, updates)
     finite = jnp.isfinite(loss) & jnp.isfinite(optax.tree.norm(grads))
     ok = finite & ~state.diverged
     return state._replace(params=train._select(ok, params, state.params),
-                          opt_state=train._select(ok, (inner, adversary_state), state.opt_state),
+                          opt_state=train._select(ok, (inner, extra), state.opt_state),
                           diverged=state.diverged | ~finite), loss
 
   def penalized_update(state, x_BxS, y_B, g_B, factor=1.0, step=0):
@@ -258,14 +263,7 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
                  else vrex_penalty(loss_G, count_G > 0))
       return penalized(risk, penalty, lam)
     loss, grads = jax.value_and_grad(objective_loss)(state.params)
-    updates, inner = tx.update(grads, inner, state.params)
-    updates = jax.tree.map(lambda u: u * factor, updates)
-    params = optax.apply_updates(state.params, updates)
-    finite = jnp.isfinite(loss) & jnp.isfinite(optax.tree.norm(grads))
-    ok = finite & ~state.diverged
-    return state._replace(params=train._select(ok, params, state.params),
-                          opt_state=train._select(ok, (inner, penalty_state), state.opt_state),
-                          diverged=state.diverged | ~finite), loss
+    return applied(state, loss, grads, inner, penalty_state, factor)
 
   def train_epochs(state, data, epochs):
     x, y, g = data["x_train"], data["y_train"], data["g_train"]
