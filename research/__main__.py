@@ -24,7 +24,7 @@ import signal  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 
-from research import paths, registry  # noqa: E402
+from research import faults, paths, registry  # noqa: E402
 from research.errors import UserError  # noqa: E402
 
 COMMANDS = ("run", "render", "report", "paper", "readme", "list")
@@ -146,16 +146,19 @@ def dispatch(args, overrides):
   return 0
 
 
-def main(argv=None):
+def main(argv=None, exiting=False):
+  """exiting: the process ends with this call (python -m research), so stderr a fault hushed stays so."""
   argv = list(sys.argv[1:] if argv is None else argv)
   debug = "--debug" in argv
   argv = [a for a in argv if a != "--debug"]
   try:
     return dispatch(*parse(argv))
   except UserError as e:
+    stream = faults.unhush(restore=debug or not exiting)
     if debug:
       raise
-    print(f"error: {e}", file=sys.stderr)
+    print(f"error: {e}", file=stream)
+    stream.flush()
     return EXIT_ERROR
   except KeyboardInterrupt:
     print(interrupts.LINE, file=sys.stderr)
@@ -164,7 +167,7 @@ def main(argv=None):
 
 if __name__ == "__main__":
   try:
-    status = main()
+    status = main(exiting=True)
   except BaseException:
     if interrupts.pressed():  # an interrupt that surfaced as another exception
       interrupts.stop()

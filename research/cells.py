@@ -409,7 +409,8 @@ def run_cell(trainer, data, *, name, spec, seeds, hparams, epochs, root, chunk_e
       if not (cell_dir / "shapes.json").exists() and sharding.is_main_process():
         results.write_json(cell_dir / "shapes.json", _shapes(saved))
       # Orbax hands a full disk on as a ValueError (RESOURCE_EXHAUSTED) and logs it through absl too.
-      with faults.reported(f"saving a checkpoint of cell {name}", cell_dir, _nbytes(saved), quiet=("absl",)):
+      with faults.reported(f"saving a checkpoint of cell {name}", cell_dir, _nbytes(saved), quiet=("absl",),
+                           hush=True):
         mngr.save(done, args=ocp.args.StandardSave(_on_disk(saved)), force=True)
         mngr.wait_until_finished()
         if sharding.is_main_process():

@@ -11,12 +11,14 @@ running the same command again resumes where it stopped.
 """
 import contextlib
 import errno
+import io
 import json
 import logging
 import os
 import pathlib
 import re
 import shutil
+import sys
 
 from research.errors import UserError
 from research.limits import human_bytes
@@ -103,15 +105,37 @@ def one_line(exc, what, folder=None, needed=None):
   return None
 
 
+_hushed = []  # the stderr a fault in a hushing block put aside, until unhush() hands it back
+
+
+def unhush(restore=True):
+  """The stream for the one line: the stderr a hushed fault put aside, else sys.stderr.
+  restore=False leaves sys.stderr hushed: for a process about to exit, whose library threads may
+  still print."""
+  if not _hushed:
+    return sys.stderr
+  stream = _hushed.pop()
+  if restore:
+    sys.stderr = stream
+  return stream
+
+
 @contextlib.contextmanager
-def reported(what, folder=None, needed=None, quiet=()):
+def reported(what, folder=None, needed=None, quiet=(), hush=False):
   """Turns a fault raised in the block into a UserError of one line (bugs pass through untouched).
   quiet: loggers silenced below CRITICAL in the block (orbax's threads log the error they hand on
-  through absl, a second copy on stderr)."""
+  through absl, a second copy on stderr).
+  hush: what the block's library threads print straight to sys.stderr is held back, and written out
+  if the block ends well; after a fault it is dropped until unhush(). Orbax's tensorstore callbacks
+  print 'Event loop is closed' tracebacks, at any moment from the fault to the exit."""
   loggers = [logging.getLogger(name) for name in quiet]
   levels = [lg.level for lg in loggers]
   for lg in loggers:
     lg.setLevel(logging.CRITICAL)
+  stderr = sys.stderr
+  held = io.StringIO() if hush else None
+  if hush:
+    sys.stderr = held
   try:
     yield
   except UserError:
@@ -120,7 +144,14 @@ def reported(what, folder=None, needed=None, quiet=()):
     line = one_line(e, what, folder, needed)
     if line is None:
       raise
+    if hush:
+      _hushed.append(stderr)
+      sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives until unhush() or the exit
+      held = None
     raise UserError(line) from e
   finally:
     for lg, level in zip(loggers, levels):
       lg.setLevel(level)
+    if held is not None:
+      sys.stderr = stderr
+      stderr.write(held.getvalue())
