@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research import cells, models, optim, train
+from research import cells, group_dro, halving, models, optim, train
 
 GOLDEN = pathlib.Path(__file__).resolve().parent / "golden" / "cells.json"
 NUMBERS = ("train_acc", "val_acc", "test_acc", "train_loss", "val_loss", "test_loss")
@@ -33,8 +33,18 @@ def _images(flat):
   return {k: (v[:, :16].reshape(-1, 4, 4, 1) if k.startswith("x") else v) for k, v in flat.items()}
 
 
+def _sequences(flat):
+  return {k: (v.reshape(-1, 4, 4) if k.startswith("x") else v) for k, v in flat.items()}
+
+
+def _grouped(flat):
+  """Each example's group: its label crossed with the sign of its first feature (6 groups)."""
+  return dict(flat, **{f"g_{s}": flat[f"y_{s}"] * 2 + (flat[f"x_{s}"][:, 0] > 0) for s in ("train", "val")})
+
+
 def references():
-  """name -> (trainer, data, run_cell options): one per engine feature the numbers pass through."""
+  """name -> (trainer, data, run_cell options and `extra` hyperparameters): one per engine feature the numbers
+  pass through."""
   flat = _data()
   mlp = models.build("mlp", 3, depth=2, width=16)
   cosine = optim.schedule("cosine", warmup_epochs=1, epochs=6)
@@ -46,6 +56,14 @@ def references():
       "mlp_masked": (train.make_trainer(mlp, "adam", 32, patience=2), flat, dict(masks=mask)),
       "resnet_batch_norm": (train.make_trainer(models.build("resnet", 3, blocks=1, widths=[2, 2, 4]), "adam", 32,
                                                patience=2), _images(flat), {}),
+      "gru": (train.make_trainer(models.build("gru", 3, hidden=8), "adam", 32, patience=2), _sequences(flat), {}),
+      "mlp_halving_rungs": (train.make_trainer(mlp, "adam", 32, patience=0), flat,
+                            dict(rungs=halving.Rungs(epochs=(2, 4), keep=0.5), layout="map")),
+      "group_dro": (group_dro.make_trainer(mlp, "adam", 32, num_groups=6, patience=2), _grouped(flat),
+                    dict(extra=dict(group_step=0.05, group_adjustment=1.0))),
+      "irm_average": (group_dro.make_trainer(mlp, "sgd", 32, num_groups=6, patience=2, objective="irm",
+                                             selection="average", schedule=cosine), _grouped(flat),
+                      dict(extra=dict(penalty_weight=10.0, penalty_anneal=8.0))),
   }
 
 
@@ -64,7 +82,9 @@ def compute(root, only=None):
   for name, (trainer, data, kw) in references().items():
     if only and name not in only:
       continue
-    hps = [{"learning_rate": lr} for lr in (3e-3, 1e-2, 3e-2)]
+    kw = dict(kw)
+    extra = kw.pop("extra", {})
+    hps = [{"learning_rate": lr, **extra} for lr in (3e-3, 1e-2, 3e-2)]
     res = cells.run_cell(trainer, data, name=name, spec={}, seeds=[0, 1, 2], hparams=hps, epochs=6, root=root,
                          progress=False, checkpoint_every_s=0, **kw)
     found[name] = _numbers(res.summary)
