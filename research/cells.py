@@ -6,9 +6,9 @@
 The cell trains in chunks of `chunk_epochs` (a progress bar per chunk),
 checkpointing its state with orbax under root/<name>-<identity>/ at most
 every `checkpoint_every_s` seconds and at the end. The identity is a hash of
-what determines the numbers (see `identity`): the lowered training program,
-the data's content, seeds and hyperparameters; `spec` is only the label that
-tables and spec.json show. Change anything that changes the numbers and the
+what determines the numbers (see `identity`): the model's and the optimizer's
+lowered programs, the data's content, seeds, hyperparameters and the engine's
+version; `spec` is only the label that tables and spec.json show. Change anything that changes the numbers and the
 cell trains again; change nothing and it is read back. Running it again reads the
 finished result back instead of training; a killed run resumes from its last
 checkpoint and, because every epoch's shuffle depends only on (seed, epoch),
@@ -30,7 +30,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from tqdm.auto import tqdm
 
-from research import codehash, curves, faults, halving, integrity, limits, results, sharding, train
+from research import curves, faults, halving, integrity, limits, results, sharding, train
 from research.summary import Final, Member, Summary, Timing
 from research.errors import UserError
 
@@ -70,45 +70,34 @@ def digest(tree):
   return hashlib.sha1("".join(_content_hash(leaf) for leaf in jax.tree.leaves(tree)).encode()).hexdigest()[:16]
 
 
-def _program_hash(lowered):
-  return hashlib.sha1(lowered.as_text().encode()).hexdigest()[:16]
+_program_hash = train.program_hash
 
 
-# Bumped by hand when a change to the engine alters a number a cell reports in a way no hashed part
-# below sees; tests/test_golden.py fails until it is (its stored numbers are renewed with it).
+# Bumped by hand when a change to the engine alters a number a cell reports: tests/test_golden.py
+# fails until it is (and its stored numbers are renewed with it). The engine (the epoch loop,
+# selection, the stopping rule, halving, what result.json records) is not hashed: a refactor that
+# keeps every number retrains nothing.
 ENGINE_VERSION = 1
 
 
 def reported(v):
   """What a cell reports of each member on a split: its selected (best-validation) parameters and
-  model state, evaluated. The same function is lowered into the identity and run at the end."""
+  model state, evaluated. The same function runs at the end of every cell."""
   def numbers(state, x, y):
     return v.evaluate(train.selected(state), x, y, train.selected_state(state))
   return numbers
 
 
-def _code_hash(*functions):
-  """A hash of functions' code as Python parses it (research/codehash.py): formatting, comments,
-  docstrings and the functions' own names left out."""
-  return codehash.code_hash(*functions, unnamed=True)
-
-
-@functools.lru_cache(maxsize=1)
-def _result_code():
-  """The Python that turns a trained state into result.json's numbers (after the programs)."""
-  return _code_hash(reported, _members, _epochs_ran, _splits_evaluated, Final, Member)
-
-
 def identity(trainer, data, *, seeds, hparams, epochs, masks=None, init_params=None, layout="vmap", rungs=None):
   """What determines a cell's numbers, hashed: {part: hash} and the combined key.
 
-  The programs are the lowered StableHLO of the cell's init and of one training epoch (one
-  epoch so that chunking, which changes no number, changes no identity): they hold the model,
-  its constants, the loss, the optimizer, the batch size and the engine itself. The data, masks
-  and starting weights enter by content; seeds, hyperparameter values and epochs by value; the
-  JAX version, backend and XLA_FLAGS (when set) because another compiler may round otherwise. The
-  member layout is part of the training program (it changes the rounding, not the numbers' meaning).
-  Successive-halving rungs (research/halving.py) cut members between chunks: a part when given.
+  The cell's inputs: the trainer's signature (train.Trainer.signature: the model's own lowered init,
+  loss with its gradient and evaluation, the optimizer's and the schedule's programs, batch size,
+  stopping rule), the data, masks and starting weights by content, seeds, hyperparameter values and
+  epochs by value, the member layout (it changes the rounding), halving rungs when given, and the
+  JAX version, backend and XLA_FLAGS (when set), because another compiler may round otherwise.
+  The engine itself enters as ENGINE_VERSION, held to its numbers by tests/test_golden.py. A trainer
+  without a signature (one built by hand) is identified by its lowered init and training epoch.
   """
   return _identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout, rungs)[:2]
 
@@ -120,23 +109,20 @@ def _identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout,
   # arrays carry another sharding than freshly trained ones) must not change the identity.
   args = jax.tree.map(lambda a: jax.ShapeDtypeStruct(np.shape(a), jax.numpy.result_type(a)),
                       (train.keys(seeds), train.stack(hparams), data, masks, init_params))
-  init = jax.jit(v.init).lower(*args)
   abstract_state = jax.eval_shape(v.init, *args)
-  step = jax.jit(v.train, static_argnums=2).lower(abstract_state, args[2], 1)
-  # Selection of the reported epoch and the final evaluation, on every split the cell reports.
-  # keep_unused: which of the state's parameters are read (best or last) is what the hash must see.
-  numbers = jax.jit(reported(v), keep_unused=True)
-  evaluation = [_program_hash(numbers.lower(abstract_state, args[2][f"x_{split}"], args[2][f"y_{split}"]))
-                for split in _splits_evaluated(data)]
-  parts = dict(engine=ENGINE_VERSION, init_program=_program_hash(init), train_program=_program_hash(step),
-               eval_program=hashlib.sha1("".join(evaluation).encode()).hexdigest()[:16], result_code=_result_code(),
+  if trainer.signature is not None:
+    made = dict(trainer=trainer.signature(args[2]))
+  else:
+    step = jax.jit(v.train, static_argnums=2).lower(abstract_state, args[2], 1)
+    made = dict(init_program=_program_hash(jax.jit(v.init).lower(*args)), train_program=_program_hash(step))
+  parts = dict(engine=ENGINE_VERSION, **made, layout=layout,
                data={k: _array_hash(a) for k, a in sorted(data.items())},
                masks=digest(masks), init_params=digest(init_params),
                seeds=[int(s) for s in seeds], hparams=results.clean_json(hparams), epochs=int(epochs),
                jax=jax.__version__, backend=jax.default_backend())
   if os.environ.get("XLA_FLAGS"):  # compiler settings (XNNPACK kernels, fast math) may round otherwise
     parts["xla_flags"] = os.environ["XLA_FLAGS"]
-  if rungs:  # only when given: every cell without rungs keeps its identity
+  if rungs:
     parts["rungs"] = rungs.to_json()
   return key_of(parts), parts, abstract_state
 

@@ -190,14 +190,7 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
     if params is None:
       params = model.init(k_init, data["x_train"][:1])
     counts_G = jnp.bincount(data["g_train"], length=num_groups)
-    # In this order (the optimizer's state first), so that Group DRO's init traces as it always did.
-    inner = tx_of(opt_hp).init(params)
-    if dro:
-      extra = adversary.init(counts_G, hp["group_step"], hp["group_adjustment"])
-    else:
-      f32 = lambda k: jnp.asarray(hp.get(k, 0.0), jnp.float32)
-      extra = PenaltyState(f32("penalty_weight"), f32("penalty_anneal"))
-    opt_state = (inner, extra)
+    opt_state = (tx_of(opt_hp).init(params), objective_state(counts_G, hp))
     return train.TrainState(params, opt_state, k_data, jnp.zeros((), jnp.int32), jnp.zeros((), bool), None,
                             params, jnp.full((), -jnp.inf), jnp.zeros((), jnp.int32), jnp.zeros((), bool))
 
@@ -223,17 +216,28 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
     loss, acc, _, _ = evaluate_groups(params, x, y, jnp.zeros(y.shape[0], jnp.int32))
     return loss, acc
 
+  def objective_state(counts_G, hp):
+    """The objective's own state beside the optimizer's: the adversary's GroupWeightsState, or PenaltyState."""
+    if dro:
+      return adversary.init(counts_G, hp["group_step"], hp["group_adjustment"])
+    f32 = lambda k: jnp.asarray(hp.get(k, 0.0), jnp.float32)
+    return PenaltyState(f32("penalty_weight"), f32("penalty_anneal"))
+
+  def dro_objective(params, adversary_state, x_BxS, y_B, g_B):
+    """(the q-weighted loss, its gradient with q held fixed, the adversary's state after its step on this
+    batch's group losses)."""
+    def loss_per_group(params):
+      return group_means(loss_fn(model.apply(params, x_BxS), y_B), g_B, num_groups)[0]
+    loss_G, pullback = jax.vjp(loss_per_group, params)
+    adversary_state = adversary.update(loss_G, adversary_state)
+    q_G = weights(adversary_state)
+    (grads,) = pullback(q_G)
+    return q_G @ loss_G, grads, adversary_state
+
   def update(state, x_BxS, y_B, g_B, factor=1.0):
     """The adversary's step on this batch's group losses, then the optimizer's on the q-weighted sum."""
     inner, adversary_state = state.opt_state
-
-    def loss_per_group(params):
-      return group_means(loss_fn(model.apply(params, x_BxS), y_B), g_B, num_groups)[0]
-    loss_G, pullback = jax.vjp(loss_per_group, state.params)
-    adversary_state = adversary.update(loss_G, adversary_state)
-    q_G = weights(adversary_state)
-    (grads,) = pullback(q_G)  # the gradient of sum_g q_g L_g with q held fixed
-    loss = q_G @ loss_G
+    loss, grads, adversary_state = dro_objective(state.params, adversary_state, x_BxS, y_B, g_B)
     return applied(state, loss, grads, inner, adversary_state, factor)
 
   def applied(state, loss, grads, inner, extra, factor):
@@ -248,9 +252,8 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
                           opt_state=train._select(ok, (inner, extra), state.opt_state),
                           diverged=state.diverged | ~finite), loss
 
-  def penalized_update(state, x_BxS, y_B, g_B, factor=1.0, step=0):
-    """One optimizer step on the mean group risk, plus the annealed IRMv1 or V-REx penalty."""
-    inner, penalty_state = state.opt_state
+  def penalty_objective(params, penalty_state, x_BxS, y_B, g_B, step):
+    """(the mean group risk plus the annealed IRMv1 or V-REx penalty, its gradient)."""
     lam = annealed(penalty_state.weight, penalty_state.anneal, step)
 
     def objective_loss(params):
@@ -262,7 +265,12 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
       penalty = (irm_penalty(scale_gradients(loss_fn, logits, y_B), g_B, num_groups) if objective == "irm"
                  else vrex_penalty(loss_G, count_G > 0))
       return penalized(risk, penalty, lam)
-    loss, grads = jax.value_and_grad(objective_loss)(state.params)
+    return jax.value_and_grad(objective_loss)(params)
+
+  def penalized_update(state, x_BxS, y_B, g_B, factor=1.0, step=0):
+    """One optimizer step on the mean group risk, plus the annealed IRMv1 or V-REx penalty."""
+    inner, penalty_state = state.opt_state
+    loss, grads = penalty_objective(state.params, penalty_state, x_BxS, y_B, g_B, step)
     return applied(state, loss, grads, inner, penalty_state, factor)
 
   def train_epochs(state, data, epochs):
@@ -319,4 +327,26 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
     largest = max((math.prod(a.shape) for a in jax.tree.leaves(state.params)), default=0)
     return train.Cost(train._flops(step), train._flops(forward), int(largest))
 
-  return train.Trainer(init, train_epochs, evaluate, batch_size, cost, patience)
+  def signature(data):
+    """What determines these cells' numbers besides the loop (train.Trainer.signature): the model's
+    init, the objective with its gradient and its own state, the per-group evaluation, the optimizer."""
+    rows = lambda a, n: jax.ShapeDtypeStruct((n, *a.shape[1:]), a.dtype)
+    key = jax.ShapeDtypeStruct((2,), jnp.uint32)
+    extra = GROUP_HPARAMS if dro else PENALTY_HPARAMS
+    hp = {k: jax.ShapeDtypeStruct((), jnp.float32) for k in (*optim.defaults(optimizer, 0.0), *extra)}
+    params = jax.eval_shape(model.init, key, rows(data["x_train"], 1))
+    counts_G = jax.ShapeDtypeStruct((num_groups,), jnp.int32)
+    batch = tuple(rows(data[f"{a}_train"], batch_size) for a in "xyg")
+    own = jax.eval_shape(objective_state, counts_G, hp)
+    step = jax.ShapeDtypeStruct((), jnp.int32)
+    lowered = (jax.jit(dro_objective).lower(params, own, *batch) if dro else
+               jax.jit(penalty_objective).lower(params, own, *batch, step))
+    return dict(trainer="group_dro", objective=objective, selection=selection, num_groups=num_groups,
+                optimizer=optimizer, batch_size=batch_size, patience=patience, eval_batch=eval_batch,
+                model_init=train.program_hash(jax.jit(model.init).lower(key, rows(data["x_train"], 1))),
+                model_loss=train.program_hash(lowered),
+                objective_state=train.program_hash(jax.jit(objective_state).lower(counts_G, hp)),
+                model_eval=train.program_hash(jax.jit(evaluate_groups).lower(params, *batch)),
+                **train.optimizer_programs(tx, tx_of, optim.defaults(optimizer, 0.0), factor_at))
+
+  return train.Trainer(init, train_epochs, evaluate, batch_size, cost, patience, signature)

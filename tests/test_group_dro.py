@@ -98,42 +98,17 @@ def test_a_diverging_member_is_frozen_and_flagged(grouped):
   np.testing.assert_allclose(hist.train_loss[0], ok_hist.train_loss[0], rtol=1e-5)
 
 
-# Golden program hashes (init, training, selection + evaluation) of Group DRO cells, computed with
-# research/group_dro.py as it was before the objective= and selection= options existed (commit 1aed1f1;
-# the identity keys then were 54b0e51753da, de4ce38c1463 and f6dccab67cbe): the defaults
-# (objective="group_dro", selection="worst") must lower to the same programs, or every Group DRO cell
-# (experiments/modular/) would train again. Lowered programs are only comparable on the stack they were
-# lowered on.
-GOLDEN_JAX, GOLDEN_BACKEND = "0.10.2", "cpu"
-GOLDEN_KEYS = {"cosine": ("c402802686e0c879", "ae9285e1105a13bb", "8807bf3f8e839ef3"),
-               "map": ("08495803a4a76372", "b6819f2e85673a33", "ed1b3bc05f5fe04e"),
-               "vmap": ("08495803a4a76372", "5e70b29f0d211665", "ed1b3bc05f5fe04e")}
-
-
-@pytest.mark.skipif(jax.__version__ != GOLDEN_JAX or jax.default_backend() != GOLDEN_BACKEND,
-                    reason="the golden keys were computed with jax 0.10.2 on cpu")
-@pytest.mark.parametrize("case", sorted(GOLDEN_KEYS))
-def test_the_default_objective_keeps_every_group_dro_cells_identity(grouped, case):
-  from research import optim
-  if case == "cosine":
-    trainer = group_dro.make_trainer(models.mlp(4, depth=2, width=16), "sgd", 64, num_groups=4, patience=5,
-                                     schedule=optim.schedule("cosine", warmup_epochs=1, epochs=10))
-    _, parts = cells.identity(trainer, grouped, seeds=[3], epochs=10,
-                              hparams=[{"learning_rate": 0.1, "group_step": 0.05, "group_adjustment": 0.0}])
-  else:
-    trainer = group_dro.make_trainer(models.mlp(4, depth=1, width=8), "adam", 32, num_groups=4, patience=2)
-    _, parts = cells.identity(trainer, grouped, seeds=[0, 1], hparams=_hp(1e-2), epochs=3, layout=case)
-  assert (parts["init_program"], parts["train_program"], parts["eval_program"]) == GOLDEN_KEYS[case]
-  key = cells.key_of(parts)
-  # Spelled out, the defaults are the same program; another objective or selection is another program.
-  explicit = group_dro.make_trainer(models.mlp(4, depth=1, width=8), "adam", 32, num_groups=4, patience=2,
-                                    objective="group_dro", selection="worst")
-  same = lambda t, hp=_hp(1e-2): cells.identity(t, grouped, seeds=[0, 1], hparams=hp, epochs=3)[0]
-  if case == "vmap":
-    assert same(explicit) == key
-    average = group_dro.make_trainer(models.mlp(4, depth=1, width=8), "adam", 32, num_groups=4, patience=2,
-                                     selection="average")
-    assert same(average) != key
+def test_the_objective_and_the_selection_are_part_of_the_identity(grouped):
+  """Spelled out, the defaults are the same cell; another objective or selection is another cell."""
+  make = lambda **kw: group_dro.make_trainer(models.mlp(4, depth=1, width=8), "adam", 32, num_groups=4, patience=2,
+                                             **kw)
+  key = lambda t, hp=_hp(1e-2): cells.identity(t, grouped, seeds=[0, 1], hparams=hp, epochs=3)[0]
+  default = key(make())
+  assert key(make(objective="group_dro", selection="worst")) == default
+  assert key(make(selection="average")) != default
+  erm = {"learning_rate": 1e-2, "penalty_weight": 0.0, "penalty_anneal": 0.0}
+  penalized = {obj: key(make(objective=obj), [erm] * 2) for obj in ("erm", "irm", "vrex")}
+  assert len(set(penalized.values())) == 3 and default not in penalized.values()
 
 
 def test_average_selection_keeps_the_best_average_validation_accuracy(grouped, tmp_path):
