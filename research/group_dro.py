@@ -23,13 +23,13 @@ A group with no training example (a zero-shot split) gets q = 0 and is never dra
 log q, so that a group whose weight shrinks for thousands of steps cannot underflow to a 0 it
 could never leave; exp of it is the paper's q.
 
-The engine's guarantees hold as in research/train.py, whose TrainState, History and Trainer it
-returns so that cells.run_cell trains, checkpoints and evaluates it unchanged: a step whose loss
-or gradient is not finite is not applied and the member is frozen and flagged; after each epoch a
-member whose worst-group validation accuracy beats its best keeps those parameters (best_val is
-that worst-group accuracy; History.val_acc stays the average validation accuracy, as elsewhere);
-with patience > 0 a member stops after that many epochs without improving. research/train.py
-itself is not changed, so no existing cell's compiled program changes.
+It trains in the engine's one loop (train.epoch_loop) with its own hooks: the step, the
+group-balanced sampler and the selection score, so the engine's guarantees hold as everywhere
+and cells.run_cell trains, checkpoints and evaluates it unchanged: a step whose loss or gradient
+is not finite is not applied and the member is frozen and flagged; after each epoch a member
+whose worst-group validation accuracy beats its best keeps those parameters (best_val is that
+worst-group accuracy; History.val_acc stays the average validation accuracy, as elsewhere); with
+patience > 0 a member stops after that many epochs without improving.
 
 The same program family trains the environment-based objectives that compare against it, so that
 every contender of such a table gets the same sampler, stopping and selection rule
@@ -273,47 +273,24 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
     loss, grads = penalty_objective(state.params, penalty_state, x_BxS, y_B, g_B, step)
     return applied(state, loss, grads, inner, penalty_state, factor)
 
-  def train_epochs(state, data, epochs):
-    x, y, g = data["x_train"], data["y_train"], data["g_train"]
-    n = y.shape[0]
-    steps = n // batch_size
-    p_N = balanced_probabilities(g, num_groups)
+  def step(state, batch, factor, count):
+    x_BxS, y_B, g_B = batch["x_train"], batch["y_train"], batch["g_train"]
+    if dro:
+      return update(state, x_BxS, y_B, g_B, factor)
+    return penalized_update(state, x_BxS, y_B, g_B, factor, count)  # the penalty anneals on the step count
 
-    def step(carry, i_idx_B):
-      state, loss_sum = carry
-      i, idx_B = i_idx_B
-      x_BxS = sharding.constrain_batch(x[idx_B])
-      if dro:
-        state, loss = update(state, x_BxS, y[idx_B], g[idx_B], factor_at(state.epoch + i / steps))
-      else:  # the penalty's annealing counts optimizer steps on the epoch clock
-        state, loss = penalized_update(state, x_BxS, y[idx_B], g[idx_B], factor_at(state.epoch + i / steps),
-                                       state.epoch * steps + i)
-      return (state, loss_sum + loss), None
+  def validate(state, data):
+    val_loss, val_acc, acc_G, count_G = evaluate_groups(state.params, data["x_val"], data["y_val"], data["g_val"])
+    worst = jnp.min(jnp.where(count_G > 0, acc_G, jnp.inf))
+    return val_loss, val_acc, (worst if selection == "worst" else val_acc)
 
-    def run_epoch(state):
-      key = jax.random.fold_in(state.key, state.epoch)
-      idx = jax.random.choice(key, n, (steps, batch_size), p=p_N)  # with replacement, group-balanced
-      (state, loss_sum), _ = lax.scan(step, (state, jnp.zeros(())), (jnp.arange(steps), idx))
-      epoch = state.epoch + 1
-      val_loss, val_acc, acc_G, count_G = evaluate_groups(state.params, data["x_val"], data["y_val"], data["g_val"])
-      worst = jnp.min(jnp.where(count_G > 0, acc_G, jnp.inf))
-      score = worst if selection == "worst" else val_acc
-      better = score > state.best_val  # as in train.py: NaN is never better
-      best_epoch = jnp.where(better, epoch, state.best_epoch)
-      state = state._replace(epoch=epoch, best_params=train._select(better, state.params, state.best_params),
-                             best_val=jnp.where(better, score, state.best_val), best_epoch=best_epoch,
-                             stopped=(patience > 0) & (epoch - best_epoch >= patience))
-      return state, train.History(loss_sum / steps, val_loss, val_acc, state.diverged)
+  def balanced_batches(key, data, steps, batch_size):
+    """With replacement, every group equally likely (each example 1 / (G x its group's size))."""
+    p_N = balanced_probabilities(data["g_train"], num_groups)
+    return jax.random.choice(key, data["y_train"].shape[0], (steps, batch_size), p=p_N)
 
-    def skip_epoch(state):
-      nan = jnp.full((), jnp.nan)
-      return state._replace(epoch=state.epoch + 1), train.History(nan, nan, nan, state.diverged)
-
-    def epoch(state, _):
-      return lax.cond(state.stopped | state.diverged, skip_epoch, run_epoch, state)
-
-    state, hist = lax.scan(epoch, state, None, length=epochs)
-    return state, jax.tree.map(lambda a: jnp.moveaxis(a, 0, -1), hist)
+  train_epochs = train.epoch_loop(step, validate, batch_size=batch_size, patience=patience, factor_at=factor_at,
+                                  batches=balanced_batches)
 
   def cost(data):
     rows = lambda a, n: jax.ShapeDtypeStruct((n, *a.shape[1:]), a.dtype)

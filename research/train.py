@@ -117,6 +117,70 @@ def _select(ok, new, old):
   return jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, old)
 
 
+def permuted_batches(key, data, steps, batch_size):
+  """Each epoch sees every training example once, in a fresh order (the last partial batch dropped)."""
+  n = data["y_train"].shape[0]
+  return jax.random.permutation(key, n)[:steps * batch_size].reshape(steps, batch_size)
+
+
+def epoch_loop(step, validate, *, batch_size, patience, factor_at, batches=permuted_batches):
+  """The engine's one training program: (state, data, epochs) -> (state, History), lax.scan over epochs
+  and, inside each, over minibatches. Every trainer is this loop with its own hooks:
+
+    step(state, batch, factor, count) -> (state, loss)  one optimizer step on `batch` ({name: rows}
+        of every *_train array), the learning rate times `factor` (the schedule at the fractional
+        epoch), `count` the step's index on the epoch clock
+    validate(state, data) -> (val_loss, val_acc, score)  after each epoch; the best `score` so far
+        selects the reported parameters (NaN is never better)
+    batches(key, data, steps, batch_size) -> (steps, batch_size) indices of each step's examples
+
+  Without a validation split every epoch that did not diverge is the best. A member stopped by
+  patience or diverged skips its epochs (NaN history), so its numbers do not depend on its cellmates."""
+  def train(state, data, epochs):
+    n = data["y_train"].shape[0]
+    steps = n // batch_size
+    rows = {k: a for k, a in data.items() if k.endswith("_train")}
+
+    def one_step(carry, i_idx_B):
+      state, loss_sum = carry
+      i, idx_B = i_idx_B
+      batch = {k: a[idx_B] for k, a in rows.items()}
+      batch["x_train"] = sharding.constrain_batch(batch["x_train"])  # data parallel under a "batch" mesh
+      state, loss = step(state, batch, factor_at(state.epoch + i / steps), state.epoch * steps + i)
+      return (state, loss_sum + loss), None
+
+    def run_epoch(state):
+      idx = batches(jax.random.fold_in(state.key, state.epoch), data, steps, batch_size)
+      (state, loss_sum), _ = lax.scan(one_step, (state, jnp.zeros(())), (jnp.arange(steps), idx))
+      epoch = state.epoch + 1
+      if "x_val" in data:
+        val_loss, val_acc, score = validate(state, data)
+        better = score > state.best_val  # NaN (a diverged member) is never better
+      else:
+        val_loss = val_acc = score = jnp.full((), jnp.nan)
+        better = ~state.diverged
+      best_epoch = jnp.where(better, epoch, state.best_epoch)
+      state = state._replace(epoch=epoch, best_params=_select(better, state.params, state.best_params),
+                             best_val=jnp.where(better, score, state.best_val), best_epoch=best_epoch,
+                             stopped=(patience > 0) & (epoch - best_epoch >= patience))
+      if state.model_state is not None:  # decided at trace time: a model with state (batch norm)
+        state = state._replace(best_model_state=_select(better, state.model_state, state.best_model_state))
+      return state, History(loss_sum / steps, val_loss, val_acc, state.diverged)
+
+    def skip_epoch(state):
+      nan = jnp.full((), jnp.nan)
+      return state._replace(epoch=state.epoch + 1), History(nan, nan, nan, state.diverged)
+
+    def epoch(state, _):
+      # Under vmap both branches run and one is selected; one member at a time, a stopped or
+      # diverged member's epoch costs nothing.
+      return lax.cond(state.stopped | state.diverged, skip_epoch, run_epoch, state)
+
+    state, hist = lax.scan(epoch, state, None, length=epochs)
+    return state, jax.tree.map(lambda a: jnp.moveaxis(a, 0, -1), hist)
+  return train
+
+
 def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedule=None,
                  loss_fn=cross_entropy, correct_fn=correct, eval_batch=2000):
   """A Trainer for `model`. loss_fn/correct_fn map (logits, labels) to per-example values.
@@ -197,50 +261,16 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
                           opt_state=_select(ok, opt_state, state.opt_state),
                           diverged=state.diverged | ~finite), loss
 
-  def train(state, data, epochs):
-    x, y = data["x_train"], data["y_train"]
-    w = data.get("w_train")
-    n = y.shape[0]
-    steps = n // batch_size  # the last partial batch of each epoch is dropped
+  def step(state, batch, factor, count):
+    del count  # the engine's own objective does not depend on the step
+    w_B = jnp.ones(batch_size) if "w_train" not in batch else batch["w_train"]
+    return update(state, batch["x_train"], batch["y_train"], w_B, factor)
 
-    def step(carry, i_idx_B):
-      state, loss_sum = carry
-      i, idx_B = i_idx_B
-      w_B = jnp.ones(batch_size) if w is None else w[idx_B]
-      x_BxS = sharding.constrain_batch(x[idx_B])  # data parallel when traced under a "batch" mesh
-      state, loss = update(state, x_BxS, y[idx_B], w_B, factor_at(state.epoch + i / steps))
-      return (state, loss_sum + loss), None
+  def validate(state, data):
+    val_loss, val_acc = evaluate(state.params, data["x_val"], data["y_val"], state.model_state)
+    return val_loss, val_acc, val_acc
 
-    def run_epoch(state):
-      key = jax.random.fold_in(state.key, state.epoch)
-      idx = jax.random.permutation(key, n)[:steps * batch_size].reshape(steps, batch_size)
-      (state, loss_sum), _ = lax.scan(step, (state, jnp.zeros(())), (jnp.arange(steps), idx))
-      epoch = state.epoch + 1
-      if "x_val" in data:
-        val_loss, val_acc = evaluate(state.params, data["x_val"], data["y_val"], state.model_state)
-        better = val_acc > state.best_val  # NaN (a diverged member) is never better
-      else:
-        val_loss = val_acc = jnp.full((), jnp.nan)
-        better = ~state.diverged
-      best_epoch = jnp.where(better, epoch, state.best_epoch)
-      state = state._replace(epoch=epoch, best_params=_select(better, state.params, state.best_params),
-                             best_val=jnp.where(better, val_acc, state.best_val), best_epoch=best_epoch,
-                             stopped=(patience > 0) & (epoch - best_epoch >= patience))
-      if stateful:
-        state = state._replace(best_model_state=_select(better, state.model_state, state.best_model_state))
-      return state, History(loss_sum / steps, val_loss, val_acc, state.diverged)
-
-    def skip_epoch(state):
-      nan = jnp.full((), jnp.nan)
-      return state._replace(epoch=state.epoch + 1), History(nan, nan, nan, state.diverged)
-
-    def epoch(state, _):
-      # Under vmap both branches run and one is selected; one member at a time, a stopped or
-      # diverged member's epoch costs nothing.
-      return lax.cond(state.stopped | state.diverged, skip_epoch, run_epoch, state)
-
-    state, hist = lax.scan(epoch, state, None, length=epochs)
-    return state, jax.tree.map(lambda a: jnp.moveaxis(a, 0, -1), hist)
+  train = epoch_loop(step, validate, batch_size=batch_size, patience=patience, factor_at=factor_at)
 
   def cost(data):
     shape = lambda a, rows: jax.ShapeDtypeStruct((rows, *a.shape[1:]), a.dtype)
