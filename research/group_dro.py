@@ -179,7 +179,8 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
   factor_at = schedule or optim.constant
   adversary = group_weights()
   split_hp = lambda hp: ({k: v for k, v in hp.items() if k not in GROUP_HPARAMS + PENALTY_HPARAMS}, hp)
-  tx = tx_of(optim.defaults(optimizer, 0.0))  # numeric hyperparameters are read from the state
+  placeholder = optim.defaults(optimizer, 0.0)  # numeric hyperparameters are read from the state
+  chain = lambda hp, n_train: optim.scheduled(tx_of(hp), factor_at, n_train // batch_size)
 
   def init(key, hp, data, mask=None, params=None):
     """opt_state is (the optimizer's state, the adversary's GroupWeightsState), or for the other
@@ -190,7 +191,7 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
     if params is None:
       params = model.init(k_init, data["x_train"][:1])
     counts_G = jnp.bincount(data["g_train"], length=num_groups)
-    opt_state = (tx_of(opt_hp).init(params), objective_state(counts_G, hp))
+    opt_state = (chain(opt_hp, data["y_train"].shape[0]).init(params), objective_state(counts_G, hp))
     return train.TrainState(params, opt_state, k_data, jnp.zeros((), jnp.int32), jnp.zeros((), bool), None,
                             params, jnp.full((), -jnp.inf), jnp.zeros((), jnp.int32), jnp.zeros((), bool))
 
@@ -234,17 +235,16 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
     (grads,) = pullback(q_G)
     return q_G @ loss_G, grads, adversary_state
 
-  def update(state, x_BxS, y_B, g_B, factor=1.0):
+  def update(state, x_BxS, y_B, g_B, tx):
     """The adversary's step on this batch's group losses, then the optimizer's on the q-weighted sum."""
     inner, adversary_state = state.opt_state
     loss, grads, adversary_state = dro_objective(state.params, adversary_state, x_BxS, y_B, g_B)
-    return applied(state, loss, grads, inner, adversary_state, factor)
+    return applied(state, loss, grads, inner, adversary_state, tx)
 
-  def applied(state, loss, grads, inner, extra, factor):
-    """The optimizer's step (the learning rate times `factor`) with the objective's own state `extra`
-    beside the optimizer's; a non-finite loss or gradient freezes the member instead (train.py)."""
+  def applied(state, loss, grads, inner, extra, tx):
+    """The step of the optimizer `tx` with the objective's own state `extra` beside the optimizer's;
+    a non-finite loss or gradient freezes the member instead (train.py)."""
     updates, inner = tx.update(grads, inner, state.params)
-    updates = jax.tree.map(lambda u: u * factor, updates)  # scaling the update scales the rate (train.py)
     params = optax.apply_updates(state.params, updates)
     finite = jnp.isfinite(loss) & jnp.isfinite(optax.tree.norm(grads))
     ok = finite & ~state.diverged
@@ -267,17 +267,21 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
       return penalized(risk, penalty, lam)
     return jax.value_and_grad(objective_loss)(params)
 
-  def penalized_update(state, x_BxS, y_B, g_B, factor=1.0, step=0):
+  def penalized_update(state, x_BxS, y_B, g_B, tx, step=0):
     """One optimizer step on the mean group risk, plus the annealed IRMv1 or V-REx penalty."""
     inner, penalty_state = state.opt_state
     loss, grads = penalty_objective(state.params, penalty_state, x_BxS, y_B, g_B, step)
-    return applied(state, loss, grads, inner, penalty_state, factor)
+    return applied(state, loss, grads, inner, penalty_state, tx)
 
-  def step(state, batch, factor, count):
-    x_BxS, y_B, g_B = batch["x_train"], batch["y_train"], batch["g_train"]
-    if dro:
-      return update(state, x_BxS, y_B, g_B, factor)
-    return penalized_update(state, x_BxS, y_B, g_B, factor, count)  # the penalty anneals on the step count
+  def make_step(data):
+    tx = chain(placeholder, data["y_train"].shape[0])
+
+    def step(state, batch, count):
+      x_BxS, y_B, g_B = batch["x_train"], batch["y_train"], batch["g_train"]
+      if dro:
+        return update(state, x_BxS, y_B, g_B, tx)
+      return penalized_update(state, x_BxS, y_B, g_B, tx, count)  # the penalty anneals on the step count
+    return step
 
   def validate(state, data):
     val_loss, val_acc, acc_G, count_G = evaluate_groups(state.params, data["x_val"], data["y_val"], data["g_val"])
@@ -289,7 +293,7 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
     p_N = balanced_probabilities(data["g_train"], num_groups)
     return jax.random.choice(key, data["y_train"].shape[0], (steps, batch_size), p=p_N)
 
-  train_epochs = train.epoch_loop(step, validate, batch_size=batch_size, patience=patience, factor_at=factor_at,
+  train_epochs = train.epoch_loop(make_step, validate, batch_size=batch_size, patience=patience,
                                   batches=balanced_batches)
 
   def cost(data):
@@ -297,7 +301,8 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
     extra = (dict(group_step=0.01, group_adjustment=0.0) if dro else dict(penalty_weight=1.0, penalty_anneal=0.0))
     hp = dict(optim.defaults(optimizer, 1e-3), **extra)
     state = jax.eval_shape(init, jax.random.PRNGKey(0), hp, data)
-    step = jax.jit(update if dro else penalized_update).lower(
+    tx = chain(placeholder, data["y_train"].shape[0])
+    step = jax.jit(lambda *a: (update if dro else penalized_update)(*a, tx)).lower(
         state, rows(data["x_train"], batch_size), rows(data["y_train"], batch_size),
         jax.ShapeDtypeStruct((batch_size,), jnp.int32))
     forward = jax.jit(model.apply).lower(state.params, rows(data["x_train"], 1))
@@ -324,6 +329,6 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
                 model_loss=train.program_hash(lowered),
                 objective_state=train.program_hash(jax.jit(objective_state).lower(counts_G, hp)),
                 model_eval=train.program_hash(jax.jit(evaluate_groups).lower(params, *batch)),
-                **train.optimizer_programs(tx, tx_of, optim.defaults(optimizer, 0.0), factor_at))
+                **train.optimizer_programs(tx_of, placeholder, factor_at))
 
   return train.Trainer(init, train_epochs, evaluate, batch_size, cost, patience, signature)

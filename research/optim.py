@@ -177,6 +177,16 @@ def cosine(warmup_epochs, epochs):
   return factor
 
 
+def scheduled(tx, factor_at, steps_per_epoch):
+  """tx with the learning-rate schedule inside its chain: each update scaled by factor_at(fractional
+  epoch), the epoch read off optax.scale_by_schedule's own step count. Every optimizer here scales by
+  the learning rate last, so scaling the update is scaling the rate (weight decay included, as
+  optax's own schedules do). The constant schedule adds nothing to the chain."""
+  if factor_at is constant:
+    return tx
+  return optax.chain(tx, optax.scale_by_schedule(lambda count: factor_at(count / steps_per_epoch)))
+
+
 def schedule(name, *, warmup_epochs=0, epochs=1):
   """A schedule by name; `epochs` is the horizon cosine decays over (the maximum epochs)."""
   check_schedule(name)

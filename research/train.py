@@ -123,13 +123,13 @@ def permuted_batches(key, data, steps, batch_size):
   return jax.random.permutation(key, n)[:steps * batch_size].reshape(steps, batch_size)
 
 
-def epoch_loop(step, validate, *, batch_size, patience, factor_at, batches=permuted_batches):
+def epoch_loop(make_step, validate, *, batch_size, patience, batches=permuted_batches):
   """The engine's one training program: (state, data, epochs) -> (state, History), lax.scan over epochs
   and, inside each, over minibatches. Every trainer is this loop with its own hooks:
 
-    step(state, batch, factor, count) -> (state, loss)  one optimizer step on `batch` ({name: rows}
-        of every *_train array), the learning rate times `factor` (the schedule at the fractional
-        epoch), `count` the step's index on the epoch clock
+    make_step(data) -> step(state, batch, count) -> (state, loss)  one optimizer step on `batch`
+        ({name: rows} of every *_train array); `count` is the step's index on the epoch clock (the
+        learning-rate schedule is inside the optimizer's chain: optim.scheduled)
     validate(state, data) -> (val_loss, val_acc, score)  after each epoch; the best `score` so far
         selects the reported parameters (NaN is never better)
     batches(key, data, steps, batch_size) -> (steps, batch_size) indices of each step's examples
@@ -140,13 +140,14 @@ def epoch_loop(step, validate, *, batch_size, patience, factor_at, batches=permu
     n = data["y_train"].shape[0]
     steps = n // batch_size
     rows = {k: a for k, a in data.items() if k.endswith("_train")}
+    step = make_step(data)
 
     def one_step(carry, i_idx_B):
       state, loss_sum = carry
       i, idx_B = i_idx_B
       batch = {k: a[idx_B] for k, a in rows.items()}
       batch["x_train"] = sharding.constrain_batch(batch["x_train"])  # data parallel under a "batch" mesh
-      state, loss = step(state, batch, factor_at(state.epoch + i / steps), state.epoch * steps + i)
+      state, loss = step(state, batch, state.epoch * steps + i)
       return (state, loss_sum + loss), None
 
     def run_epoch(state):
@@ -187,13 +188,15 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
 
   patience: a member stops once its validation accuracy has not improved for this many epochs
   (0: never; it still keeps its best epoch's parameters). schedule: fractional epoch -> factor
-  on the learning rate (optim.schedule); None: constant. Both are constants of the program.
+  on the learning rate (optim.schedule), inside the optimizer's chain; None: constant. Both are
+  constants of the program.
   """
   tx_of = optim.make(optimizer)
   factor_at = schedule or optim.constant
   # Numeric hyperparameters are read from the optimizer state, so the update
   # never needs the values this placeholder transformation was built with.
-  tx = tx_of(optim.defaults(optimizer, 0.0))
+  placeholder = optim.defaults(optimizer, 0.0)
+  chain = lambda hp, n_train: optim.scheduled(tx_of(hp), factor_at, n_train // batch_size)
   # Decided at trace time: a model without state traces exactly the program it always did.
   stateful = nets.has_state(model)
 
@@ -205,7 +208,7 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
     if mask is not None:
       params = jax.tree.map(jnp.multiply, params, mask)
     model_state = model.init_state(k_init, data["x_train"][:1]) if stateful else None
-    return TrainState(params, tx_of(hp).init(params), k_data, jnp.zeros((), jnp.int32),
+    return TrainState(params, chain(hp, data["y_train"].shape[0]).init(params), k_data, jnp.zeros((), jnp.int32),
                       jnp.zeros((), bool), mask, params, jnp.full((), -jnp.inf), jnp.zeros((), jnp.int32),
                       jnp.zeros((), bool), model_state, model_state)
 
@@ -238,18 +241,15 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
     logits, model_state = model.train_apply(params, x_BxS, model_state)
     return jnp.mean(loss_fn(logits, y_B) * w_B), model_state
 
-  def update(state, x_BxS, y_B, w_B, factor=1.0):
-    """One optimizer step (the learning rate times `factor`); a non-finite loss or gradient
-    freezes the member instead (its model state too)."""
+  def update(state, x_BxS, y_B, w_B, tx):
+    """One step of the optimizer `tx`; a non-finite loss or gradient freezes the member instead
+    (its model state too)."""
     if stateful:
       (loss, model_state), grads = jax.value_and_grad(batch_loss_with_state, has_aux=True)(
           state.params, state.model_state, x_BxS, y_B, w_B)
     else:
       loss, grads = jax.value_and_grad(batch_loss)(state.params, x_BxS, y_B, w_B)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
-    # Every optimizer here scales its update by the learning rate last, so scaling the update
-    # is scaling the learning rate (weight decay included, as optax's schedules do).
-    updates = jax.tree.map(lambda u: u * factor, updates)
     params = optax.apply_updates(state.params, updates)
     if state.mask is not None:
       params = jax.tree.map(jnp.multiply, params, state.mask)
@@ -261,23 +261,28 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
                           opt_state=_select(ok, opt_state, state.opt_state),
                           diverged=state.diverged | ~finite), loss
 
-  def step(state, batch, factor, count):
-    del count  # the engine's own objective does not depend on the step
-    w_B = jnp.ones(batch_size) if "w_train" not in batch else batch["w_train"]
-    return update(state, batch["x_train"], batch["y_train"], w_B, factor)
+  def make_step(data):
+    tx = chain(placeholder, data["y_train"].shape[0])
+
+    def step(state, batch, count):
+      del count  # the engine's own objective does not depend on the step
+      w_B = jnp.ones(batch_size) if "w_train" not in batch else batch["w_train"]
+      return update(state, batch["x_train"], batch["y_train"], w_B, tx)
+    return step
 
   def validate(state, data):
     val_loss, val_acc = evaluate(state.params, data["x_val"], data["y_val"], state.model_state)
     return val_loss, val_acc, val_acc
 
-  train = epoch_loop(step, validate, batch_size=batch_size, patience=patience, factor_at=factor_at)
+  train = epoch_loop(make_step, validate, batch_size=batch_size, patience=patience)
 
   def cost(data):
     shape = lambda a, rows: jax.ShapeDtypeStruct((rows, *a.shape[1:]), a.dtype)
     x, y = data["x_train"], data["y_train"]
     state = jax.eval_shape(init, jax.random.PRNGKey(0), optim.defaults(optimizer, 1e-3), data)
-    step = jax.jit(update).lower(state, shape(x, batch_size), shape(y, batch_size),
-                                 jax.ShapeDtypeStruct((batch_size,), jnp.float32))
+    tx = chain(placeholder, y.shape[0])
+    step = jax.jit(lambda *a: update(*a, tx)).lower(state, shape(x, batch_size), shape(y, batch_size),
+                                                    jax.ShapeDtypeStruct((batch_size,), jnp.float32))
     example = jax.jit(forward).lower(state.params, shape(x, 1), state.model_state)
     largest = max((math.prod(a.shape) for a in jax.tree.leaves(state.params)), default=0)
     return Cost(_flops(step), _flops(example), int(largest))
@@ -288,7 +293,7 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
                 **model_programs(model, data, batch_size, jax.value_and_grad(loss, has_aux=stateful),
                                  lambda params, x, y, model_state: (loss_fn(forward(params, x, model_state), y),
                                                                     correct_fn(forward(params, x, model_state), y))),
-                **optimizer_programs(tx, tx_of, optim.defaults(optimizer, 0.0), factor_at))
+                **optimizer_programs(tx_of, placeholder, factor_at))
 
   return Trainer(init, train, evaluate, batch_size, cost, patience, signature)
 
@@ -324,14 +329,14 @@ def model_programs(model, data, batch_size, loss_and_grad, evaluated):
   return parts
 
 
-def optimizer_programs(tx, tx_of, hp, factor_at, params=None):
+def optimizer_programs(tx_of, hp, factor_at, params=None):
   """The optimizer's init and update, and the schedule's factor, lowered (params: the shapes they act on,
   here a stand-in of two arrays; the math does not depend on the model)."""
   params = params or {"b": jax.ShapeDtypeStruct((3,), jnp.float32), "w": jax.ShapeDtypeStruct((2, 3), jnp.float32)}
   hp = {k: jax.ShapeDtypeStruct((), jnp.float32) for k in hp}
   init = jax.jit(lambda hp, p: tx_of(hp).init(p)).lower(hp, params)
   opt_state = jax.eval_shape(lambda hp, p: tx_of(hp).init(p), hp, params)
-  update = jax.jit(tx.update).lower(params, opt_state, params)
+  update = jax.jit(lambda hp, g, s, p: tx_of(hp).update(g, s, p)).lower(hp, params, opt_state, params)
   factor = jax.jit(factor_at).lower(jax.ShapeDtypeStruct((), jnp.float32))
   return dict(optimizer_init=program_hash(init), optimizer_update=program_hash(update),
               schedule=program_hash(factor))
