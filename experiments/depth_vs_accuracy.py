@@ -4,6 +4,8 @@
   make depth PROFILE=quick        # a smoke test, about a minute on 2 CPU cores
   make depth ARGS="--config.activation=sigmoid"   # the article's logistic neurons
   make depth ARGS="--config.variants=['mlp']"     # any registered models with a depth option
+  make depth PROFILE=tiny ARGS="--config.variants=[/home/me/mine.py:highway]"   # a model of your own
+                                  # (a builder, flax.linen or flax.nnx module: research/adapters.py)
 
 Every variant (a name in models.MODELS) is trained at every depth, except where
 its network is the same function as the first variant's (a residual net
@@ -23,7 +25,7 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from research import config, models, protocol, readings, results, stats
+from research import adapters, config, models, protocol, readings, results, stats
 from research.depth_verdicts import DepthPair
 
 NAME = "depth_vs_accuracy"
@@ -82,7 +84,7 @@ def build(cfg, name, num_classes, depth):
 
 
 def label(name):
-  return LABELS.get(name, name)
+  return LABELS.get(name, adapters.short_name(name))
 
 
 def run(cfg, ctx):
@@ -164,12 +166,14 @@ def table(doc):
       row += [f"{r['learning_rate']:g}"] if tuned else []
     trained = [_by(res, depth, v) for v in variants]
     rows.append(row + [" / ".join(f"{r['s_per_model']:.1f}" for r in trained if r)])
-  caption = (f"**Depth vs accuracy.** Accuracy (%) of MLPs with L hidden layers of width {cfg['width']} "
+  mlps = set(cfg["variants"]) <= {"mlp", "residual_mlp"}
+  caption = (f"**Depth vs accuracy.** Accuracy (%) of {'MLPs' if mlps else 'networks'} with L hidden layers of "
+             f"width {cfg['width']} "
              f"({cfg['activation']}) on {ds['name']} ({ds['n_train']} train / {ds['n_val']} validation / "
              f"{ds['n_test']} test, input {'x'.join(map(str, ds['shape']))}), mean ± std over {cfg['seeds']} seeds; "
              f"{cfg['optimizer']} ({_lr_text(cfg)}, batch {cfg['batch_size']}), {protocol.rule(cfg)}. "
              "epochs: to the best validation accuracy, median (range); + marks a cell with a member still "
-             "improving at the maximum. L = 0 is logistic regression. "
+             f"improving at the maximum. {'L = 0 is logistic regression. ' if mlps else ''}"
              + "".join(DESCRIBED.get(v, "") for v in variants) +
              f"FLOPs: forward, per example. s / model: training seconds per model ({' / '.join(variants)}), "
              f"{doc['environment']['devices']}.")
@@ -199,7 +203,8 @@ def plots(doc):
 
 def title(cfg):
   """The title of what this config runs (REPORT.md and README show it above the table)."""
-  family = "MLPs" if set(cfg.variants) <= {"mlp", "residual_mlp"} else f"networks ({', '.join(cfg.variants)})"
+  family = ("MLPs" if set(cfg.variants) <= {"mlp", "residual_mlp"}
+            else f"networks ({', '.join(map(adapters.short_name, cfg.variants))})")
   data = {"fashion_mnist": "Fashion-MNIST"}.get(cfg.dataset, cfg.dataset)
   return (f"Depth vs accuracy: {family} of width {cfg.width} on {data}, {min(cfg.depths)} to {max(cfg.depths)} "
           "hidden layers, trained to convergence on validation")

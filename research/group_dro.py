@@ -191,7 +191,7 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
     if params is None:
       params = model.init(k_init, data["x_train"][:1])
     counts_G = jnp.bincount(data["g_train"], length=num_groups)
-    opt_state = (chain(opt_hp, data["y_train"].shape[0]).init(params), objective_state(counts_G, hp))
+    opt_state = (chain(opt_hp, data["x_train"].shape[0]).init(params), objective_state(counts_G, hp))
     return train.TrainState(params, opt_state, k_data, jnp.zeros((), jnp.int32), jnp.zeros((), bool), None,
                             params, jnp.full((), -jnp.inf), jnp.zeros((), jnp.int32), jnp.zeros((), bool))
 

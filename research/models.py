@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from research import cnn, resnet, rnn, supernet
+from research import adapters, cnn, resnet, rnn, supernet
 from research.errors import UserError
 # Re-exported: callers need one import for a model, its cost and its precision.
 from research.mlp import lenet_300_100, logistic, mlp, mlp_widths, residual_mlp  # noqa: F401
@@ -48,6 +48,8 @@ def _did_you_mean(word, valid):
 
 def options(name):
   """The option names a registered model takes (everything after num_classes), in signature order."""
+  if adapters.is_file_model(name):
+    return adapters.options(name) or []
   check_name(name)
   params = list(inspect.signature(MODELS[name]).parameters.values())[1:]
   return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
@@ -68,7 +70,11 @@ def check_options(name, given):
 
 
 def build(name, num_classes, **opts):
-  """The registered model `name` for `num_classes` classes; a UserError names what is valid."""
+  """The registered model `name` for `num_classes` classes; a UserError names what is valid.
+  FILE.py:NAME is a model in a file of the user's own (research/adapters.py): a builder, a flax.linen
+  or a flax.nnx module, given the options it declares."""
+  if adapters.is_file_model(name):
+    return adapters.load(name, num_classes, **opts)
   check_options(name, opts)
   return MODELS[name](num_classes, **opts)
 

@@ -29,6 +29,9 @@ class Model(NamedTuple):
   apply: Callable  # (params, x_BxS) -> logits_BxK; with state: (params, x_BxS, state) -> logits_BxK
   init_state: Callable = None   # (key, x_BxS) -> state; None: the model has no state
   train_apply: Callable = None  # (params, x_BxS, state) -> (logits_BxK, state)
+  # (params, x_BxS, rng) -> logits_BxK: training mode of a stochastic model (dropout), the rng drawn by
+  # the engine for each step; None: the model trains with apply. research/adapters.py makes these.
+  rng_apply: Callable = None
 
 
 def has_state(model):
@@ -73,8 +76,8 @@ def with_precision(model, precision="fp32"):
   dtype = PRECISIONS[precision]
   if dtype == jnp.float32:
     return model
-  if has_state(model):
-    raise ValueError("bf16 of a model with state is not supported; use fp32")
+  if has_state(model) or model.rng_apply is not None:
+    raise ValueError("bf16 of a model with state or randomness is not supported; use fp32")
 
   def apply(params, x_BxS):
     low = jax.tree.map(lambda p: p.astype(dtype), params)

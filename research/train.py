@@ -117,6 +117,16 @@ def _select(ok, new, old):
   return jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, old)
 
 
+# A stream of its own for a stochastic model's randomness (dropout), apart from the shuffling keys
+# (fold_in(key, epoch)): one rng per (member's seed, step), so a resumed run draws the same ones.
+RNG_STREAM = 0x64726F70
+
+
+def step_rng(key, count):
+  """The randomness of one training step of a member (count: the step on the epoch clock)."""
+  return jax.random.fold_in(jax.random.fold_in(key, RNG_STREAM), count)
+
+
 def permuted_batches(key, data, steps, batch_size):
   """Each epoch sees every training example once, in a fresh order (the last partial batch dropped)."""
   n = data["y_train"].shape[0]
@@ -197,8 +207,11 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
   # never needs the values this placeholder transformation was built with.
   placeholder = optim.defaults(optimizer, 0.0)
   chain = lambda hp, n_train: optim.scheduled(tx_of(hp), factor_at, n_train // batch_size)
-  # Decided at trace time: a model without state traces exactly the program it always did.
+  # Decided at trace time: a model without state or randomness traces exactly the program it always did.
   stateful = nets.has_state(model)
+  stochastic = model.rng_apply is not None
+  if stateful and stochastic:
+    raise ValueError("a model with both state and randomness is not supported yet")
 
   def init(key, hp, data, mask=None, params=None):
     """A fresh state; `params` (e.g. pruned or rewound weights) replaces the model's init."""
@@ -208,7 +221,7 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
     if mask is not None:
       params = jax.tree.map(jnp.multiply, params, mask)
     model_state = model.init_state(k_init, data["x_train"][:1]) if stateful else None
-    return TrainState(params, chain(hp, data["y_train"].shape[0]).init(params), k_data, jnp.zeros((), jnp.int32),
+    return TrainState(params, chain(hp, data["x_train"].shape[0]).init(params), k_data, jnp.zeros((), jnp.int32),
                       jnp.zeros((), bool), mask, params, jnp.full((), -jnp.inf), jnp.zeros((), jnp.int32),
                       jnp.zeros((), bool), model_state, model_state)
 
@@ -233,22 +246,23 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
     losses, hits = lax.map(one, (x, y, valid))
     return losses.sum() / n, hits.sum() / n
 
-  def batch_loss(params, x_BxS, y_B, w_B):
-    return jnp.mean(loss_fn(model.apply(params, x_BxS), y_B) * w_B)
+  def batch_loss(params, x_BxS, y_B, w_B, rng=None):
+    logits = model.rng_apply(params, x_BxS, rng) if stochastic else model.apply(params, x_BxS)
+    return jnp.mean(loss_fn(logits, y_B) * w_B)
 
   def batch_loss_with_state(params, model_state, x_BxS, y_B, w_B):
     """Training mode: the batch's own statistics, and the running ones updated (the aux output)."""
     logits, model_state = model.train_apply(params, x_BxS, model_state)
     return jnp.mean(loss_fn(logits, y_B) * w_B), model_state
 
-  def update(state, x_BxS, y_B, w_B, tx):
-    """One step of the optimizer `tx`; a non-finite loss or gradient freezes the member instead
-    (its model state too)."""
+  def update(state, x_BxS, y_B, w_B, tx, rng=None):
+    """One step of the optimizer `tx` (rng: a stochastic model's randomness for this step); a
+    non-finite loss or gradient freezes the member instead (its model state too)."""
     if stateful:
       (loss, model_state), grads = jax.value_and_grad(batch_loss_with_state, has_aux=True)(
           state.params, state.model_state, x_BxS, y_B, w_B)
     else:
-      loss, grads = jax.value_and_grad(batch_loss)(state.params, x_BxS, y_B, w_B)
+      loss, grads = jax.value_and_grad(batch_loss)(state.params, x_BxS, y_B, w_B, rng)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     if state.mask is not None:
@@ -265,9 +279,9 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
     tx = chain(placeholder, data["y_train"].shape[0])
 
     def step(state, batch, count):
-      del count  # the engine's own objective does not depend on the step
       w_B = jnp.ones(batch_size) if "w_train" not in batch else batch["w_train"]
-      return update(state, batch["x_train"], batch["y_train"], w_B, tx)
+      rng = step_rng(state.key, count) if stochastic else None
+      return update(state, batch["x_train"], batch["y_train"], w_B, tx, rng)
     return step
 
   def validate(state, data):
@@ -281,7 +295,8 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, patience=0, schedul
     x, y = data["x_train"], data["y_train"]
     state = jax.eval_shape(init, jax.random.PRNGKey(0), optim.defaults(optimizer, 1e-3), data)
     tx = chain(placeholder, y.shape[0])
-    step = jax.jit(lambda *a: update(*a, tx)).lower(state, shape(x, batch_size), shape(y, batch_size),
+    rng = jax.random.PRNGKey(0) if stochastic else None
+    step = jax.jit(lambda *a: update(*a, tx, rng)).lower(state, shape(x, batch_size), shape(y, batch_size),
                                                     jax.ShapeDtypeStruct((batch_size,), jnp.float32))
     example = jax.jit(forward).lower(state.params, shape(x, 1), state.model_state)
     largest = max((math.prod(a.shape) for a in jax.tree.leaves(state.params)), default=0)
@@ -319,8 +334,12 @@ def model_programs(model, data, batch_size, loss_and_grad, evaluated):
   stateful = nets.has_state(model)
   model_state = jax.eval_shape(model.init_state, key, _rows(x, 1)) if stateful else None
   batch = (_rows(x, batch_size), _rows(y, batch_size), jax.ShapeDtypeStruct((batch_size,), jnp.float32))
-  grads_of = jax.jit(loss_and_grad).lower(params, model_state, *batch) if stateful else \
-      jax.jit(loss_and_grad).lower(params, *batch)
+  if stateful:
+    grads_of = jax.jit(loss_and_grad).lower(params, model_state, *batch)
+  elif model.rng_apply is not None:  # a stochastic model's loss takes the step's rng
+    grads_of = jax.jit(loss_and_grad).lower(params, *batch, key)
+  else:
+    grads_of = jax.jit(loss_and_grad).lower(params, *batch)
   parts = dict(model_init=program_hash(jax.jit(model.init).lower(key, _rows(x, 1))),
                model_loss=program_hash(grads_of),
                model_eval=program_hash(jax.jit(evaluated).lower(params, *batch[:2], model_state)))
