@@ -1,8 +1,6 @@
-"""Width vs accuracy: does a wider hidden layer read 8x8 digits better? (the template experiment)
+"""Does a wider hidden layer read 8x8 digits better? The template experiment (docs/extending.md).
 
-Copy this file to experiments/<name>.py and set NAME to <name>: `make <name>`, `make paper`, REPORT.md
-and the tests find it through the registry. tests/test_extend.py runs this very file in a copy of the
-project, so the template cannot fall behind the engine. docs/extending.md walks through it.
+Copy it to experiments/<name>.py and set NAME = "<name>"; tests/test_extend.py runs this very file.
 """
 import matplotlib.pyplot as plt
 import ml_collections
@@ -12,9 +10,7 @@ from research import config, models, protocol, results, stats
 NAME = "width_vs_accuracy"
 ORDER = 50  # its place in `make paper` and REPORT.md
 TITLE = "Width vs accuracy: one hidden layer of growing width on scikit-learn's 8x8 digits"
-# Equivalence margin, points: about twice the binomial standard error (1.4 points) of one accuracy
-# near 90% on the 450 test digits; a smaller difference is within what the test set's draw moves.
-DELTA = 3.0
+DELTA = 3.0  # equivalence margin, points: twice the binomial sd (1.4) of one accuracy near 90% on 450 digits
 
 
 def get_config():
@@ -37,7 +33,7 @@ PROFILES = {"quick": dict(epochs=20, seeds=3), "tiny": dict(epochs=2, seeds=2, w
 
 
 def validate(cfg):
-  config.nonempty(cfg, "widths", "learning_rates")
+  config.nonempty(cfg, "widths", "learning_rates")  # one line, before anything trains
   config.positive(cfg, "widths", "learning_rates")
 
 
@@ -52,15 +48,12 @@ def run(cfg, ctx):
   return dict(rows=rows)
 
 
-def _lr(row, grid):
-  edge = " (grid edge)" if row["learning_rate"] in (min(grid), max(grid)) else ""  # the best may lie outside
-  return f"{row['learning_rate']:g}{edge}"
-
-
 def table(doc):
   cfg, rows = doc["config"], doc["results"]["rows"]
+  edge = (min(cfg["learning_rates"]), max(cfg["learning_rates"]))  # a pick there: the best may lie outside
   body = [[r["width"], stats.mean_sd_text(r["val_acc"]), stats.mean_sd_text(r["test_acc"]),
-           _lr(r, cfg["learning_rates"]), protocol.epochs_cell(r)] for r in rows]
+           f"{r['learning_rate']:g}" + (" (grid edge)" if r["learning_rate"] in edge else ""),
+           protocol.epochs_cell(r)] for r in rows]
   return results.markdown_table(["width", "val acc (%)", "test acc (%)", "lr (on validation)", "epochs"], body,
                                 f"**Width.** Mean ± std over {cfg['seeds']} seeds; {protocol.rule(cfg)}.")
 
