@@ -5,7 +5,8 @@
   render NAME [--profile P]   rewrites NAME's tables, reading and plots from its results.json
   report [--profile P]        writes results/[P/]REPORT.md and summary.md from every experiment
   paper [--profile P]         runs every experiment in the registry's order, then the report
-  readme                      copies the full profile's tables into README.md's results block
+  readme                      README.md's claims list: a line for every experiment, each linking its
+                              results/REPORT.md section (the verdicts in it are written by hand)
   list                        every experiment, its alias and title
 
 --debug shows the traceback of an error instead of its one line. Profiles: full (the default,

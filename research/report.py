@@ -1,4 +1,4 @@
-"""REPORT.md and summary.md from every registered experiment's outputs, and README's results block.
+"""REPORT.md and summary.md from every registered experiment's outputs, and README's claims list.
 
 A report covers one profile: results/REPORT.md the full profile (the committed paper),
 results/<profile>/REPORT.md any other. Each section says which profile and run it shows; a
@@ -10,6 +10,7 @@ import sys
 import time
 
 from research import depth_verdicts, faults, paths, registry, results, tables
+from research.errors import UserError
 from research.experiment import UnsealedError, check_folder, read_doc, reading, recover
 
 
@@ -125,52 +126,84 @@ def write(profile=paths.FULL, paper_seconds=None):
   return path
 
 
-BEGIN, END = "<!-- paper -->", "<!-- /paper -->"
+# README's claims list: one hand-written line per registered experiment, its verdict in words, ending
+# in a link to the experiment's REPORT.md section. The verdicts are written, not generated (no
+# experiment exposes a one-line headline); what `readme` keeps true is the list itself: a line for
+# every experiment, in paper order, each linking the section REPORT.md has for it now.
+CLAIMS_BEGIN, CLAIMS_END = "<!-- claims -->", "<!-- /claims -->"
+REPORT_LINK = "results/REPORT.md"
+CLAIM_LINK = re.compile(r"\[`make ([\w-]+)`\]\(" + re.escape(REPORT_LINK) + r"(#[\w-]*)?\)")
 
 
-def readme_blocks(text):
-  """{name: (start, end)} of the `<!-- results:PATH -->` ... `<!-- /results -->` blocks of a README."""
-  return {m.group(1): (m.start(2), m.end(2))
-          for m in re.finditer(r"<!-- results:([\w/.]+) -->\n(.*?)(?=<!-- /results -->)", text, re.S)}
+def anchor(heading, seen):
+  """GitHub's anchor of a markdown heading: lower case, punctuation dropped, spaces to hyphens, and
+  -1, -2, ... after a repeat; `seen` counts the anchors met so far in the file."""
+  slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+  n = seen.get(slug, 0)
+  seen[slug] = n + 1
+  return f"{slug}-{n}" if n else slug
 
 
-def paper_block():
-  """README's generated results: one section per registered experiment with full results."""
-  root = paths.results_dir(paths.FULL)
-  parts = []
-  for entry in registry.scan():
-    table = recover(root / entry.name) / "table.md"
-    if table.exists():
-      with reading(table.parent):
-        try:
-          doc = read_doc(table.parent / "results.json")
-        except UnsealedError:
-          continue
-        note = "".join(_old_protocol_note(doc, entry.alias or entry.name))
-        parts.append(f"### {doc.get('title', entry.title)}\n\n{note + chr(10) if note else ''}"
-                     f"{table.read_text().rstrip()}\n")
-  return "\n".join(parts)
+def report_anchors(text):
+  """({anchor: heading} of every heading of a REPORT.md, {make target: anchor} of its experiment
+  sections): an experiment's section is the heading whose first line is `make TARGET` (profile ...)."""
+  anchors, sections, seen, last = {}, {}, {}, None
+  for line in text.splitlines():
+    heading = re.match(r"#+ (.*)", line)
+    if heading:
+      last = anchor(heading.group(1), seen)
+      anchors[last] = heading.group(1)
+    elif line.strip():
+      target = re.match(r"`make ([\w-]+)` \(profile", line)
+      if target and last:
+        sections.setdefault(target.group(1), last)
+      last = None  # only the heading's first line names its experiment
+  return anchors, sections
 
 
-def synced(text):
-  """README text with its blocks filled from the full profile's files."""
-  root = paths.results_dir(paths.FULL)
-  out, last = [], 0
-  for name, (start, end) in sorted(readme_blocks(text).items(), key=lambda kv: kv[1][0]):
-    src = root / name
-    if not src.exists():
-      continue
-    out += [text[last:start], src.read_text().rstrip("\n") + "\n"]
-    last = end
-  out.append(text[last:])
-  text = "".join(out)
-  if BEGIN in text and END in text:
-    head, rest = text.split(BEGIN, 1)
-    text = head + BEGIN + "\n" + paper_block() + rest[rest.index(END):]
-  return text
+def _claim_lines(text):
+  """(head, {target: line}, tail) of README's claims block; one line per `- ` item."""
+  if CLAIMS_BEGIN not in text or CLAIMS_END not in text:
+    raise UserError(f"README.md has no claims list ({CLAIMS_BEGIN} ... {CLAIMS_END})")
+  head, rest = text.split(CLAIMS_BEGIN, 1)
+  block, tail = rest.split(CLAIMS_END, 1)
+  lines = {}
+  for line in block.strip("\n").splitlines():
+    m = CLAIM_LINK.search(line)
+    if not line.startswith("- ") or not m:
+      raise UserError(f"README's claims list: '{line[:60]}' is not '- claim and verdict [`make NAME`]"
+                      f"({REPORT_LINK}#section)'")
+    lines[m.group(1)] = line
+  return head, lines, tail
+
+
+def synced(text, report_text=None):
+  """README text with its claims list in paper order, a line for every registered experiment (a
+  placeholder where none is written yet) and every line's link on its experiment's REPORT.md section."""
+  if report_text is None:
+    report = paths.results_dir(paths.FULL) / "REPORT.md"
+    report_text = report.read_text() if report.exists() else ""
+  _, sections = report_anchors(report_text)
+  head, lines, tail = _claim_lines(text)
+  entries = registry.scan()
+  known = {n for e in entries for n in (e.name, e.alias) if n}
+  stray = sorted(set(lines) - known)
+  if stray:
+    raise UserError(f"README's claims list names `make {stray[0]}`, which is no experiment; valid: "
+                    f"{', '.join(sorted(known))}")
+  out = []
+  for e in entries:
+    target = e.alias or e.name
+    line = lines.get(target) or lines.get(e.name) or (
+        f"- **{e.title or e.name}.** Its verdict is not written yet. [`make {target}`]({REPORT_LINK})")
+    section = sections.get(target) or sections.get(e.name)
+    link = f"[`make {target}`]({REPORT_LINK}{'#' + section if section else ''})"
+    out.append(CLAIM_LINK.sub(lambda _: link, line, count=1))
+  return head + CLAIMS_BEGIN + "\n" + "\n".join(out) + "\n" + CLAIMS_END + tail
 
 
 def sync_readme(readme=None):
+  """Rewrites README.md's claims list (see synced); the verdicts in it stay as written."""
   readme = readme or paths.ROOT / "README.md"
   results.write_atomic(readme, synced(readme.read_text()))
   return readme

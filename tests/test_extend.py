@@ -1,5 +1,6 @@
-"""README's "Extend it", done as written: a model in one function plus one registry line, an
-experiment in one file, in a copy of the project; then the public commands find and run them."""
+"""docs/extending.md, done as written: a model in one function plus one registry line, and the
+template experiment (docs/template_experiment.py) copied in as one file, in a copy of the project;
+then the public commands find and run them."""
 import json
 import os
 import pathlib
@@ -8,6 +9,8 @@ import subprocess
 import sys
 
 import pytest
+
+from research import registry
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -24,79 +27,26 @@ def scaled_mlp(num_classes, *, depth=1, width=16, activation="relu", scale=2.0):
 MODELS["scaled_mlp"] = scaled_mlp
 '''
 
-EXPERIMENT = '''"""Width vs accuracy: one hidden layer of growing width (a user's new experiment)."""
-import matplotlib.pyplot as plt
-import ml_collections
-
-from research import config, models, protocol, stats
-
-NAME = "width_vs_accuracy"
-ORDER = 50
-TITLE = "Width vs accuracy"
-
-
-def get_config():
-  c = ml_collections.ConfigDict()
-  c.dataset = "digits"
-  c.widths = [4, 16]
-  c.val_size = 150         # the protocol: every choice reads a validation split,
-  c.epochs = 2             # the maximum epochs,
-  c.patience = 1           # the stopping rule,
-  c.schedule = "constant"  # and the learning-rate schedule
-  c.warmup_epochs = 0.0
-  c.seeds = 2
-  c.learning_rate = 3e-3
-  c.optimizer = "adam"
-  c.batch_size = 64
-  return c
-
-
-PROFILES = {"quick": dict(epochs=1), "tiny": dict(epochs=1)}
-
-
-def validate(cfg):
-  config.positive(cfg, "widths")
-
-
-def run(cfg, ctx):
-  ds, arrays = ctx.data(cfg.dataset, val_size=cfg.val_size)
-  rows = []
-  for w in cfg.widths:
-    model = models.build("mlp", ds.num_classes, depth=1, width=w)
-    out = ctx.cell(ctx.trainer(model), arrays, name=f"w{w}",
-                   spec=dict(width=w), seeds=list(range(cfg.seeds)),
-                   hparams=[{"learning_rate": cfg.learning_rate}] * cfg.seeds)
-    rows.append(dict(width=w, **out.summary.numbers()))
-  return dict(rows=rows)
-
-
-def table(doc):
-  rows = [[r["width"], stats.mean_sd_text(r["test_acc"]), protocol.epochs_cell(r)] for r in doc["results"]["rows"]]
-  return (f"**Width.** Test accuracy (%), {protocol.rule(doc['config'])}.\\n\\n"
-          "| width | test acc | epochs |\\n|---|---|---|\\n" + "".join(f"| {w} | {a} | {e} |\\n" for w, a, e in rows))
-
-
-def plots(doc):
-  fig, ax = plt.subplots()
-  ax.plot([r["width"] for r in doc["results"]["rows"]], [1, 2])
-  return {"width.png": fig}
-
-
-def reading(doc):
-  return "- Widths: " + ", ".join(str(r["width"]) for r in doc["results"]["rows"]) + "."
-'''
+# The template experiment docs/extending.md points to, run as it stands: the file the docs show is the
+# file that is tested, so it cannot fall behind the engine.
+TEMPLATE = ROOT / "docs" / "template_experiment.py"
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-  """A copy of the project (code only) with the README's two recipes applied."""
+  """A copy of the project (code only) with docs/extending.md's two recipes applied."""
   copy = tmp_path_factory.mktemp("extend") / "project"
   shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", ".cache", "checkpoints", "results",
                                                             "__pycache__", "*.egg-info"))
   models_py = copy / "research" / "models.py"
   models_py.write_text(models_py.read_text() + MODEL)
-  (copy / "experiments" / "width_vs_accuracy.py").write_text(EXPERIMENT)
+  shutil.copy(TEMPLATE, copy / "experiments" / f"{_template_name()}.py")
   return copy
+
+
+def _template_name():
+  """The template's NAME, read the way the registry reads it (an experiment's file is named NAME)."""
+  return registry._constants(TEMPLATE)["NAME"]
 
 
 def _run(project, *args):
@@ -109,15 +59,22 @@ def _run(project, *args):
 
 
 def test_a_new_experiment_is_one_file(project):
-  assert "width_vs_accuracy" in _run(project, "list")
-  make = subprocess.run(["make", "-n", "width_vs_accuracy", "PROFILE=tiny"], cwd=project, capture_output=True,
-                        text=True)
-  assert "research run width_vs_accuracy --profile tiny" in make.stdout, make.stdout + make.stderr
-  _run(project, "run", "width_vs_accuracy", "--profile", "tiny", "--no-progress")
-  out = project / "results" / "tiny" / "width_vs_accuracy"
-  assert "| 16 |" in (out / "table.md").read_text() and (out / "width.png").exists()
+  name = _template_name()
+  assert name in _run(project, "list")
+  make = subprocess.run(["make", "-n", name, "PROFILE=tiny"], cwd=project, capture_output=True, text=True)
+  assert f"research run {name} --profile tiny" in make.stdout, make.stdout + make.stderr
+  _run(project, "run", name, "--profile", "tiny", "--no-progress")
+  out = project / "results" / "tiny" / name
+  table = (out / "table.md").read_text()
+  assert "| 4 |" in table and "| 16 |" in table and (out / "width.png").exists()
+  doc = json.loads((out / "results.json").read_text())
+  # Every width's rate was chosen from the grid on validation, and the reading states one verdict.
+  grid = doc["config"]["learning_rates"]
+  assert all(r["learning_rate"] in grid and len(r["grid"]) == len(grid) for r in doc["results"]["rows"])
+  reading = (out / "reading.md").read_text()
+  assert any(f"width 16: {w}" in reading for w in ("better", "worse", "equivalent", "unresolved")), reading
   _run(project, "report", "--profile", "tiny")
-  assert "Width vs accuracy" in (project / "results" / "tiny" / "REPORT.md").read_text()
+  assert f"## {registry._constants(TEMPLATE)['TITLE']}" in (project / "results" / "tiny" / "REPORT.md").read_text()
 
 
 def test_a_new_model_is_one_function_and_one_registry_line(project):
