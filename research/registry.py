@@ -11,7 +11,7 @@ Adding an experiment is writing one module (see experiments/depth_vs_accuracy.py
   depth_pairs(doc)             # optional: its deeper-vs-shallower comparisons for REPORT.md's depth
                                # summary (research/depth_verdicts.py)
 
-The Makefile, `make paper`, REPORT.md, README's results blocks, `python -m research list` and the
+The Makefile, `make paper`, REPORT.md, README's claims list, `python -m research list` and the
 tests all read this registry. `scan()` reads the constants without importing anything (the
 Makefile calls `python3 -m research.registry targets` before the project is installed).
 """

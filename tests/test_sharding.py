@@ -65,7 +65,7 @@ def _depth_run(workdir, extra_env, n_processes=1):
 
 @pytest.mark.slow
 def test_two_processes_on_one_machine_match_one_process(tmp_path):
-  """The README's multi-host example: two JAX processes, one CPU device each, gloo collectives."""
+  """docs/engine.md's multi-host example: two JAX processes, one CPU device each, gloo collectives."""
   one = _depth_run(tmp_path / "one", {})
   two = _depth_run(tmp_path / "two", {"JAX_COORDINATOR_ADDRESS": "localhost:12357", "JAX_NUM_PROCESSES": "2"}, 2)
   assert two["environment"]["devices"].startswith("2 x")
