@@ -105,20 +105,20 @@ def _tuple(option):
   return tuple(option) if isinstance(option, list) else option
 
 
-def cnn(num_classes, channels=(6, 16), kernel=5, stride=1, padding="SAME", pool=2, dense=(120, 84),
+def cnn(num_classes, *, channels=(6, 16), kernel=5, stride=1, padding="SAME", pool=2, dense=(120, 84),
         activation="relu"):
   return from_flax(CNN(num_classes, tuple(channels), _tuple(kernel), _tuple(stride), _tuple(padding),
                        pool, tuple(dense), activation))
 
 
-def lenet5(num_classes, activation="relu"):
+def lenet5(num_classes, *, activation="relu"):
   """LeNet-5 on 28x28 inputs (LeCun et al. 1998, with ReLU and max-pooling): the first conv pads
   28x28 to keep its size, as the original's 32x32 input did; 61.7K parameters."""
   return cnn(num_classes, channels=(6, 16), kernel=5, padding=("SAME", "VALID"), pool=2,
              dense=(120, 84), activation=activation)
 
 
-def mnist1d_cnn(num_classes, channels=25, activation="relu"):
+def mnist1d_cnn(num_classes, *, channels=25, activation="relu"):
   """The MNIST-1D paper's CNN (Greydanus and Kobak): three convs of `channels` (kernels 5, 3, 3,
   stride 2, padding 1), no pooling, straight to the classifier; 5.2K parameters on 40-step signals."""
   return cnn(num_classes, channels=(channels,) * 3, kernel=(5, 3, 3), stride=2, padding=1, pool=1,

@@ -75,5 +75,5 @@ def layers(blocks, stages=3):
   return 2 * stages * blocks + 2
 
 
-def resnet(num_classes, blocks=3, widths=(16, 32, 64), shortcut=True):
+def resnet(num_classes, *, blocks=3, widths=(16, 32, 64), shortcut=True):
   return from_flax_with_state(ResNet(num_classes, blocks, tuple(widths), shortcut))

@@ -125,14 +125,14 @@ def recurrent(num_classes, cell="gru", hidden=64, bidirectional=False, readout="
   return Model(init, apply)
 
 
-def gru(num_classes, hidden=64, bidirectional=False, readout="last", unroll=1):
+def gru(num_classes, *, hidden=64, bidirectional=False, readout="last", unroll=1):
   return recurrent(num_classes, "gru", hidden, bidirectional, readout, unroll)
 
 
-def lstm(num_classes, hidden=64, bidirectional=False, readout="last", unroll=1):
+def lstm(num_classes, *, hidden=64, bidirectional=False, readout="last", unroll=1):
   return recurrent(num_classes, "lstm", hidden, bidirectional, readout, unroll)
 
 
-def mnist1d_gru(num_classes, hidden=6, unroll=1):
+def mnist1d_gru(num_classes, *, hidden=6, unroll=1):
   """The MNIST-1D paper's GRU: bidirectional, 6 hidden units, every step's output to the classifier."""
   return recurrent(num_classes, "gru", hidden, bidirectional=True, readout="all", unroll=unroll)

@@ -55,7 +55,7 @@ def test_cnn_equals_flax_conv_and_max_pool():
            ((4, 5), (5, 3), (2, 2), (1, 1), 1, (2, 40, 1)),                  # 1-D, integer padding
            ((3,), (3,), (1,), ("SAME",), 3, (2, 20, 2))]
   for channels, kernel, stride, padding, pool, shape in cases:
-    ours = cnn.cnn(10, channels, kernel, stride, padding, pool, dense=())
+    ours = cnn.cnn(10, channels=channels, kernel=kernel, stride=stride, padding=padding, pool=pool, dense=())
     ref = models.from_flax(Reference(channels, kernel, stride, padding, pool))
     x = _x(*shape)
     p = ours.init(jax.random.key(1), x)
