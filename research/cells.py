@@ -30,7 +30,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from tqdm.auto import tqdm
 
-from research import curves, faults, halving, integrity, limits, results, sharding, train
+from research import curves, faults, halving, integrity, limits, programs, results, sharding, train
 from research.summary import Final, Member, Summary, Timing
 from research.errors import UserError
 
@@ -70,7 +70,7 @@ def digest(tree):
   return hashlib.sha1("".join(_content_hash(leaf) for leaf in jax.tree.leaves(tree)).encode()).hexdigest()[:16]
 
 
-_program_hash = train.program_hash
+_program_hash = programs.program_hash
 
 
 # Bumped by hand when a change to the engine alters a number a cell reports: tests/test_golden.py

@@ -58,7 +58,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from research import optim, sharding, train
+from research import optim, programs, sharding, train
 
 # Hyperparameters of the adversary, read from hp beside the optimizer's.
 GROUP_HPARAMS = ("group_step", "group_adjustment")
@@ -325,10 +325,10 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
                jax.jit(penalty_objective).lower(params, own, *batch, step))
     return dict(trainer="group_dro", objective=objective, selection=selection, num_groups=num_groups,
                 optimizer=optimizer, batch_size=batch_size, patience=patience, eval_batch=eval_batch,
-                model_init=train.program_hash(jax.jit(model.init).lower(key, rows(data["x_train"], 1))),
-                model_loss=train.program_hash(lowered),
-                objective_state=train.program_hash(jax.jit(objective_state).lower(counts_G, hp)),
-                model_eval=train.program_hash(jax.jit(evaluate_groups).lower(params, *batch)),
-                **train.optimizer_programs(tx_of, placeholder, factor_at))
+                model_init=programs.program_hash(jax.jit(model.init).lower(key, rows(data["x_train"], 1))),
+                model_loss=programs.program_hash(lowered),
+                objective_state=programs.program_hash(jax.jit(objective_state).lower(counts_G, hp)),
+                model_eval=programs.program_hash(jax.jit(evaluate_groups).lower(params, *batch)),
+                **programs.optimizer_programs(tx_of, placeholder, factor_at))
 
   return train.Trainer(init, train_epochs, evaluate, batch_size, cost, patience, signature)
