@@ -1,6 +1,5 @@
 """The plain vs residual CNN ladder: the nets, the reading's family and verdicts, He's CIFAR-10 recipe
 as a config, and a tiny run end to end (tests/test_registry.py runs the permuted-test-label audit)."""
-import json
 import shlex
 
 import jax
@@ -86,9 +85,8 @@ def test_hes_cifar10_recipe_is_a_valid_config_of_this_experiment():
 
 
 @pytest.mark.slow
-def test_tiny_run_writes_table_plot_and_reading(workdir):
-  out, _ = experiment.execute("resnet", "tiny", [], progress=False)
-  doc = json.loads((out / "results.json").read_text())
+def test_tiny_run_writes_table_plot_and_reading(tiny_paper):
+  out, doc = tiny_paper.run("resnet_ladder")
   rows = doc["results"]["rows"]
   assert [r["layers"] for r in rows] == [8, 14]
   for r in rows:
