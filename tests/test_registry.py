@@ -83,6 +83,7 @@ def test_a_smoke_run_never_touches_the_full_results(tiny_paper):
   assert starts == sorted(starts)
 
 
+@pytest.mark.slow
 def test_every_experiment_is_a_make_target_and_make_n_writes_nothing():
   before = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True,
                           text=True).stdout

@@ -214,6 +214,7 @@ def test_read_only_results_folder(populated):
   assert "not writable" in text and "RESEARCH_RESULTS_DIR" in text
 
 
+@pytest.mark.slow
 def test_debug_flag_shows_the_traceback(workdir):
   p = subprocess.run([sys.executable, "-m", "research", "run", "deapth", "--debug"], cwd=ROOT,
                      env=_env(workdir), capture_output=True, text=True)

@@ -12,6 +12,7 @@ from experiments import resnet_ladder
 from experiments.resnet_ladder import ladder, recipes
 
 
+@pytest.mark.slow
 def test_he_resnet_20_has_the_papers_layers_and_parameters():
   """ResNet-20 on 32x32x3: 0.27M parameters (He et al. Table 6); plain and residual share them."""
   res, plain = (models.build("resnet", 10, blocks=3, shortcut=s) for s in (True, False))

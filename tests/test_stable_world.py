@@ -105,6 +105,7 @@ def test_verdicts_read_robustness_raw_and_at_matched_clean_accuracy():
   assert v[("mnist16", "depth", "raw")].comparison.family == 4
 
 
+@pytest.mark.slow
 def test_the_evaluation_reads_the_selected_parameters_and_batch_norm_statistics():
   """A ResNet's members evaluated as the experiment does: their best parameters with their running
   statistics, not those of the last epoch, and per member."""
