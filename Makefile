@@ -55,12 +55,17 @@ report: setup
 readme: setup
 	$(PY) -m research readme
 
-test: setup
-	$(PY) -m pytest tests
+# On TEST_WORKERS pytest-xdist workers (0: in this process); the tests that read the tiny paper
+# are one group, so one worker runs it once (tests/conftest.py).
+TEST_WORKERS ?= 2
+PYTEST = $(PY) -m pytest tests -n $(TEST_WORKERS) --dist loadgroup
 
-# Without the tests marked slow (whole experiments, subprocess runs): seconds per case.
+test: setup
+	$(PYTEST)
+
+# Without the tests marked slow (whole experiments, subprocess runs, tests of many seconds): a few minutes.
 test-fast: setup
-	$(PY) -m pytest tests -m "not slow"
+	$(PYTEST) -m "not slow"
 
 bench: setup
 	$(PY) -m pip install -q -e '.[bench]'

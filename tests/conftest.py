@@ -1,11 +1,21 @@
 """Shared fixtures. Results and checkpoints of tests go to a temporary folder;
 the data and compilation caches are the project's own (.cache/), so a second
-`make test` compiles and parses less."""
+`make test` compiles and parses less. The tiny paper runs once per session (tiny_paper,
+permuted_paper): every test of an experiment's tiny profile reads that run's outputs."""
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 import pytest
 
 from research import data
+from research import registry
 from research import runtime
 
 runtime.setup_jax()
@@ -36,3 +46,118 @@ def tiny():
   xv = jax.random.normal(k4, (64, 12))
   return dict(x_train=x, y_train=jnp.argmax(x @ w, -1), x_test=xt, y_test=jnp.argmax(xt @ w, -1),
               x_val=xv, y_val=jnp.argmax(xv @ w, -1))
+
+
+# ----------------------------------------------------------------------------
+# The tiny paper: one per session. tests/test_registry.py and the per-experiment test files read an
+# experiment's tiny profile from it instead of running that profile again (each run costs minutes).
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PAPER_GROUP = "tiny_paper"  # the pytest-xdist group of every test that reads it: one worker runs them
+PAPER_FIXTURES = ("tiny_paper", "permuted_paper")
+
+
+class TinyPaper(NamedTuple):
+  """`python -m research paper --profile tiny` run twice into one folder: the second run must reuse every cell."""
+  root: pathlib.Path  # results/ and ckpt/ as the second run left them
+  first: dict         # experiment name -> the first run's results.json
+  second: dict        # experiment name -> the second run's results.json
+
+  def out(self, name):
+    """The results folder of experiment `name` as the first run wrote it (the second rewrites results/)."""
+    return self.root / "first" / name
+
+  def run(self, name):
+    """(the first run's results folder, its results.json) of experiment `name`."""
+    return self.out(name), self.first[name]
+
+
+def _env(tmp, **extra):
+  return dict(os.environ, RESEARCH_RESULTS_DIR=str(tmp / "results"), RESEARCH_CHECKPOINTS_DIR=str(tmp / "ckpt"),
+              **extra)
+
+
+def _docs(tmp):
+  return {n: json.loads((tmp / "results" / "tiny" / n / "results.json").read_text()) for n in registry.names()}
+
+
+def _paper(tmp):
+  p = subprocess.run([sys.executable, "-m", "research", "paper", "--profile", "tiny"], cwd=ROOT, env=_env(tmp),
+                     capture_output=True, text=True, timeout=2400)
+  assert p.returncode == 0, p.stderr[-3000:]
+  return _docs(tmp)
+
+
+class _Permuted:
+  """The tiny paper with its test labels permuted (research/data.py), in a background process: it runs
+  while the first tiny paper does, on the other core, each experiment as `make paper` runs it but in the
+  opposite order, so that each run finds the other's compiled programs in the cache for its second half."""
+
+  def __init__(self, tmp):
+    self.tmp, self.proc, self.log = tmp, None, tmp / "log.txt"
+
+  def start(self):
+    if self.proc is None:
+      names = list(reversed(registry.names()))
+      script = ("import subprocess, sys\n"
+                f"for n in {names!r}:\n"
+                "  c = subprocess.call([sys.executable, '-m', 'research', 'run', n, '--profile', 'tiny', '--no-progress'])\n"
+                "  if c: sys.exit(c)\n")
+      with open(self.log, "w") as log:
+        self.proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                     env=_env(self.tmp, RESEARCH_PERMUTE_TEST_LABELS="1"))
+    return self
+
+  def docs(self):
+    code = self.start().proc.wait(timeout=2400)
+    assert code == 0, self.log.read_text()[-3000:]
+    return _docs(self.tmp)
+
+  def stop(self):
+    if self.proc is not None and self.proc.poll() is None:
+      self.proc.kill()
+      self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def _permuted(tmp_path_factory):
+  job = _Permuted(tmp_path_factory.mktemp("permuted"))
+  yield job
+  job.stop()
+
+
+def _wanted(request, fixture):
+  return any(fixture in getattr(item, "fixturenames", ()) for item in request.session.items)
+
+
+@pytest.fixture(scope="session")
+def tiny_paper(tmp_path_factory, request, _permuted):
+  """The tiny paper (TinyPaper): every registered experiment end to end on its tiny profile, then again."""
+  if _wanted(request, "permuted_paper"):
+    _permuted.start()  # beside the first run rather than after it
+  tmp = tmp_path_factory.mktemp("paper")
+  first = _paper(tmp)
+  shutil.copytree(tmp / "results" / "tiny", tmp / "first")
+  return TinyPaper(tmp, first, _paper(tmp))
+
+
+@pytest.fixture(scope="session")
+def permuted_paper(_permuted):
+  """experiment name -> results.json of the tiny paper whose test labels are permuted."""
+  return _permuted.docs()
+
+
+# Slow tests in files whose owners mark them there in time (each trains many cells).
+SLOW = {"tests/test_golden.py::test_reference_cells_report_the_golden_numbers"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+  """Every test that reads the tiny paper in one xdist group (`-n 2 --dist loadgroup`), so that one worker
+  runs the paper once (xdist reads the mark in its own hook, after this one); and the SLOW ones marked."""
+  for item in items:
+    if set(PAPER_FIXTURES) & set(getattr(item, "fixturenames", ())):
+      item.add_marker(pytest.mark.xdist_group(PAPER_GROUP))
+      item.add_marker(pytest.mark.slow)  # a whole tiny paper
+    if item.nodeid.split("[")[0] in SLOW:
+      item.add_marker(pytest.mark.slow)

@@ -1,11 +1,9 @@
 """architectures: every family under one rule and one grid, selection blind to the test set, and
 published rows that state their conditions."""
-import json
 
 import pytest
 
 from experiments import architectures
-from research import experiment
 
 def _check_one_rule_and_grid(doc, folder):
   """Every family of a table: the same maximum epochs, the same grid, the same seeds."""
@@ -23,10 +21,10 @@ def _check_one_rule_and_grid(doc, folder):
 
 
 @pytest.mark.slow
-def test_one_rule_and_one_grid_for_every_family(workdir):
+def test_one_rule_and_one_grid_for_every_family(tiny_paper):
   """(tests/test_registry.py checks, for every experiment, that permuted test labels change no choice.)"""
-  out, _ = experiment.execute("architectures", "tiny", [], progress=False)
-  _check_one_rule_and_grid(json.loads((out / "results.json").read_text()), out)
+  out, doc = tiny_paper.run("architectures")
+  _check_one_rule_and_grid(doc, out)
 
 
 def test_full_config_treats_every_family_alike():

@@ -67,6 +67,7 @@ def test_the_engine_trains_the_state_and_evaluates_with_it(images):
   np.testing.assert_allclose(last, hist.val_acc[-1], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_state_survives_vmap_map_and_chunking(images):
   trainer = train.make_trainer(_model(), "adam", 32, patience=2)
   seeds, hps = [0, 1, 2], [HP, {"learning_rate": 1e-2}, HP]
@@ -90,6 +91,7 @@ def test_state_survives_vmap_map_and_chunking(images):
   _trees_equal(whole, chunked)
 
 
+@pytest.mark.slow
 def test_a_killed_cell_resumes_with_its_batch_statistics_bit_for_bit(images, tmp_path, monkeypatch):
   trainer = train.make_trainer(_model(), "adam", 32)
   run = lambda root: cells.run_cell(trainer, images, name="bn", spec={}, seeds=[0, 1], hparams=[HP, HP], epochs=4,

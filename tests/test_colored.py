@@ -1,13 +1,12 @@
 """Colored MNIST (experiments/colored/): the environments, the IRMv1 and V-REx penalties and their
 annealing (research/group_dro.py), and the tiny profile end to end."""
-import json
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research import data, experiment, group_dro, models, tables, train
+from research import data, group_dro, models, tables, train
 from research.errors import UserError
 
 from experiments import colored
@@ -149,9 +148,9 @@ def test_validate_refuses_what_no_table_can_come_from():
     colored.validate(cfg)
 
 
-def test_tiny_run_writes_table_plots_and_reading(workdir):
-  out, _ = experiment.execute("colored", "tiny", [], progress=False)
-  doc = json.loads((out / "results.json").read_text())
+@pytest.mark.slow
+def test_tiny_run_writes_table_plots_and_reading(tiny_paper):
+  out, doc = tiny_paper.run("colored")
   cfg = doc["config"]
   rows = doc["results"]["sources"]["mnist"]["rows"]
   assert [(r["contender"], r["rule"]) for r in rows] == [(c, rule) for c in cfg["contenders"] for rule in cfg["rules"]]

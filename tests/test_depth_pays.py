@@ -1,13 +1,12 @@
 """Where depth pays: the exact sawtooth net, the piece counter, the synthetic data, the readings, and a
 tiny run end to end (tests/test_registry.py runs the permuted-test-label audit and the reuse check)."""
-import json
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research import data, experiment, models, tables, train
+from research import data, models, tables, train
 from experiments import depth_pays
 from experiments.depth_pays import paper_cut, sawtooth
 
@@ -175,9 +174,8 @@ def test_readings_call_differences_through_one_holm_family_per_part():
 
 
 @pytest.mark.slow
-def test_tiny_run_writes_tables_plots_and_a_reading(workdir):
-  out, _ = experiment.execute("pays", "tiny", [], progress=False)
-  doc = json.loads((out / "results.json").read_text())
+def test_tiny_run_writes_tables_plots_and_a_reading(tiny_paper):
+  out, doc = tiny_paper.run("depth_pays")
   rows = doc["results"]["sawtooth"]["tables"][0]["rows"]
   exact = next(r for r in rows if r["role"] == "exact")
   assert exact["test_acc"] == [1.0] and exact["points_acc"] == [1.0] and exact["pieces"] == [2 ** 3]

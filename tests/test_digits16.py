@@ -1,11 +1,10 @@
 """The 16x16 digits experiment: its learning-rate rule, its declared family of comparisons, the best net's
 outputs, and a tiny run end to end (tests/test_registry.py runs the permuted-test-label audit)."""
-import json
 
 import numpy as np
 import pytest
 
-from research import experiment, stats
+from research import stats
 from research.errors import UserError
 from research.summary import Final, Member, Summary, Timing
 from experiments import digits16
@@ -115,9 +114,9 @@ def test_the_verdicts_use_the_four_words_over_the_declared_family():
   assert [(p.deeper_layers, p.shallower_layers) for p in pairs] == [(1, 0), (2, 0), (2, 1)]
 
 
-def test_tiny_run_end_to_end(workdir):
-  out, _ = experiment.execute("digits16", profile="tiny", progress=False)
-  doc = json.loads((out / "results.json").read_text())
+@pytest.mark.slow
+def test_tiny_run_end_to_end(tiny_paper):
+  out, doc = tiny_paper.run("digits16")
   cfg, res = doc["config"], doc["results"]
   keys = [r["key"] for r in res["rows"]]
   assert keys == ["logistic"] + [f"mlp-{d}" for d in cfg["depths"]] + ["cnn"]

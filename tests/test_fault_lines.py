@@ -174,6 +174,7 @@ def test_a_results_folder_made_read_only_during_the_run_is_one_line_and_keeps_th
   assert _cli(RUN)[0] == 0 and _numbers(run_dir) == reference[1]
 
 
+@pytest.mark.slow
 def test_a_corrupt_data_cache_is_rebuilt_with_one_line(run_dir, monkeypatch, reference):
   cache = run_dir / "cache"
   monkeypatch.setenv("RESEARCH_CACHE_DIR", str(cache))
@@ -282,6 +283,7 @@ with lock.hold(sys.argv[1], "depth_vs_accuracy"):
 """
 
 
+@pytest.mark.slow
 def test_a_deleted_lock_file_lets_no_second_writer_in(run_dir):
   ckpt = run_dir / "checkpoints" / "tiny" / NAME
   holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(ckpt)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
@@ -433,6 +435,7 @@ def test_ctrl_c_through_make_is_one_line_and_exit_130(tmp_path):
   assert err == interrupts.LINE + "\n", err
 
 
+@pytest.mark.slow
 def test_a_read_only_home_gives_no_matplotlib_warnings(tmp_path):
   home = tmp_path / "home"
   home.mkdir()

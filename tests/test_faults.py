@@ -121,6 +121,7 @@ def _holder(folder, mode="exclusive"):
   return p
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
   p = _holder(tmp_path / "ck")
   try:
@@ -140,6 +141,7 @@ def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
     pass
 
 
+@pytest.mark.slow
 def test_readers_share_and_keep_writers_out(tmp_path):
   p = _holder(tmp_path / "res", "shared")
   try:
@@ -279,6 +281,7 @@ def test_ctrl_c_at_any_moment_is_one_line_and_130(tmp_path, after_s):
   assert (p.returncode, err) == (130, interrupts.LINE + "\n")
 
 
+@pytest.mark.slow
 def test_an_interrupt_in_a_callback_ends_the_process_not_just_the_callback():
   code = ("from research import interrupts; interrupts.install()\n"
           "class A:\n  def __del__(self): raise KeyboardInterrupt\n"

@@ -80,7 +80,10 @@ def test_models_compose_with_vmap_and_grad():
 SHAPES = {"lenet5": (28, 28, 1), "mnist1d_cnn": (40, 1), "mnist1d_gru": (40, 1)}
 
 
-@pytest.mark.parametrize("name", sorted(models.MODELS))
+# The ResNet's compilation takes most of this test's time: with the slow tests (its nets are checked in
+# tests/test_resnet_ladder.py and tests/test_batch_norm.py too).
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "resnet" else n
+                                  for n in sorted(models.MODELS)])
 def test_every_registered_model_builds_applies_and_trains(name, tiny):
   """Defaults only, so a newly registered model is covered here with no new test code."""
   shape = SHAPES.get(name, (8, 8, 1))

@@ -36,14 +36,9 @@ def test_paragraphs_and_tables_read_the_committed_results():
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-  """The tiny profile end to end (digits: magnitude x parity, and x a frame), in a temporary folder."""
-  tmp = tmp_path_factory.mktemp("modular")
-  with pytest.MonkeyPatch.context() as mp:
-    mp.setenv("RESEARCH_RESULTS_DIR", str(tmp / "results"))
-    mp.setenv("RESEARCH_CHECKPOINTS_DIR", str(tmp / "checkpoints"))
-    out, _ = experiment.execute("modular", "tiny", [], progress=False)
-  return out, json.loads((out / "results.json").read_text())
+def tiny_run(tiny_paper):
+  """The tiny profile end to end (digits: magnitude x parity, and x a frame): the session's tiny paper."""
+  return tiny_paper.run("modular")
 
 
 @pytest.mark.slow
@@ -92,14 +87,10 @@ def test_zero_shot_modules_answer_the_group_they_never_saw(tiny_run):
 
 
 @pytest.mark.slow
-def test_no_decision_reads_the_test_set(tiny_run, tmp_path, monkeypatch):
+def test_no_decision_reads_the_test_set(tiny_run, permuted_paper):
   """The registry's audit, for this experiment alone: permuting the test labels changes test numbers only."""
   _, doc = tiny_run
-  monkeypatch.setenv("RESEARCH_RESULTS_DIR", str(tmp_path / "results"))
-  monkeypatch.setenv("RESEARCH_CHECKPOINTS_DIR", str(tmp_path / "checkpoints"))
-  monkeypatch.setenv("RESEARCH_PERMUTE_TEST_LABELS", "1")
-  out, _ = experiment.execute("modular", "tiny", [], progress=False)
-  permuted = json.loads((out / "results.json").read_text())
+  permuted = permuted_paper["modular"]
   assert _decisions(doc["results"]) == _decisions(permuted["results"])
   assert json.dumps(doc["results"]) != json.dumps(permuted["results"])
 

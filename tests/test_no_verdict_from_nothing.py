@@ -184,6 +184,7 @@ def _run(workdir, *args):
     (["--config.depths=[1]"], "only one plain depth was trained"),
     (["--config.depths=[0,1]", "--config.learning_rates=[1e30]"], "only one plain depth stayed finite"),
 ])
+@pytest.mark.slow
 def test_the_depth_experiment_with_one_row_compares_nothing(workdir, args, why):
   text = _run(workdir, *args)
   assert f"{NOTHING}: {why}" in text, text

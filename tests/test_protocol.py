@@ -40,6 +40,7 @@ def test_patience_stops_a_member_and_its_skipped_epochs_change_nothing(tiny):
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_a_cell_ends_when_every_member_has_stopped(tiny, tmp_path):
   trainer = train.make_trainer(models.mlp(4, depth=1, width=16), "adam", 32, patience=2)
   out = cells.run_cell(trainer, tiny, name="c", spec={}, seeds=[0, 1], hparams=[HP] * 2, epochs=50,

@@ -13,7 +13,7 @@ import pytest
 import experiments.pruning as pruning
 from experiments.pruning import choices, han, tickets
 from experiments.pruning import recipe as rc
-from research import cells, config, data, experiment, masks, models, optim, train
+from research import cells, config, experiment, masks, models, optim, train
 
 COMMITTED = pathlib.Path(__file__).parent.parent / "results" / "pruning"
 
@@ -255,7 +255,7 @@ def test_choices_read_validation_only_and_every_call_is_one_holm_family():
 
 
 # ----------------------------------------------------------------------------
-# The tiny profile end to end, and with the test labels permuted
+# The tiny profile end to end, and with the test labels permuted (the session's tiny paper, tests/conftest.py)
 
 def _decisions(tree):
   """results.json without test numbers and timings (as tests/test_registry.py)."""
@@ -267,22 +267,9 @@ def _decisions(tree):
   return tree
 
 
-def _tiny_run(root, monkeypatch, permute):
-  monkeypatch.setenv("RESEARCH_RESULTS_DIR", str(root / "results"))
-  monkeypatch.setenv("RESEARCH_CHECKPOINTS_DIR", str(root / "checkpoints"))
-  if permute:
-    monkeypatch.setenv(data.PERMUTE_TEST_LABELS_ENV, "1")
-  data.load_raw.cache_clear()
-  try:
-    out, _ = experiment.execute("pruning", "tiny", [], progress=False)
-  finally:
-    data.load_raw.cache_clear()
-  return out, json.loads((out / "results.json").read_text())
-
-
 @pytest.mark.slow
-def test_tiny_profile_writes_tables_plots_and_reading(tmp_path, monkeypatch):
-  out, doc = _tiny_run(tmp_path, monkeypatch, permute=False)
+def test_tiny_profile_writes_tables_plots_and_reading(tiny_paper):
+  out, doc = tiny_paper.run("pruning")
   res, cfg = doc["results"], doc["config"]
   table, reading = (out / "table.md").read_text(), (out / "reading.md").read_text()
   assert sorted(p.name for p in out.glob("*.png")) == ["pruning.png", "sensitivity.png", "zeros.png"]
@@ -306,8 +293,7 @@ def test_tiny_profile_writes_tables_plots_and_reading(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_the_test_labels_decide_nothing(tmp_path, monkeypatch):
-  _, plain = _tiny_run(tmp_path / "plain", monkeypatch, permute=False)
-  _, permuted = _tiny_run(tmp_path / "permuted", monkeypatch, permute=True)
+def test_the_test_labels_decide_nothing(tiny_paper, permuted_paper):
+  plain, permuted = tiny_paper.first["pruning"], permuted_paper["pruning"]
   assert _decisions(plain["results"]) == _decisions(permuted["results"])
   assert json.dumps(plain["results"]) != json.dumps(permuted["results"])

@@ -1,13 +1,13 @@
 """Every registered experiment, end to end on its tiny profile, with no test written for it.
 
 One `python -m research paper --profile tiny` runs them all in the registry's order (as
-`make paper PROFILE=tiny` does) into temporary folders; the tests then read what it wrote.
+`make paper PROFILE=tiny` does) into temporary folders, twice, and once more with the test labels
+permuted (tests/conftest.py: tiny_paper and permuted_paper, shared with the per-experiment tests);
+the tests then read what they wrote.
 """
 import json
-import os
 import pathlib
 import subprocess
-import sys
 
 import pytest
 
@@ -15,23 +15,6 @@ from research import registry
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NAMES = registry.names()
-
-
-def _paper(tmp, **env_vars):
-  env = dict(os.environ, RESEARCH_RESULTS_DIR=str(tmp / "results"), RESEARCH_CHECKPOINTS_DIR=str(tmp / "ckpt"),
-             **env_vars)
-  p = subprocess.run([sys.executable, "-m", "research", "paper", "--profile", "tiny"], cwd=ROOT, env=env,
-                     capture_output=True, text=True, timeout=1200)
-  assert p.returncode == 0, p.stderr[-3000:]
-  return {n: json.loads((tmp / "results" / "tiny" / n / "results.json").read_text()) for n in NAMES}
-
-
-@pytest.fixture(scope="module")
-def tiny_paper(tmp_path_factory):
-  """(folder, docs of the first run, docs of a second run that must reuse every cell)."""
-  tmp = tmp_path_factory.mktemp("paper")
-  first = _paper(tmp)
-  return tmp, first, _paper(tmp)
 
 
 # Fields of results.json that are measurements of the machine, not of the models.
@@ -46,12 +29,6 @@ def _decisions(tree):
   if isinstance(tree, list):
     return [_decisions(v) for v in tree]
   return tree
-
-
-@pytest.fixture(scope="module")
-def permuted_paper(tmp_path_factory):
-  """The docs of a tiny paper whose test labels are permuted (research/data.py)."""
-  return _paper(tmp_path_factory.mktemp("permuted"), RESEARCH_PERMUTE_TEST_LABELS="1")
 
 
 @pytest.mark.slow
@@ -106,6 +83,7 @@ def test_a_smoke_run_never_touches_the_full_results(tiny_paper):
   assert starts == sorted(starts)
 
 
+@pytest.mark.slow
 def test_every_experiment_is_a_make_target_and_make_n_writes_nothing():
   before = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True,
                           text=True).stdout

@@ -1,6 +1,5 @@
 """The plain vs residual CNN ladder: the nets, the reading's family and verdicts, He's CIFAR-10 recipe
 as a config, and a tiny run end to end (tests/test_registry.py runs the permuted-test-label audit)."""
-import json
 import shlex
 
 import jax
@@ -13,6 +12,7 @@ from experiments import resnet_ladder
 from experiments.resnet_ladder import ladder, recipes
 
 
+@pytest.mark.slow
 def test_he_resnet_20_has_the_papers_layers_and_parameters():
   """ResNet-20 on 32x32x3: 0.27M parameters (He et al. Table 6); plain and residual share them."""
   res, plain = (models.build("resnet", 10, blocks=3, shortcut=s) for s in (True, False))
@@ -86,9 +86,8 @@ def test_hes_cifar10_recipe_is_a_valid_config_of_this_experiment():
 
 
 @pytest.mark.slow
-def test_tiny_run_writes_table_plot_and_reading(workdir):
-  out, _ = experiment.execute("resnet", "tiny", [], progress=False)
-  doc = json.loads((out / "results.json").read_text())
+def test_tiny_run_writes_table_plot_and_reading(tiny_paper):
+  out, doc = tiny_paper.run("resnet_ladder")
   rows = doc["results"]["rows"]
   assert [r["layers"] for r in rows] == [8, 14]
   for r in rows:

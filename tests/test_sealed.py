@@ -50,6 +50,7 @@ def test_comments_and_docstrings_are_not_part_of_the_data_caches_code_hash():
   assert codehash.code_hash(a, unnamed=True) != codehash.code_hash(lambda x: x + 2, unnamed=True)
 
 
+@pytest.mark.slow
 def test_an_edited_result_json_is_never_republished(tiny, tmp_path, capfd):
   first = _cell(tiny, tmp_path)
   (path,) = tmp_path.glob("c-*/result.json")
@@ -75,6 +76,7 @@ def test_a_result_json_without_a_seal_is_evaluated_again(tiny, tmp_path, capfd):
   assert again.summary.final("test_acc") == first.summary.final("test_acc")
 
 
+@pytest.mark.slow
 def test_a_folder_copied_from_another_cell_is_not_that_cell(tiny, tmp_path, capfd):
   other = train.make_trainer(models.build("mlp", 4, depth=2, width=8), "adam", 32, patience=2)
   ref = _cell(tiny, tmp_path / "ref")
@@ -87,6 +89,7 @@ def test_a_folder_copied_from_another_cell_is_not_that_cell(tiny, tmp_path, capf
   assert out.summary.final("test_acc") == ref.summary.final("test_acc")
 
 
+@pytest.mark.slow
 def test_another_cells_result_json_is_refused_by_its_seal(tiny, tmp_path, capfd):
   other = train.make_trainer(models.build("mlp", 4, depth=2, width=8), "adam", 32, patience=2)
   ref = _cell(tiny, tmp_path)
@@ -169,6 +172,7 @@ def test_the_engine_version_is_part_of_the_identity(tiny, monkeypatch):
   assert _key(tiny) != before
 
 
+@pytest.mark.slow
 def test_a_partial_checkpoint_copied_from_another_cell_is_not_resumed(tiny, tmp_path, capfd):
   """Same shapes, another learning rate: the checkpoint would restore; its folder's lack of this cell's
   identity.json is what refuses it."""

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from research import experiment, models, registry, supernet, tables
+from research import models, registry, supernet, tables
 from experiments import search
 from experiments.search import accounting, space
 
@@ -57,9 +57,8 @@ def test_search_is_an_experiment_and_a_make_target():
 
 
 @pytest.mark.slow
-def test_tiny_run_writes_tables_plots_and_a_reading(workdir):
-  out, _ = experiment.execute("search", "tiny", [], progress=False)
-  doc = json.loads((out / "results.json").read_text())
+def test_tiny_run_writes_tables_plots_and_a_reading(tiny_paper):
+  out, doc = tiny_paper.run("search")
   res, cfg = doc["results"], doc["config"]
   assert [t["task"] for t in res["tasks"]] == cfg["tasks"]
   for t in res["tasks"]:

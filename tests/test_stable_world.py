@@ -2,14 +2,13 @@
 each doing what it says), the corruption errors and verdicts on hand-made rows, the evaluation of a
 batch-norm model's selected state, and the tiny profile end to end (tests/test_registry.py runs the
 permuted-test-label audit)."""
-import json
 import types
 
 import jax
 import numpy as np
 import pytest
 
-from research import data, experiment, models, train
+from research import data, models, train
 from experiments.stable_world import corruptions, evaluate, report
 
 RANDOM = {"shot_noise", "impulse_noise", "glass_blur", "motion_blur", "shear", "rotate", "translate", "fog",
@@ -106,6 +105,7 @@ def test_verdicts_read_robustness_raw_and_at_matched_clean_accuracy():
   assert v[("mnist16", "depth", "raw")].comparison.family == 4
 
 
+@pytest.mark.slow
 def test_the_evaluation_reads_the_selected_parameters_and_batch_norm_statistics():
   """A ResNet's members evaluated as the experiment does: their best parameters with their running
   statistics, not those of the last epoch, and per member."""
@@ -125,9 +125,9 @@ def test_the_evaluation_reads_the_selected_parameters_and_batch_norm_statistics(
   assert got == pytest.approx(want)
 
 
-def test_tiny_run_end_to_end(workdir):
-  out, _ = experiment.execute("shift", "tiny", [], progress=False)
-  doc = json.loads((out / "results.json").read_text())
+@pytest.mark.slow
+def test_tiny_run_end_to_end(tiny_paper):
+  out, doc = tiny_paper.run("stable_world")
   cfg, r = doc["config"], doc["results"]["datasets"]["mnist16"]
   assert [row["contender"] for row in r["rows"]] == cfg["contenders"]
   raw = data.load_raw("mnist16").x_test

@@ -49,6 +49,7 @@ def fresh_cache(tmp_path, monkeypatch):
 
 
 @needs_fashion_gz
+@pytest.mark.slow
 def test_fashion_mnist_through_tfds_equals_the_idx_reader():
   """Prepared (once, into the project cache) from the local files with TFDS's checksums, never downloaded."""
   folder, arrays = data._find_fashion()
