@@ -18,8 +18,8 @@ RUN = $(PY) -m research run
 INTERRUPTIBLE = trap '' INT; $(1); s=$$?; if [ $$s -eq 130 ]; then kill -INT $$PPID; exit 0; fi; exit $$s
 
 # Every experiment module in experiments/ is a target, under its name and its alias
-# (read from the modules' constants without importing them: see research/registry.py).
-EXPERIMENTS := $(shell $(PYTHON) -m research.registry targets)
+# (read from the modules' constants without importing them: see research/system/registry.py).
+EXPERIMENTS := $(shell $(PYTHON) -m research.system.registry targets)
 .PHONY: all paper test test-fast bench report readme data setup clean-results clean-checkpoints tensorboard help $(EXPERIMENTS)
 
 help:
@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) data
 
 # Fashion-MNIST from Debian's package when this machine can install it (root with apt);
-# otherwise research/data.py looks in $FASHION_MNIST_DIR and tries the official download.
+# otherwise research/data/__init__.py looks in $FASHION_MNIST_DIR and tries the official download.
 data:
 	@if [ -z "$$FASHION_MNIST_DIR" ] && [ ! -e $(FASHION_DIR)/train-images-idx3-ubyte.gz ] \
 	    && [ ! -e $(FASHION_DIR)/train-images-idx3-ubyte ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -69,7 +69,7 @@ test-fast: setup
 
 bench: setup
 	$(PY) -m pip install -q -e '.[bench]'
-	$(PY) -m research.bench $(ARGS)
+	$(PY) -m bench $(ARGS)
 
 # Every cell writes curves.jsonl as it trains; event files too when RESEARCH_TENSORBOARD=1.
 tensorboard: setup

@@ -5,7 +5,10 @@ Copy it to experiments/<name>.py and set NAME = "<name>"; tests/test_extend.py r
 import matplotlib.pyplot as plt
 import ml_collections
 
-from research import config, models, protocol, results, stats
+from research.cli import config
+from research import models
+from research.report import protocol, stats
+from research.system import results
 
 NAME = "width_vs_accuracy"
 ORDER = 50  # its place in `make paper` and REPORT.md

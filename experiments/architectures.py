@@ -11,7 +11,7 @@ Three datasets, the same four families:
     assumption (nearby positions belong together) becomes false, the MLP's never held;
   - Fashion-MNIST: logistic, MLP 256-256, LeNet-5, GRU reading rows.
 
-Every family of a table is trained by the same rule (research/protocol.py): up to the maximum
+Every family of a table is trained by the same rule (research/report/protocol.py): up to the maximum
 epochs, stopped after `patience` epochs without a better validation accuracy, the best validation
 epoch's parameters reported, and the learning rate chosen on validation from the same grid. The
 winner of each table is the family best on validation; test accuracy is only reported, with
@@ -40,7 +40,10 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from research import config, limits, models, protocol, readings, results, stats
+from research.cli import config
+from research.system import limits, results
+from research import models
+from research.report import protocol, readings, stats
 
 NAME = "architectures"
 ORDER = 4

@@ -34,7 +34,10 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import ml_collections
 
-from research import config, models, protocol, readings, results, stats
+from research.cli import config
+from research import models
+from research.report import protocol, readings, stats
+from research.system import results
 
 NAME = "data_hunger"
 ORDER = 7
@@ -121,7 +124,7 @@ def run(cfg, ctx):
   rows = []
   splits = {}
   for n in cfg.sizes:
-    # The validation rows are drawn first, from all 60,000, by the same seed at every size (research/data.py
+    # The validation rows are drawn first, from all 60,000, by the same seed at every size (research/data/__init__.py
     # prepare): every size is selected and stopped on the same images.
     ds, arrays = ctx.data(cfg.dataset, resize=cfg.resize, n_train=n, val_size=cfg.val_size)
     n_train = len(ds.y_train)

@@ -26,8 +26,11 @@ import math
 import matplotlib.pyplot as plt
 import ml_collections
 
-from research import config, models, protocol, readings, results, stats
-from research.depth_verdicts import DepthPair
+from research.cli import config
+from research import models
+from research.report import protocol, readings, stats
+from research.system import results
+from research.report.depth_verdicts import DepthPair
 
 NAME = "deep_vs_wide"
 ALIAS = "wide"

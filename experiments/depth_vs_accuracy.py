@@ -5,7 +5,7 @@
   make depth ARGS="--config.activation=sigmoid"   # the article's logistic neurons
   make depth ARGS="--config.variants=['mlp']"     # any registered models with a depth option
   make depth PROFILE=tiny ARGS="--config.variants=[/home/me/mine.py:highway]"   # a model of your own
-                                  # (a builder, flax.linen or flax.nnx module: research/adapters.py)
+                                  # (a builder, flax.linen or flax.nnx module: research/models/adapters.py)
 
 Every variant (a name in models.MODELS) is trained at every depth, except where
 its network is the same function as the first variant's (a residual net
@@ -25,8 +25,12 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from research import adapters, config, models, protocol, readings, results, stats
-from research.depth_verdicts import DepthPair
+from research.models import adapters
+from research.cli import config
+from research import models
+from research.report import protocol, readings, stats
+from research.system import results
+from research.report.depth_verdicts import DepthPair
 
 NAME = "depth_vs_accuracy"
 ALIAS = "depth"

@@ -26,7 +26,11 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from research import config, models, optim, protocol, readings, results, stats
+from research.cli import config
+from research import models
+from research.engine import optim
+from research.report import protocol, readings, stats
+from research.system import results
 
 NAME = "learning_rate"
 ALIAS = "lr"

@@ -14,7 +14,7 @@ the committed results), quick and tiny (each written apart, under results/<profi
 """
 import sys
 
-from research import interrupts
+from research.cli import interrupts
 
 if __name__ == "__main__":
   interrupts.install()  # first: until the heavy imports are done, Ctrl-C exits at once with one line
@@ -25,8 +25,8 @@ import signal  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 
-from research import faults, paths, registry  # noqa: E402
-from research.errors import UserError  # noqa: E402
+from research.system import faults, paths, registry  # noqa: E402
+from research.system.errors import UserError  # noqa: E402
 
 COMMANDS = ("run", "render", "report", "paper", "readme", "list")
 EXIT_ERROR = 2  # bad input or a fault of the machine: one line on stderr (--debug: the traceback)
@@ -112,7 +112,7 @@ def paper(profile):
     code = _child([sys.executable, "-m", "research", "run", name, "--profile", profile])
     if code:
       return code
-  from research import report
+  from research.report import paper as report
   seconds = time.time() - start
   print(report.write(profile, seconds))
   print(f"make paper (PROFILE={profile}): {seconds:.0f} s")
@@ -127,13 +127,14 @@ def dispatch(args, overrides):
     for e in registry.scan():
       print(f"{e.name:20s} {e.alias or '':8s} {e.title}")
     return 0
-  from research import config
+  from research.cli import config
   if args.command in ("run", "render", "report", "paper"):
     config.check_profile_name(args.profile)
   if args.command == "paper":
     interrupts.imported()
     return paper(args.profile)
-  from research import experiment, report
+  from research.cli import experiment
+  from research.report import paper as report
   interrupts.imported()  # jax is loaded: from here Ctrl-C raises, so finally blocks run
   if args.command == "report":
     print(report.write(args.profile, args.paper_seconds))

@@ -15,8 +15,8 @@ import jax.numpy as jnp
 import pytest
 
 from research import data
-from research import registry
-from research import runtime
+from research.system import registry
+from research.engine import runtime
 
 runtime.setup_jax()
 
@@ -89,7 +89,7 @@ def _paper(tmp):
 
 
 class _Permuted:
-  """The tiny paper with its test labels permuted (research/data.py), in a background process: it runs
+  """The tiny paper with its test labels permuted (research/data/__init__.py), in a background process: it runs
   while the first tiny paper does, on the other core, each experiment as `make paper` runs it but in the
   opposite order, so that each run finds the other's compiled programs in the cache for its second half."""
 

@@ -10,7 +10,8 @@ import tempfile
 import jax
 import numpy as np
 
-from research import cells, models, sharding, train
+from research.engine import cells, sharding, train
+from research import models
 
 
 def main():

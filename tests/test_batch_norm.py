@@ -5,7 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research import cells, models, nets, resnet, train
+from research.engine import cells, train
+from research import models
+from research.models import nets, resnet
 
 HP = {"learning_rate": 3e-3}
 

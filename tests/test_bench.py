@@ -1,5 +1,5 @@
 """The bench's tables run and count what they time (no timing is asserted: see `make bench`)."""
-from research import bench
+from bench import run as bench
 
 
 def test_step_parts_count_the_step_and_its_pieces(digits):

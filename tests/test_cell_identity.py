@@ -6,7 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research import cells, models, nets, train
+from research.engine import cells, train
+from research import models
+from research.models import nets
 
 
 def _model(scale=1.0, activation="relu"):
@@ -109,7 +111,7 @@ def test_a_change_to_the_relu_a_model_calls_retrains_its_cells(tiny, monkeypatch
 
 @pytest.mark.parametrize("option", ["optimizer", "schedule", "batch_size", "patience", "layout"])
 def test_every_option_of_the_trainer_is_part_of_the_identity(tiny, option):
-  from research import optim
+  from research.engine import optim
   base = dict(optimizer="adam", batch_size=32, patience=2, schedule=None)
   changed = dict(base, **{"optimizer": dict(optimizer="sgd"), "batch_size": dict(batch_size=16),
                           "patience": dict(patience=3),

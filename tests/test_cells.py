@@ -4,8 +4,9 @@ import jax
 import numpy as np
 import pytest
 
-from research import cells, models, train
-from research.errors import UserError
+from research.engine import cells, train
+from research import models
+from research.system.errors import UserError
 
 
 def _cell(data, root, epochs=4, width=16, **kw):

@@ -6,7 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research import cnn, models, rnn, train
+from research.models import cnn, rnn
+from research import models
+from research.engine import train
 
 
 def _x(*shape, seed=0):

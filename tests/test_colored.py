@@ -1,13 +1,15 @@
 """Colored MNIST (experiments/colored/): the environments, the IRMv1 and V-REx penalties and their
-annealing (research/group_dro.py), and the tiny profile end to end."""
+annealing (research/engine/group_dro.py), and the tiny profile end to end."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research import data, group_dro, models, tables, train
-from research.errors import UserError
+from research import data, models
+from research.engine import group_dro, train
+from research.report import tables
+from research.system.errors import UserError
 
 from experiments import colored
 from experiments.colored import contenders, environments, report

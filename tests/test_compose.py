@@ -5,7 +5,9 @@ import numpy as np
 import optax
 import pytest
 
-from research import compose, models, train
+from experiments.modular import compose
+from research import models
+from research.engine import train
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@ import re
 import pytest
 
 from experiments import depth_vs_accuracy, pruning
-from research import config
-from research.errors import UserError
+from research.cli import config
+from research.system.errors import UserError
 
 
 def cfg(*args, profile="full"):

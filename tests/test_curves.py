@@ -4,7 +4,8 @@ import struct
 
 import pytest
 
-from research import cells, curves, models, train
+from research.engine import cells, curves, train
+from research import models
 
 FIELDS = ("train_loss", "val_loss", "val_acc")
 

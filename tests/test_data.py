@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from research import data
-from research.errors import UserError
+from research.system.errors import UserError
 
 FASHION = pathlib.Path(data.DEBIAN_DIR)
 needs_fashion = pytest.mark.skipif(not (FASHION / "train-labels-idx1-ubyte.gz").exists() and

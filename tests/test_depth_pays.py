@@ -6,7 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research import data, models, tables, train
+from research import data, models
+from research.report import tables
+from research.engine import train
 from experiments import depth_pays
 from experiments.depth_pays import paper_cut, sawtooth
 

@@ -5,8 +5,9 @@ import json
 import pytest
 
 from experiments import depth_vs_accuracy
-from research import experiment, models
-from research.errors import UserError
+from research.cli import experiment
+from research import models
+from research.system.errors import UserError
 
 
 def toy(num_classes, *, depth=1, width=8, activation="relu"):

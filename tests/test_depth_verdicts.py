@@ -1,6 +1,6 @@
 """REPORT.md's depth summary: one Holm family over every experiment's deeper-vs-shallower pairs."""
-from research import depth_verdicts, stats
-from research.depth_verdicts import DepthPair
+from research.report import depth_verdicts, stats
+from research.report.depth_verdicts import DepthPair
 
 GAIN = DepthPair("task A", "4 x 8", "1 x 60", [0.95, 0.96, 0.955, 0.952, 0.958], [0.80, 0.81, 0.79, 0.805, 0.80], 4, 1)
 LOSS = DepthPair("task B", "8 x 8", "1 x 90", [0.70, 0.71, 0.69, 0.705, 0.70], [0.90, 0.91, 0.905, 0.902, 0.908], 8, 1)

@@ -4,12 +4,12 @@ outputs, and a tiny run end to end (tests/test_registry.py runs the permuted-tes
 import numpy as np
 import pytest
 
-from research import stats
-from research.errors import UserError
-from research.summary import Final, Member, Summary, Timing
+from research.report import stats
+from research.system.errors import UserError
+from research.engine.summary import Final, Member, Summary, Timing
 from experiments import digits16
 from experiments.digits16 import outputs, verdicts
-from research import tuning
+from research.engine import tuning
 
 
 def test_the_ladder_steps_one_value_beyond_either_edge():

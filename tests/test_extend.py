@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from research import registry
+from research.system import registry
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 

@@ -23,7 +23,9 @@ import orbax.checkpoint as ocp
 import pytest
 
 from experiments import depth_vs_accuracy
-from research import data, experiment, interrupts, lock, paths, results
+from research import data
+from research.cli import interrupts
+from research.system import lock, paths, results, sealed
 from research.__main__ import main as cli_main
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -266,7 +268,7 @@ def test_an_x64_environment_is_one_line(run_dir):
 def test_debug_shows_the_traceback_of_a_fault(run_dir, monkeypatch):
   monkeypatch.setenv("RESEARCH_RESULTS_DIR", str(run_dir / "a-file"))
   (run_dir / "a-file").write_text("x")
-  from research.errors import UserError
+  from research.system.errors import UserError
   with pytest.raises(UserError, match="is not a folder"):
     cli_main(["render", "depth", "--profile", "tiny", "--debug"])
 
@@ -276,7 +278,7 @@ def test_debug_shows_the_traceback_of_a_fault(run_dir, monkeypatch):
 
 _HOLDER = """
 import sys, time
-from research import lock
+from research.system import lock
 with lock.hold(sys.argv[1], "depth_vs_accuracy"):
   print("held", flush=True)
   time.sleep(60)
@@ -330,7 +332,7 @@ def test_a_torn_publish_in_a_folder_that_cannot_change_is_read_from_its_old_copy
   out = _torn(run_dir)
   err = io.StringIO()
   with read_only(out.parent), redirect_stderr(err):
-    folder = experiment.recover(out)
+    folder = sealed.recover(out)
   assert folder == out.with_name(f".old-{NAME}") and (folder / "results.json").exists()
   assert "cannot be changed" in err.getvalue() and f"reading the previous results in .old-{NAME}" in err.getvalue()
 
@@ -389,7 +391,7 @@ def test_a_stale_old_link_is_removed_never_followed(tmp_path, outside):
 
 _KILL_AT_FINAL_SEAL = """
 import os, signal, sys
-from research import cells, integrity
+from research.engine import cells, integrity
 real = integrity.seal_cell
 def seal(ckpt_dir, step):
   if step == 3 and "L1-" in str(ckpt_dir):  # the final checkpoint is saved, not yet sealed

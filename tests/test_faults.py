@@ -13,8 +13,11 @@ import ml_collections
 import orbax.checkpoint as ocp
 import pytest
 
-from research import cells, faults, integrity, interrupts, limits, lock, models, results, train
-from research.errors import UserError
+from research.engine import cells, integrity, train
+from research.system import faults, limits, lock, results
+from research.cli import interrupts
+from research import models
+from research.system.errors import UserError
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -106,7 +109,7 @@ def test_result_json_and_checkpoint_must_agree(cell, sealed_cell):
 
 _HOLDER = """
 import sys, time
-from research import lock
+from research.system import lock
 with lock.hold(sys.argv[1], "depth_vs_accuracy", shared=sys.argv[2] == "shared"):
   print("held", flush=True)
   time.sleep(60)
@@ -246,7 +249,7 @@ def test_out_of_memory_is_one_line_and_bugs_pass_through():
 
 def test_corrupt_or_empty_results_json(tmp_path):
   """The driver's one reader of results.json (render, report, README) names what is wrong."""
-  from research.experiment import read_doc
+  from research.cli.experiment import read_doc
   path = tmp_path / "results.json"
   path.write_text('{"experiment": ')
   with pytest.raises(UserError, match=f"{path} is unreadable or corrupt \\(JSONDecodeError\\); run the experiment"):
@@ -261,7 +264,7 @@ def test_corrupt_or_empty_results_json(tmp_path):
   path.write_text(json.dumps(doc))
   with pytest.raises(UserError, match="carries no digest: not rendered or reported; rebuild it with `make x`"):
     read_doc(path)
-  from research.experiment import seal
+  from research.cli.experiment import seal
   path.write_text(json.dumps(seal(doc)))
   assert read_doc(path) == seal(doc)
 

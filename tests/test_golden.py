@@ -15,7 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research import cells, group_dro, halving, models, optim, train
+from research.engine import cells, group_dro, halving, optim, train
+from research import models
 
 GOLDEN = pathlib.Path(__file__).resolve().parent / "golden" / "cells.json"
 NUMBERS = ("train_acc", "val_acc", "test_acc", "train_loss", "val_loss", "test_loss")

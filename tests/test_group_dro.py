@@ -1,4 +1,4 @@
-"""Group DRO (research/group_dro.py): the adversary's update as in Sagawa et al., and the engine's
+"""Group DRO (research/engine/group_dro.py): the adversary's update as in Sagawa et al., and the engine's
 guarantees (divergence, best-validation parameters, patience) under cells.run_cell."""
 import math
 
@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research import cells, group_dro, models, train
+from research.engine import cells, group_dro, train
+from research import models
 
 
 def test_weights_update_as_in_the_paper_on_a_hand_example():

@@ -3,8 +3,8 @@ no test row in training."""
 import numpy as np
 import pytest
 
-from research import groups
-from research.errors import UserError
+from experiments.modular import groups
+from research.system.errors import UserError
 
 
 def synthetic_pools(n_train=4000, n_test=1000, seed=0):

@@ -4,7 +4,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research import cells, models, train
+from research.engine import cells, train
+from research import models
 
 
 def _cell(tiny, root, layout):

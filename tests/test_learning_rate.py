@@ -6,7 +6,9 @@ import json
 import numpy as np
 
 from experiments import learning_rate
-from research import cells, models, results, train
+from research.engine import cells, train
+from research import models
+from research.system import results
 
 CONFIG = dict(optimizers=["sgd"], learning_rates=[1e-2, 1e3], target_fraction=0.9, depth=3, width=32, batch_size=32,
               epochs=3, patience=2, schedule="constant", warmup_epochs=0.0, seeds=2)

@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research import masks, models, train
+from research.engine import masks, train
+from research import models
 
 HP = {"learning_rate": 1e-2}
 

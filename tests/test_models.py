@@ -3,8 +3,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research import models, train
-from research.errors import UserError
+from research import models
+from research.engine import train
+from research.system.errors import UserError
 
 
 @pytest.mark.parametrize("depth,width,residual", [(0, 16, False), (1, 16, False), (3, 8, False), (4, 8, True)])

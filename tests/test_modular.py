@@ -8,8 +8,8 @@ import pytest
 
 from experiments import modular
 from experiments.modular import claims, paragraphs, tables
-from research import experiment
-from research.errors import UserError
+from research.cli import experiment
+from research.system.errors import UserError
 
 COMMITTED = pathlib.Path(__file__).parent.parent / "results" / "modular"
 

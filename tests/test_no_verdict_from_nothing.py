@@ -16,9 +16,10 @@ from contextlib import redirect_stderr
 import matplotlib.pyplot as plt
 import pytest
 
-from research import registry, stats
+from research.system import registry
+from research.report import stats
 from research.__main__ import main as cli_main
-from research.readings import NOTHING
+from research.report.readings import NOTHING
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 METRICS = {"test_acc", "val_acc", "train_acc", "test_loss", "train_loss", "val_loss", "test_rare", "test_worst",

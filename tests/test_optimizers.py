@@ -4,7 +4,8 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from research import cells, models, optim, train
+from research.engine import cells, optim, train
+from research import models
 
 def _data():
   k1, k2, k3 = jax.random.split(jax.random.key(0), 3)
@@ -15,7 +16,7 @@ def _data():
 
 
 def test_every_optimizer_and_schedule_is_its_own_cell():
-  """Each optimizer's lowered update and each schedule's lowered factor enter the identity (research/cells.py):
+  """Each optimizer's lowered update and each schedule's lowered factor enter the identity (research/engine/cells.py):
   no two of them share a cell, and each rebuilds to the same one."""
   keys = {}
   for name in ("sgd", "momentum", "nesterov", "adam", "adamw", "momentum_l2", "prox_l1"):

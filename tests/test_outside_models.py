@@ -10,8 +10,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research import adapters, cells, models, train
-from research.errors import UserError
+from research.models import adapters
+from research.engine import cells, train
+from research import models
+from research.system.errors import UserError
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 

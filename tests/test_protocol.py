@@ -5,8 +5,11 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from research import cells, config, models, optim, stats, train
-from research.errors import UserError
+from research.engine import cells, optim, train
+from research.cli import config
+from research import models
+from research.report import stats
+from research.system.errors import UserError
 
 HP = {"learning_rate": 3e-2}
 
@@ -122,7 +125,7 @@ def test_a_family_calls_only_what_survives_the_correction():
 
 
 def test_every_experiment_config_states_its_protocol():
-  from research import registry
+  from research.system import registry
   for name in registry.names():
     for profile in config.PROFILE_NAMES:
       cfg = config.with_profile(registry.resolve(name), profile)

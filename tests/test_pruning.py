@@ -13,7 +13,9 @@ import pytest
 import experiments.pruning as pruning
 from experiments.pruning import choices, han, tickets
 from experiments.pruning import recipe as rc
-from research import cells, config, experiment, masks, models, optim, train
+from research.engine import cells, masks, optim, train
+from research.cli import config, experiment
+from research import models
 
 COMMITTED = pathlib.Path(__file__).parent.parent / "results" / "pruning"
 

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from research import experiment
+from research.cli import experiment
 
 pytestmark = pytest.mark.slow  # every test here runs whole experiments
 

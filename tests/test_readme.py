@@ -4,9 +4,10 @@ import re
 
 import pytest
 
-from research import paths, registry, report
-from research.errors import UserError
-from research.stats import BETTER, EQUIVALENT, UNRESOLVED, WORSE
+from research.system import paths, registry
+from research.report import paper as report
+from research.system.errors import UserError
+from research.report.stats import BETTER, EQUIVALENT, UNRESOLVED, WORSE
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

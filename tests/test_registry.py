@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from research import registry
+from research.system import registry
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NAMES = registry.names()

@@ -7,7 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research import config, experiment, models, resnet, tables
+from research.cli import config, experiment
+from research import models
+from research.models import resnet
+from research.report import tables
 from experiments import resnet_ladder
 from experiments.resnet_ladder import ladder, recipes
 

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from research import stats
+from research.report import stats
 
 
 def test_mean_and_std_leave_out_missing_and_diverged_seeds():

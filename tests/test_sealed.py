@@ -10,8 +10,12 @@ import jax
 import numpy as np
 import pytest
 
-from research import cells, codehash, data, experiment, models, report, results, train
-from research.errors import UserError
+from research.engine import cells, train
+from research.system import codehash, sealed
+from research import data, models
+from research.cli import experiment
+from research.report import paper as report
+from research.system.errors import UserError
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 HP = {"learning_rate": 1e-2}
@@ -142,7 +146,7 @@ def committed(tmp_path, monkeypatch):
 
 def test_every_committed_results_json_matches_its_digest():
   for path in sorted((ROOT / "results").glob("*/results.json")):
-    experiment.read_doc(path)
+    sealed.read_doc(path)
 
 
 def test_an_edited_results_json_is_not_rendered_or_reported(committed, capfd):

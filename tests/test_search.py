@@ -5,7 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from research import models, registry, supernet, tables
+from research import models
+from research.system import registry
+from experiments.search import supernet
+from research.report import tables
 from experiments import search
 from experiments.search import accounting, space
 

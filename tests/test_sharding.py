@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from research import sharding
+from research.engine import sharding
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,8 @@ import jax
 import numpy as np
 import pytest
 
-from research import data, models, train
+from research import data, models
+from research.engine import train
 from experiments.stable_world import corruptions, evaluate, report
 
 RANDOM = {"shot_noise", "impulse_noise", "glass_blur", "motion_blur", "shear", "rotate", "translate", "fog",

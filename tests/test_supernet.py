@@ -6,8 +6,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research import cells, halving, models, supernet, train
-from research.supernet import Arch
+from research.engine import cells, halving, train
+from research import models
+from experiments.search import supernet
+from experiments.search.supernet import Arch
 
 ARCHS = [Arch(), Arch((16,), (False,), "relu"), Arch((8, 16, 16, 4), (False, True, True, True), "tanh"),
          Arch((16, 8, 12), (False, False, True), "gelu"), Arch((4, 4), (False, True), "relu")]

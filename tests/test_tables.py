@@ -6,7 +6,9 @@ import re
 
 import pytest
 
-from research import experiment, results, tables
+from research.cli import experiment
+from research.system import results
+from research.report import tables
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 COMMITTED = sorted((ROOT / "results").glob("*/table.md"))

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from research import data, models, tfds_data, train
-from research.errors import UserError
+from research import data, models
+from research.data import tfds_data
+from research.engine import train
+from research.system.errors import UserError
 
 FASHION = pathlib.Path(os.environ.get("FASHION_MNIST_DIR", data.DEBIAN_DIR))
 needs_fashion_gz = pytest.mark.skipif(not (FASHION / "train-images-idx3-ubyte.gz").exists(),

@@ -3,7 +3,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research import models, train
+from research import models
+from research.engine import train
 
 HP = {"learning_rate": 1e-2}
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from research import stats
+from research.report import stats
 
 
 def _draw(mean, sd, n, seed):

@@ -13,7 +13,7 @@ is right about 10% of the time on the test environment, one that learns the shap
 same recipe on Fashion-MNIST (Ahuja et al. 2020: footwear against the other clothes, the bag
 dropped). experiments/colored/environments.py builds the environments and states the splits.
 
-Five contenders (experiments/colored/contenders.py), one program family (research/group_dro.py's
+Five contenders (experiments/colored/contenders.py), one program family (research/engine/group_dro.py's
 trainer: the same environment-balanced minibatches, stopping and selection for all): ERM, IRMv1,
 V-REx, Group DRO over the two environments, and the grayscale oracle (ERM with the colour removed by
 hand: the ceiling a method that found the cause could reach). Each under two model-selection rules,
@@ -27,7 +27,7 @@ test split is read once, at the end. Why the minimum and not the test environmen
 (DomainBed's oracle): in exploratory runs that rule picked IRM epochs that had learned the colour
 reversed (38% on the training environments, 81% on the test environment, above the 75% the shape
 allows): selection on the test distribution rewards its own correlation; the minimum cannot.
-Verdicts: research.stats.verdicts over the declared family, each method against ERM on the test
+Verdicts: research.report.stats.verdicts over the declared family, each method against ERM on the test
 environment under each rule, per source; equivalent within ±`delta` points.
 
 Expect (quick profile, 2 seeds, 2026-12-04; the full profile was not run by its author): the
@@ -57,7 +57,9 @@ IRM repository's default, not tuned.
 """
 import ml_collections
 
-from research import config, data, limits
+from research.cli import config
+from research import data
+from research.system import limits
 
 from experiments.colored import contenders, environments, plots as plots_lib, report
 

@@ -5,7 +5,7 @@ All five train through one program family, research/group_dro.make_trainer, with
 selection statistic within a rule; only `objective` (and, for the grayscale oracle, the model's
 input) differs:
   ERM               the mean of the two training environments' risks
-  IRM               IRMv1's penalty, annealed as in the IRM repository (research/group_dro.py)
+  IRM               IRMv1's penalty, annealed as in the IRM repository (research/engine/group_dro.py)
   V-REx             the variance of the environments' risks, annealed the same way
   Group DRO         Sagawa et al.'s online adversary over the two environments
   grayscale oracle  ERM on the two channels summed: the colour removed by hand
@@ -23,7 +23,9 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from research import group_dro, models, nets
+from research.engine import group_dro
+from research import models
+from research.models import nets
 
 from experiments.colored import environments
 

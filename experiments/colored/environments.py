@@ -1,4 +1,4 @@
-"""Colored MNIST environments (Arjovsky et al. 2019), from research/data.py's raw digits or clothes.
+"""Colored MNIST environments (Arjovsky et al. 2019), from research/data/__init__.py's raw digits or clothes.
 
   sets = build(load_raw("mnist"), source="mnist", sizes=Sizes(...), train_e=(0.1, 0.2), test_e=0.9, seed=0)
   sets.train.x (N x 14 x 14 x 2), sets.train.y, sets.train.env, sets.train_val, sets.oracle_val, sets.test
@@ -92,7 +92,7 @@ def concat(splits):
 
 def build(raw, *, source, sizes, train_e=(0.1, 0.2), test_e=0.9, label_noise=0.25, seed=0,
           fashion_labels="footwear"):
-  """The four splits from a research.raw.Raw (images in [0, 1]); see the module docstring."""
+  """The four splits from a research.data.raw.Raw (images in [0, 1]); see the module docstring."""
   label, keep = binary_labels(source, raw.y_train, fashion_labels)
   pool = np.flatnonzero(keep)
   need = len(train_e) * (sizes.per_env + sizes.val_per_env) + sizes.oracle_val

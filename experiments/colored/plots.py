@@ -3,7 +3,7 @@ training- and test-environment accuracy of each contender under each rule."""
 import matplotlib.pyplot as plt
 import numpy as np
 
-from research import stats
+from research.report import stats
 
 from experiments.colored import contenders, published
 

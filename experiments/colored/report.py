@@ -1,7 +1,8 @@
 """The tables, the verdicts' family and the reading of the Colored MNIST experiment."""
 import numpy as np
 
-from research import protocol, readings, results, stats
+from research.report import protocol, readings, stats
+from research.system import results
 
 from experiments.colored import contenders, environments, published
 
@@ -138,7 +139,7 @@ def _table_family(tests, cfg):
     return "no verdict (no method and ERM both finite under one rule)"
   if not _family(tests):
     return "no verdict (every comparison has a side with fewer than 2 seeds: no test)"
-  return (f"research.stats.verdicts over the {_family(tests)} comparisons of every source and rule (Welch, Holm), "
+  return (f"research.report.stats.verdicts over the {_family(tests)} comparisons of every source and rule (Welch, Holm), "
           f"equivalent within ±{cfg['delta']:g} points")
 
 
@@ -216,7 +217,7 @@ def reading(doc):
         lines.append(f"- {s}, {RULES[rule].label}, against ERM on the test environment: "
                      + "; ".join(f"{C[m].label} {v.text()}" for m, v in mine) + ".")
   if _family(tests):
-    lines.append(f"- Verdicts: research.stats.verdicts, Welch over {cfg['seeds']} seeds and Holm over the "
+    lines.append(f"- Verdicts: research.report.stats.verdicts, Welch over {cfg['seeds']} seeds and Holm over the "
                  f"{_family(tests)} comparisons; equivalent means within ±{cfg['delta']:g} points, about twice the "
                  "binomial standard deviation (1.6 points) of 1,000 test images at 50% accuracy.")
   all_rows = [row for r in res["sources"].values() for row in r["rows"]]

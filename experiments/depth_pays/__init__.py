@@ -37,7 +37,7 @@ for or against the lecture's collapse of the shallow net at 20k.
 import matplotlib.pyplot as plt
 import ml_collections
 
-from research import config
+from research.cli import config
 
 from experiments.data_hunger import passes_per_epoch, repeat
 from experiments.depth_pays import paper_cut, sawtooth
@@ -51,7 +51,7 @@ TITLE = "Where depth pays: Telgarsky's sawtooth and Lee's paper cutting, deep vs
 def get_config():
   c = ml_collections.ConfigDict()
   # One protocol for both parts: the validation split all selection reads, and the stopping rule.
-  c.val_size = 5000          # carved from each synthetic training pool (research/data.py)
+  c.val_size = 5000          # carved from each synthetic training pool (research/data/__init__.py)
   c.epoch_rows = 40000       # an epoch is at least this many examples (small sets are repeated)
   c.epochs = 60              # the maximum; patience ends a member earlier
   c.patience = 8

@@ -1,6 +1,6 @@
 """Lee's paper cutting: a deep and a shallow net of equal size on a folded target, as data shrinks.
 
-The target (research/data.py paper_cut:F): fold the square [-1, 1]^2 in half along both axes F
+The target (research/data/__init__.py paper_cut:F): fold the square [-1, 1]^2 in half along both axes F
 times, cut one disc, unfold: 4^F discs. A deep ReLU net can fold too (|u| is two ReLUs), so it can
 draw one disc and reuse it for every copy; a one-hidden-layer net has to draw every disc apart.
 Hung-yi Lee's lecture: with 100,000 examples both nets fit such a target, with 20,000 the shallow
@@ -11,8 +11,11 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from research import data, models, protocol, readings, results, stats, train
-from research.depth_verdicts import DepthPair
+from research import data, models
+from research.report import protocol, readings, stats
+from research.system import results
+from research.engine import train
+from research.report.depth_verdicts import DepthPair
 
 
 def build(depth, width):

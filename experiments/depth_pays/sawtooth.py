@@ -1,7 +1,7 @@
 """Telgarsky's sawtooth: what depth can represent, and what gradient descent finds.
 
 The task: points of [0, 1] labelled by which of the 2^k + 1 alternating intervals around the 2^k
-points i / 2^k they fall in (research/data.py sawtooth:K). Contenders at each k:
+points i / 2^k they fall in (research/data/__init__.py sawtooth:K). Contenders at each k:
 
   exact     the tent map f(x) = 2 relu(x) - 4 relu(x - 1/2) composed k times, written as the
             parameters of the registered MLP (k hidden layers of 2 units; `tent_params`): 2^k pieces
@@ -21,8 +21,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from research import data, models, protocol, readings, results, stats, train
-from research.depth_verdicts import DepthPair
+from research import data, models
+from research.report import protocol, readings, stats
+from research.system import results
+from research.engine import train
+from research.report.depth_verdicts import DepthPair
 
 # Telgarsky's theorem: any net with l layers of at most 2^((k - 3) / l - 1) units errs on at least
 # 1/6 of the 2^k points.

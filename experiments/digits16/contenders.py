@@ -1,7 +1,7 @@
 """The contenders: the article's ten logistic neurons, MLPs of 1 to 4 hidden layers, a LeNet-1989-like CNN.
 
 Every contender reads the same 16 x 16 = 256 pixels and ends in ten outputs whose softmax are the ten
-probabilities; the largest wins (research/train.py's `correct`).
+probabilities; the largest wins (research/engine/train.py's `correct`).
 """
 from typing import NamedTuple
 
@@ -12,7 +12,7 @@ NUM_CLASSES = 10
 
 class Contender(NamedTuple):
   key: str       # its name in results.json and the comparisons: logistic, mlp-2, cnn
-  model: str     # the registered model (research/models.py)
+  model: str     # the registered model (research/models/__init__.py)
   options: dict  # that model's options
   label: str     # the table's words
   family: str    # logistic, mlp or cnn

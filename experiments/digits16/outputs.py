@@ -7,7 +7,8 @@ validation accuracy, then its member best on validation), and the digit shown is
 import jax
 import numpy as np
 
-from research import models, train
+from research import models
+from research.engine import train
 
 
 def best_member(summary):

@@ -2,7 +2,8 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from research import protocol, readings, results, stats
+from research.report import protocol, readings, stats
+from research.system import results
 
 from experiments.digits16 import published, verdicts
 

@@ -1,10 +1,12 @@
 """Training every contender under the protocol, and picking the best net on validation."""
 import numpy as np
 
-from research import models, optim, protocol, stats
+from research import models
+from research.engine import optim
+from research.report import protocol, stats
 
 from experiments.digits16 import outputs
-from research import tuning
+from research.engine import tuning
 from experiments.digits16.contenders import NUM_CLASSES, build, contenders
 
 

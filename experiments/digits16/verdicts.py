@@ -1,4 +1,4 @@
-"""The primary family of comparisons, declared here, and its verdicts (research.stats.verdicts).
+"""The primary family of comparisons, declared here, and its verdicts (research.report.stats.verdicts).
 
   ("depth", d, "logistic")  the MLP of d hidden layers against the ten logistic neurons: what hidden layers add
   ("depth", d, "mlp-1")     each deeper MLP against one hidden layer: what depth beyond one adds
@@ -7,7 +7,7 @@
 Test accuracy per seed, a - b in points; Welch's t-test and two one-sided equivalence tests, each
 Holm-corrected over the whole family. Rows with a diverged member enter no comparison.
 """
-from research import stats
+from research.report import stats
 
 from experiments.digits16.contenders import mlp_key
 

@@ -4,7 +4,7 @@
   make modular PROFILE=quick      # a smoke test, a few minutes on idle cores
   make modular ARGS="--config.rho=0.005 --config.width=64"
 
-Four groups from two attributes of Fashion-MNIST items (research/groups.py): kind (top / footwear,
+Four groups from two attributes of Fashion-MNIST items (experiments/modular/groups.py): kind (top / footwear,
 the article's girl / boy) x b, where b is shade (dark / light, its short / long hair), an attribute
 entangled with kind (it is the mean intensity of the item's own pixels, which depends on the
 garment's shape and area), or, for the contrast, a frame drawn on a random half of the items of
@@ -18,7 +18,7 @@ Contenders, one-hidden-layer MLPs of about the same size (101K parameters at the
 
   monolithic      one network, 4-way label
   reweighted      the same, each group's examples weighted 1 / (group count) (Sagawa's upweighting)
-  Group DRO       the same, trained by Sagawa et al.'s online group DRO (research/group_dro.py:
+  Group DRO       the same, trained by Sagawa et al.'s online group DRO (research/engine/group_dro.py:
                   group-balanced batches, exponentiated-gradient group weights with eta_q = 0.01, group
                   adjustment C / sqrt(n_g) with C = dro_adjustment, early stopping on the worst-group
                   validation accuracy, which is Sagawa's selection; no strong l2 penalty)
@@ -63,7 +63,8 @@ or where the rare combination is absent or the data small; not for an entangled 
 import jax
 import ml_collections
 
-from research import config, groups
+from research.cli import config
+from experiments.modular import groups
 
 from experiments.modular.contenders import build_contenders
 from experiments.modular.paragraphs import reading
@@ -85,7 +86,7 @@ __all__ = ["NAME", "TITLE", "ORDER", "PROFILES", "get_config", "validate", "run"
 
 def get_config():
   c = ml_collections.ConfigDict()
-  c.attributes = "fashion_mnist"  # the entangled attribute set: a name in research.groups.ATTRIBUTES and OWN_DATA
+  c.attributes = "fashion_mnist"  # the entangled attribute set: a name in experiments.modular.groups.ATTRIBUTES and OWN_DATA
   c.contrast = "fashion_mnist_frame"  # the disentangled one, trained at contrast_rhos; "" for none
   c.contrast_rhos = [0.0, 0.01]   # each also in rhos: the two sets are compared at the same rho
   c.q_low = 0.4                   # shade: dark below this quantile, light above q_high

@@ -1,6 +1,7 @@
 """The tables of what the modules learn from and where it pays: the modules' own data, the entangled vs
 the disentangled attribute, and the target-only baselines in Sagawa's format."""
-from research import protocol, results, stats
+from research.report import protocol, stats
+from research.system import results
 
 from experiments.modular.captions import dro_text, members_text, val_rare_text
 from experiments.modular.contenders import LABELS, MODULES, SWEEP

@@ -1,5 +1,5 @@
 """The words every table caption of the modular experiment shares: the rule, the setting, the members."""
-from research import protocol, stats
+from research.report import protocol, stats
 
 from experiments.modular.points import main_point
 

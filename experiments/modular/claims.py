@@ -6,7 +6,7 @@ Holm-corrected within its family. What is compared with what (the one-network fi
 the best network from scratch) was chosen on validation numbers when the experiment ran
 (results["selected"]).
 """
-from research import stats
+from research.report import stats
 
 from experiments.modular.points import by_rho, by_size, gains, key, main_point, mean
 

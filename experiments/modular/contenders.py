@@ -12,7 +12,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from research import compose, group_dro, models
+from experiments.modular import compose
+from research.engine import group_dro
+from research import models
 
 SWEEP = ("monolithic", "reweighted", "dro", "modular", "own")
 MAIN_ONLY = ("combiner", "trunk")
@@ -81,7 +83,7 @@ def trainers(ctx, m, epochs):
 
 
 def dro_hparams(cfg):
-  """Group DRO's hyperparameters beside the learning rate (research/group_dro.py)."""
+  """Group DRO's hyperparameters beside the learning rate (research/engine/group_dro.py)."""
   return {"learning_rate": cfg.learning_rate, "group_step": cfg.dro_step, "group_adjustment": cfg.dro_adjustment}
 
 

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from research import protocol, readings
+from research.report import protocol, readings
 
 from experiments.modular import verdicts
 from experiments.modular.claims import FAMILIES, calls, compared, families, ok, outcome, percent, text

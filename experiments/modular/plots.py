@@ -3,7 +3,8 @@ training-set size, and the two attribute sets side by side."""
 import matplotlib.pyplot as plt
 import numpy as np
 
-from research import results, stats
+from research.system import results
+from research.report import stats
 
 from experiments.modular.attribute_tables import source_meta, sources
 from experiments.modular.contenders import LABELS, SHORT, SWEEP

@@ -10,7 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from research import compose, groups, train
+from experiments.modular import compose, groups
+from research.engine import train
 
 from experiments.modular.contenders import MAIN_ONLY, dro_hparams, max_epochs, trainers, two_labels
 from experiments.modular.rows import group_numbers, nan_where, summarize

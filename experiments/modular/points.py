@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from research import stats
+from research.report import stats
 
 from experiments.modular.contenders import CONTENDERS, ROBUST, point_key
 

@@ -11,7 +11,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from research import compose, groups, models, train
+from experiments.modular import compose, groups
+from research import models
+from research.engine import train
 
 REUSE = ("modules", "trunk", "monolithic", "composition_scratch", "scratch")
 REUSE_LABELS = {"modules": "frozen attribute modules + combiner",

@@ -5,13 +5,14 @@ Sagawa et al.'s CelebA task predicts Blond_Hair, with Male as the spurious attri
 the rare group); here the target is a or b (config `targets`), the rare group the same light
 footwear. ERM and upweighting stop by the engine's rule (the average validation accuracy of the
 target); Group DRO by its worst-group validation accuracy, which is Sagawa's protocol
-(research/group_dro.py). Trained at the main point of the main attribute set, per data seed.
+(research/engine/group_dro.py). Trained at the main point of the main attribute set, per data seed.
 """
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from research import groups, train
+from experiments.modular import groups
+from research.engine import train
 
 from experiments.modular.contenders import dro_hparams, max_epochs, trainers
 from experiments.modular.rows import summarize

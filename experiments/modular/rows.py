@@ -6,7 +6,8 @@ labels and checks that nothing else moves).
 """
 import numpy as np
 
-from research import groups, models
+from experiments.modular import groups
+from research import models
 
 
 def nan_where(values, diverged):

@@ -1,6 +1,6 @@
 """The attribute sets a run trains on, and every split it draws before any training.
 
-A Source is one attribute set of research/groups.py (kind x shade, the entangled one; kind x
+A Source is one attribute set of experiments/modular/groups.py (kind x shade, the entangled one; kind x
 frame, the disentangled one): its pools, its names, one standardization, b's own data. A split is
 drawn per (rho, n_train, data seed): the data seed decides which examples of each group are drawn
 (the rare ones included); the balanced test set is one draw (TEST_SEED) for every seed and point.
@@ -9,7 +9,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from research import groups
+from experiments.modular import groups
 
 TEST_SEED = 1  # the test rows: one draw for every data seed, rho and size (seed 0's draw before data seeds)
 

@@ -1,6 +1,8 @@
 """The modular experiment's tables: groups, main, rare fraction, less data, training cost, reuse here;
 modules' own data, entangled vs disentangled and Sagawa's format in attribute_tables.py."""
-from research import groups, protocol, results, stats
+from experiments.modular import groups
+from research.report import protocol, stats
+from research.system import results
 
 from experiments.modular.attribute_tables import attributes_table, own_table, sagawa_table
 from experiments.modular.captions import dro_text, members_text, rule_text, setting_text, val_rare_text

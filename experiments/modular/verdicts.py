@@ -1,7 +1,7 @@
 """The reading's paragraphs on what this design adds: zero-shot, the modules' own data, the entangled vs
 the disentangled attribute, Sagawa's format, and for which conditions the article's claim holds.
 Every call comes from claims.families (Welch + Holm per paragraph) on the numbers of results.json."""
-from research import readings
+from research.report import readings
 
 from experiments.modular.claims import MODULE_DESIGNS, calls, compared, contrast_points, percent, text
 from experiments.modular.contenders import SHORT

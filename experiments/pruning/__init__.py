@@ -56,7 +56,9 @@ import jax
 import ml_collections
 import numpy as np
 
-from research import config, masks, models, optim, train
+from research.cli import config
+from research.engine import masks, optim, train
+from research import models
 
 from experiments.pruning import choices, han, tickets, zeros
 from experiments.pruning import recipe as rc
@@ -77,7 +79,7 @@ def get_config():
   c.dataset = "fashion_mnist"
   c.n_train = 0                 # 0 = all 55,000 left after the validation split
   c.val_size = 5000             # carved from the 60,000 training images; every choice reads it
-  # One recipe for every network: SGD with momentum and L2 (Han et al.'s; research/optim.py). The
+  # One recipe for every network: SGD with momentum and L2 (Han et al.'s; research/engine/optim.py). The
   # L1 chain adds its proximal step to the same (prox_l1).
   c.optimizer = "momentum_l2"
   c.learning_rate = 0.05

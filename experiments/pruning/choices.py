@@ -6,7 +6,7 @@ whose mean validation accuracy is at most max_drop points below the dense net's.
 stores the chosen row's index per method (results["selected"]). Test accuracy is only compared:
 every difference the table and the reading state is a Welch t-test in one Holm-corrected family.
 """
-from research import stats
+from research.report import stats
 
 # method -> (source, the rows' variant or None): the methods the reading chooses a row for.
 METHODS = {"han": ("han", None), "init": ("tickets", "init"), "early": ("tickets", "early"), "l1": ("l1", None)}

@@ -13,7 +13,7 @@ counted, the threshold shrinks as the layer empties and later rounds prune almos
 """
 import numpy as np
 
-from research import masks, train
+from research.engine import masks, train
 
 from experiments.pruning import recipe as rc
 

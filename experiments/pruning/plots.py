@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
 
-from research import stats
+from research.report import stats
 
 from experiments.pruning import choices
 from experiments.pruning.published import HAN

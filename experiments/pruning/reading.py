@@ -2,7 +2,7 @@
 validation, compared on test), the 10x target, the tickets against their controls, and L1's zeros."""
 import numpy as np
 
-from research import protocol, readings
+from research.report import protocol, readings
 
 from experiments.pruning import choices
 from experiments.pruning.published import FASHION_REPO, FRANKLE_CARBIN, HAN

@@ -15,7 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from research import masks, models, optim, train
+from research.engine import masks, optim, train
+from research import models
 
 SPLITS = ("train", "val", "test")
 

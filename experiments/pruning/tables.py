@@ -1,7 +1,8 @@
 """table.md: one table per method (Han, lottery tickets, L1), each with its published rows."""
 import math
 
-from research import protocol, results, stats
+from research.report import protocol, stats
+from research.system import results
 
 from experiments.pruning import choices
 from experiments.pruning.published import FASHION_REPO, FRANKLE_CARBIN, HAN

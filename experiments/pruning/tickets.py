@@ -18,7 +18,7 @@ the full schedule again, not the remaining epochs (one epoch more of training th
 import jax
 import numpy as np
 
-from research import masks, train
+from research.engine import masks, train
 
 from experiments.pruning import recipe as rc
 

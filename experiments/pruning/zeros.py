@@ -18,7 +18,7 @@ without retraining).
 import jax
 import numpy as np
 
-from research import masks, optim, train
+from research.engine import masks, optim, train
 
 from experiments.pruning import recipe as rc
 

@@ -5,7 +5,7 @@
   make resnet ARGS="--config.blocks=[1,3]"                   # fewer rungs
   make resnet ARGS="$(.venv/bin/python -m experiments.resnet_ladder.recipes)"   # He's CIFAR-10 setting, GPU
 
-CIFAR-style nets of 6n + 2 layers (research/resnet.py): a 3x3 conv, three stages of n blocks of two
+CIFAR-style nets of 6n + 2 layers (research/models/resnet.py): a 3x3 conv, three stages of n blocks of two
 3x3 convs (widths doubling, the size halving between stages), global average pooling, a classifier;
 batch normalization after every conv. Residual nets add the paper's parameter-free shortcut (option A)
 around every block; plain nets are the same nets without it, so both have the same parameters. The
@@ -32,8 +32,11 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from research import config, protocol, readings, resnet, results, stats
-from research.depth_verdicts import DepthPair
+from research.cli import config
+from research.report import protocol, readings, stats
+from research.models import resnet
+from research.system import results
+from research.report.depth_verdicts import DepthPair
 
 from experiments.resnet_ladder import ladder, published
 

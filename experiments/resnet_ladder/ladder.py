@@ -1,5 +1,8 @@
 """The ladder's cells: one per depth and variant, over seeds x the learning-rate grid, and its Holm family."""
-from research import models, optim, protocol, resnet, stats
+from research import models
+from research.engine import optim
+from research.report import protocol, stats
+from research.models import resnet
 
 VARIANTS = ("plain", "residual")
 

@@ -7,11 +7,11 @@
 The search space: MLPs of 0 to max_depth hidden layers, each layer's width from a set, each
 hidden-to-hidden layer plain or residual (a zero-padded shortcut where the width changes), one
 activation from a small set, and the learning rate. Candidates of different architectures train
-together as members of one masked supernet (research/supernet.py: the architecture is data, so one
+together as members of one masked supernet (experiments/search/supernet.py: the architecture is data, so one
 compiled program and one map/vmap serve the whole population; a test checks that a member computes
 exactly what its standalone network computes). Strategies (strategies.py), each selecting on the
 validation split only: random search; successive halving over a larger population, the engine's
-chunks as rungs (research/halving.py); and the depth experiment's hand grid. Each pick is retrained
+chunks as rungs (research/engine/halving.py); and the depth experiment's hand grid. Each pick is retrained
 from scratch as its standalone network over fresh seeds and read once on test; the compute of each
 search is counted as executed (the supernet's shape for every member) and as the candidates' own.
 
@@ -32,7 +32,11 @@ search about 11, successive halving about 40 on Fashion-MNIST (92 and 236 on the
 """
 import ml_collections
 
-from research import config, data, halving, limits, supernet
+from research.cli import config
+from research import data
+from research.engine import halving
+from research.system import limits
+from experiments.search import supernet
 
 from experiments.search import report, space, strategies
 

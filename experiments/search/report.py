@@ -6,7 +6,8 @@ accuracy, Welch's t-test with Holm's correction over every such pair of the run 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from research import protocol, readings, results, stats
+from research.report import protocol, readings, stats
+from research.system import results
 
 from experiments.search import accounting
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from research.supernet import Arch
+from experiments.search.supernet import Arch
 
 
 class Candidate(NamedTuple):
@@ -128,8 +128,8 @@ def check_budget(cfg, tasks, available=None):
   """UserError with the estimate when a task's search cannot fit in memory, when the searches would
   run past MAX_HOURS, or when the space holds fewer distinct candidates than a strategy draws (sampling
   would never end)."""
-  from research import limits
-  from research.errors import UserError
+  from research.system import limits
+  from research.system.errors import UserError
   available = limits._host_available() if available is None else available
   n = max(cfg.random_candidates, cfg.halving_candidates)
   what = (f"config random_candidates={cfg.random_candidates}, halving_candidates={cfg.halving_candidates}, "

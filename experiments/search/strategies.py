@@ -12,7 +12,8 @@ seeds as its standalone network; only those retrained numbers are reported on te
 """
 import jax
 
-from research import supernet, train
+from experiments.search import supernet
+from research.engine import train
 
 from experiments.search import accounting, space
 

@@ -25,7 +25,7 @@ chosen learning rate's members are evaluated once on the clean and on each corru
 
 The table normalises as Hendrycks and Dietterich (2019) do, logistic regression the baseline:
 CE_c = err_model,c / err_logistic,c, mCE their mean; relative mCE divides each rise of error over
-the clean error by the baseline's. Verdicts (research.stats.verdicts, one declared family over both
+the clean error by the baseline's. Verdicts (research.report.stats.verdicts, one declared family over both
 datasets, equivalence within ±2 points): does depth (deep MLP vs MLP), convolution (CNN vs MLP) or a
 residual CNN (vs the CNN) buy robustness, read raw (mean accuracy over the corrupted sets) and at
 matched clean accuracy (each member's mean corrupted minus its own clean accuracy, which takes the
@@ -50,7 +50,9 @@ If over budget: --config.fashion_mnist.n_train=1000, or --config.models.resnet.w
 """
 import ml_collections
 
-from research import config, limits, tuning
+from research.cli import config
+from research.system import limits
+from research.engine import tuning
 
 from experiments.stable_world import corruptions, evaluate, plots as plots_lib, report
 

@@ -3,7 +3,9 @@ one protocol, its selected members then evaluated once on every corrupted copy o
 import jax
 import numpy as np
 
-from research import data as data_lib, models, protocol, train, tuning
+from research import data as data_lib, models
+from research.report import protocol
+from research.engine import train, tuning
 
 from experiments.stable_world import corruptions
 
@@ -64,7 +66,7 @@ def test_subset(arrays, raw_x, size, seed=0):
 
 def _tuned_cells(cfg, ctx, trainer, arrays, name, spec, epochs):
   """[(CellResult, hparams)]: one cell over the grid, then, while the value chosen on validation is the
-  grid's smallest or largest, a cell of the next 1-3-10 value beyond it (research/tuning.py; at most
+  grid's smallest or largest, a cell of the next 1-3-10 value beyond it (research/engine/tuning.py; at most
   cfg.extend of them). Every contender gets this rule."""
   seeds, hparams = protocol.grid(cfg.learning_rates, range(cfg.seeds))
   parts = [(ctx.cell(trainer, arrays, name=name, spec=spec, seeds=seeds, hparams=hparams, epochs=epochs,

@@ -2,7 +2,8 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from research import data as data_lib, stats
+from research import data as data_lib
+from research.report import stats
 
 from experiments.stable_world import corruptions, report
 

@@ -1,7 +1,8 @@
 """The table, the published anchors beside it, the verdicts and the reading."""
 import numpy as np
 
-from research import protocol, readings, results, stats
+from research.report import protocol, readings, stats
+from research.system import results
 
 NAMES = {"logistic": "logistic", "mlp": "MLP 1 hidden", "deep_mlp": "deep MLP", "cnn": "CNN", "resnet": "ResNet"}
 # The declared family's questions: (key, contender a, contender b, what a - b asks).
@@ -258,7 +259,7 @@ def _range(r, key):
 def depth_pairs(doc):
   """REPORT.md's depth summary: per dataset, the deep MLP against the 1-hidden MLP on the clean test set
   and on the mean over the corrupted ones (the same members; depth 4 vs 1 as configured)."""
-  from research.depth_verdicts import DepthPair
+  from research.report.depth_verdicts import DepthPair
   cfg, out = doc["config"], []
   for r in doc["results"]["datasets"].values():
     rows = {row["contender"]: row for row in r["rows"] if finite(row)}
