@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research.engine import cells, train
+from research.engine import cells, checkpoints, train
 from research import models
 from research.models import nets, resnet
 
@@ -147,9 +147,9 @@ def test_a_checkpoint_written_before_the_engine_carried_model_state_restores(tin
   state = jax.jit(v.init)(train.keys([0, 1]), train.stack([HP, HP]), tiny, None, None)
   hist = {k: np.zeros((2, 3), np.float32) for k in train.History._fields}
   Before = collections.namedtuple("TrainState", train.TrainState._fields[:10])
-  mngr = cells._manager(tmp_path / "ckpt")
+  mngr = checkpoints.manager(tmp_path / "ckpt")
   mngr.save(3, args=ocp.args.StandardSave({"state": Before(*state[:10]), "history": hist}), force=True)
   mngr.wait_until_finished()
-  restored = cells._restore(cells._manager(tmp_path / "ckpt"), {"state": state, "history": hist}, tmp_path)
+  restored = checkpoints.restore(checkpoints.manager(tmp_path / "ckpt"), {"state": state, "history": hist}, tmp_path)
   assert isinstance(restored["state"], train.TrainState) and restored["state"].model_state is None
   _trees_equal(restored["state"], state)

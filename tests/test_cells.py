@@ -4,7 +4,7 @@ import jax
 import numpy as np
 import pytest
 
-from research.engine import cells, train
+from research.engine import cells, checkpoints, train
 from research import models
 from research.system.errors import UserError
 
@@ -30,14 +30,14 @@ def test_a_resumed_cell_ends_with_the_same_numbers(tiny, tmp_path, monkeypatch):
   whole = _cell(tiny, tmp_path / "a", epochs=4)
   # Interrupt the run at its second checkpoint: the one at epoch 2 is on disk.
   saves = []
-  real_save = cells.ocp.CheckpointManager.save
+  real_save = checkpoints.ocp.CheckpointManager.save
 
   def save_then_die(self, step, *a, **kw):
     if saves:
       raise KeyboardInterrupt
     saves.append(step)
     return real_save(self, step, *a, **kw)
-  monkeypatch.setattr(cells.ocp.CheckpointManager, "save", save_then_die)
+  monkeypatch.setattr(checkpoints.ocp.CheckpointManager, "save", save_then_die)
   with pytest.raises(KeyboardInterrupt):
     _cell(tiny, tmp_path / "b", epochs=4, chunk_epochs=2, checkpoint_every_s=0)
   monkeypatch.undo()
@@ -63,7 +63,7 @@ def test_a_checkpoint_of_another_shape_is_a_clear_error(tiny, tmp_path):
   trainer = train.make_trainer(models.mlp(4, depth=1, width=8), "adam", 32)
   spec = json.loads((cell_dir / "spec.json").read_text())
   with pytest.raises(UserError, match="other shapes"):
-    cells._restore(cells._manager(cell_dir / "ckpt"),
+    checkpoints.restore(checkpoints.manager(cell_dir / "ckpt"),
                    {"state": jax.vmap(trainer.init, in_axes=(0, 0, None))(
                        train.keys([0, 1]), train.stack([{"learning_rate": 1e-2}] * 2), tiny),
                     "history": {k: np.zeros((2, 2), np.float32) for k in train.History._fields}}, cell_dir)

@@ -4,7 +4,7 @@ import struct
 
 import pytest
 
-from research.engine import cells, curves, train
+from research.engine import cells, checkpoints, curves, train
 from research import models
 
 FIELDS = ("train_loss", "val_loss", "val_acc")
@@ -59,14 +59,14 @@ def test_jsonl_written_per_chunk_and_read_back(tiny, tmp_path, monkeypatch):
 def test_a_resumed_cell_writes_no_epoch_twice(tiny, tmp_path, monkeypatch):
   monkeypatch.delenv(curves.TENSORBOARD_ENV, raising=False)
   saves = []
-  real_save = cells.ocp.CheckpointManager.save
+  real_save = checkpoints.ocp.CheckpointManager.save
 
   def save_then_die(self, step, *a, **kw):
     if saves:
       raise KeyboardInterrupt  # epochs 3 and 4 are in curves.jsonl, not in the checkpoint
     saves.append(step)
     return real_save(self, step, *a, **kw)
-  monkeypatch.setattr(cells.ocp.CheckpointManager, "save", save_then_die)
+  monkeypatch.setattr(checkpoints.ocp.CheckpointManager, "save", save_then_die)
   with pytest.raises(KeyboardInterrupt):
     _cell(tiny, tmp_path, epochs=4, chunk_epochs=2, checkpoint_every_s=0)
   monkeypatch.undo()

@@ -38,7 +38,7 @@ def project(tmp_path_factory):
   copy = tmp_path_factory.mktemp("extend") / "project"
   shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", ".cache", "checkpoints", "results",
                                                             "__pycache__", "*.egg-info"))
-  models_py = copy / "research" / "models.py"
+  models_py = copy / "research" / "models" / "__init__.py"
   models_py.write_text(models_py.read_text() + MODEL)
   shutil.copy(TEMPLATE, copy / "experiments" / f"{_template_name()}.py")
   return copy

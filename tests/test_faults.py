@@ -13,7 +13,7 @@ import ml_collections
 import orbax.checkpoint as ocp
 import pytest
 
-from research.engine import cells, integrity, train
+from research.engine import cells, checkpoints, integrity, train
 from research.system import faults, limits, lock, results
 from research.cli import interrupts
 from research import models
@@ -53,7 +53,7 @@ def test_a_sealed_checkpoint_checks_and_orbax_still_lists_and_restores_it(cell):
   assert integrity.check(cell / "ckpt" / "2") is None
   assert integrity.check_cell(cell) is None
   assert integrity.verified_latest_step(cell / "ckpt") == (2, [])
-  mngr = cells._manager(cell / "ckpt")
+  mngr = checkpoints.manager(cell / "ckpt")
   assert mngr.all_steps() == [2]
   assert mngr.restore(2, args=ocp.args.StandardRestore()) is not None
 
@@ -84,7 +84,7 @@ def test_a_deleted_metadata_file_is_reported(cell):
 
 def test_a_stray_empty_step_folder_is_reported_not_picked(cell):
   (cell / "ckpt" / "7").mkdir()
-  assert cells._manager(cell / "ckpt").latest_step() == 7  # what orbax alone would restore
+  assert checkpoints.manager(cell / "ckpt").latest_step() == 7  # what orbax alone would restore
   step, problems = integrity.verified_latest_step(cell / "ckpt")
   assert step == 2 and problems == [f"{cell / 'ckpt' / '7'} has no manifest integrity.json"]
 
@@ -139,7 +139,7 @@ def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
     p.wait()
   line = str(e.value)
   assert line.startswith(f"another run of depth_vs_accuracy (PID {p.pid}: ")
-  assert "research import lock" in line and f"holds {tmp_path / 'ck'};" in line and "\n" not in line.strip()
+  assert "research.system import lock" in line and f"holds {tmp_path / 'ck'};" in line and "\n" not in line.strip()
   with lock.hold(tmp_path / "ck", "depth_vs_accuracy"):  # a killed holder leaves no stale lock
     pass
 
@@ -286,7 +286,7 @@ def test_ctrl_c_at_any_moment_is_one_line_and_130(tmp_path, after_s):
 
 @pytest.mark.slow
 def test_an_interrupt_in_a_callback_ends_the_process_not_just_the_callback():
-  code = ("from research import interrupts; interrupts.install()\n"
+  code = ("from research.cli import interrupts; interrupts.install()\n"
           "class A:\n  def __del__(self): raise KeyboardInterrupt\n"
           "A()\nprint('carried on')\n")
   p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30)

@@ -1,9 +1,9 @@
 """Golden numbers: fixed reference cells trained a few epochs, every number they report compared to the
 values stored in tests/golden/cells.json. A change to the engine that alters any reported number (the
 training step, the stopping rule, which epoch is selected, the final evaluation) fails here until
-cells.ENGINE_VERSION is bumped and the values renewed:
+identity.ENGINE_VERSION is bumped and the values renewed:
 
-  python -m tests.test_golden --renew     # after bumping cells.ENGINE_VERSION on purpose
+  python -m tests.test_golden --renew     # after bumping identity.ENGINE_VERSION on purpose
 
 A refactor that keeps every number passes, and its cells keep their identities."""
 import json
@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research.engine import cells, group_dro, halving, optim, train
+from research.engine import cells, group_dro, halving, identity, optim, train
 from research import models
 
 GOLDEN = pathlib.Path(__file__).resolve().parent / "golden" / "cells.json"
@@ -106,13 +106,13 @@ def _close(a, b):
                     reason="the golden numbers were computed with jax 0.10.2 on CPU")
 def test_reference_cells_report_the_golden_numbers(tmp_path):
   golden = json.loads(GOLDEN.read_text())
-  assert golden["engine"] == cells.ENGINE_VERSION, (
-      "cells.ENGINE_VERSION changed: renew tests/golden/cells.json (python -m tests.test_golden --renew)")
+  assert golden["engine"] == identity.ENGINE_VERSION, (
+      "identity.ENGINE_VERSION changed: renew tests/golden/cells.json (python -m tests.test_golden --renew)")
   found = json.loads(json.dumps(compute(tmp_path), allow_nan=True).replace("NaN", "null"))
   for name, members in golden["cells"].items():
     assert _close(found[name], members), (
-        f"reference cell {name} reports other numbers than engine version {cells.ENGINE_VERSION} did: if the change "
-        "is meant, bump cells.ENGINE_VERSION (every cell retrains) and renew tests/golden/cells.json")
+        f"reference cell {name} reports other numbers than engine version {identity.ENGINE_VERSION} did: if the change "
+        "is meant, bump identity.ENGINE_VERSION (every cell retrains) and renew tests/golden/cells.json")
 
 
 
@@ -145,6 +145,6 @@ if __name__ == "__main__" and sys.argv[1:] == ["--renew"]:
   import tempfile
   with tempfile.TemporaryDirectory() as tmp:
     values = compute(pathlib.Path(tmp))
-  GOLDEN.write_text(json.dumps(dict(engine=cells.ENGINE_VERSION, jax=jax.__version__, cells=values), indent=1,
+  GOLDEN.write_text(json.dumps(dict(engine=identity.ENGINE_VERSION, jax=jax.__version__, cells=values), indent=1,
                                allow_nan=True).replace("NaN", "null") + "\n")
   print(f"wrote {GOLDEN}")

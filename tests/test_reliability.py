@@ -305,6 +305,7 @@ def test_two_runs_of_one_experiment_and_render_during_a_run(workdir):
   deadline = time.time() + 300
   while time.time() < deadline and not any(ckpt.glob("L*-*")):
     time.sleep(0.05)
+  first.send_signal(signal.SIGSTOP)  # a stopped run still holds its lock, and cannot finish meanwhile
   try:
     for argv in (["run", "depth", "--profile", "quick", "--no-progress", *SMALL], ["render", "depth", "--profile", "quick"]):
       p = subprocess.run([sys.executable, "-m", "research", *argv], cwd=ROOT, env=_env(workdir),

@@ -10,7 +10,7 @@ import jax
 import numpy as np
 import pytest
 
-from research.engine import cells, train
+from research.engine import cells, identity, train
 from research.system import codehash, sealed
 from research import data, models
 from research.cli import experiment
@@ -66,7 +66,7 @@ def test_an_edited_result_json_is_never_republished(tiny, tmp_path, capfd):
   assert again.summary.final("test_acc") == first.summary.final("test_acc")
   assert 0.123456 not in again.summary.final("test_acc")
   # Re-evaluated from the sealed checkpoint, not retrained: and sealed again.
-  assert cells._seal_problem(json.loads(path.read_text()), path.parent.name.rsplit("-", 1)[1]) is None
+  assert identity.seal_problem(json.loads(path.read_text()), path.parent.name.rsplit("-", 1)[1]) is None
 
 
 def test_a_result_json_without_a_seal_is_evaluated_again(tiny, tmp_path, capfd):
@@ -172,7 +172,7 @@ def test_an_edited_results_json_is_not_rendered_or_reported(committed, capfd):
 
 def test_the_engine_version_is_part_of_the_identity(tiny, monkeypatch):
   before = _key(tiny)
-  monkeypatch.setattr(cells, "ENGINE_VERSION", cells.ENGINE_VERSION + 1)
+  monkeypatch.setattr(identity, "ENGINE_VERSION", identity.ENGINE_VERSION + 1)
   assert _key(tiny) != before
 
 

@@ -37,7 +37,7 @@ import numpy as np
 from research.system import paths
 from research.data import tfds_data
 from research.data.raw import Raw, read_idx
-from research.system.errors import UserError
+from research.system.errors import UserError, say
 
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -376,9 +376,6 @@ def cache_path(name):
   return paths.cache_dir() / "data" / f"{name.replace(':', '-')}.{_preparation_code()}.npz"
 
 
-def _say(line):
-  print(line, file=sys.stderr, flush=True)
-
 
 def _read_cache(cache):
   """The cached Raw, or None (saying why in one line) when the file is torn, corrupt or edited."""
@@ -389,10 +386,10 @@ def _read_cache(cache):
                 tuple(z["class_names"].tolist()), str(z["source"]))
       stored = str(z["content"])
   except (OSError, ValueError, KeyError, EOFError, zlib.error, zipfile.BadZipFile) as e:
-    _say(f"the data cache {cache} is unreadable ({type(e).__name__}); rebuilding it")
+    say(f"the data cache {cache} is unreadable ({type(e).__name__}); rebuilding it")
     return None
   if stored != _content(raw):
-    _say(f"the data cache {cache} does not hold what was written to it; rebuilding it")
+    say(f"the data cache {cache} does not hold what was written to it; rebuilding it")
     return None
   return raw
 

@@ -7,14 +7,10 @@ read under a shared lock, restored where a publish was killed between its two re
 import json
 import os
 import pathlib
-import sys
 
 from research.system import lock, paths, results
-from research.system.errors import UserError
+from research.system.errors import UserError, say
 
-
-def _say(line):
-  print(line, file=sys.stderr, flush=True)
 
 
 def recover(out_dir):
@@ -30,10 +26,10 @@ def recover(out_dir):
         os.replace(old, out_dir)
   except (OSError, UserError) as e:  # read-only (the lock file too), or a writer holding it all along
     why = e.strerror if isinstance(e, OSError) else "its lock cannot be taken"
-    _say(f"{out_dir}: a publish was interrupted between its two renames and {out_dir.parent} cannot be "
+    say(f"{out_dir}: a publish was interrupted between its two renames and {out_dir.parent} cannot be "
          f"changed ({why}); reading the previous results in {old.name}")
     return old
-  _say(f"{out_dir}: a publish was interrupted between its two renames; restored the previous results "
+  say(f"{out_dir}: a publish was interrupted between its two renames; restored the previous results "
        f"from {old.name}")
   return out_dir
 
