@@ -287,7 +287,7 @@ def _epoch_of(step_fn, state, x_NxD, steps):
     def body(i, state):
       return step_fn(state, jax.lax.dynamic_slice_in_dim(x_NxD, i * BATCH, BATCH))
     return jax.lax.fori_loop(0, steps, body, state)
-  flops = train._flops(jax.jit(step_fn).lower(state, x_NxD[:BATCH]))
+  flops = train.xla_flops(jax.jit(step_fn).lower(state, x_NxD[:BATCH]))
   return jax.jit(epoch), flops
 
 

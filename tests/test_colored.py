@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from research import data, models
-from research.engine import group_dro, train
+from research.engine import group_dro, group_losses, train
 from research.report import tables
 from research.system.errors import UserError
 
@@ -77,7 +77,7 @@ def test_irm_penalty_is_zero_at_each_environments_optimal_scale_and_positive_oth
   logit = lambda q: np.log(q / (1 - q))
   z_B = jnp.where(g_B == 0, logit(0.8), logit(0.3))
   logits_Bx2 = jnp.stack([jnp.zeros_like(z_B), z_B], -1)
-  penalty = lambda logits: group_dro.irm_penalty(group_dro.scale_gradients(train.cross_entropy, logits, y_B), g_B, 3)
+  penalty = lambda logits: group_losses.irm_penalty(group_losses.scale_gradients(train.cross_entropy, logits, y_B), g_B, 3)
   assert abs(float(penalty(logits_Bx2))) < 1e-10
   doubled = 2.0 * logits_Bx2
   by_hand = np.mean([float(_scale_gradient_by_definition(doubled[g_B == e], y_B[g_B == e])) ** 2 for e in (0, 1)])
@@ -87,17 +87,17 @@ def test_irm_penalty_is_zero_at_each_environments_optimal_scale_and_positive_oth
 
 def test_vrex_penalty_is_the_variance_of_the_environments_risks():
   loss_G = jnp.array([0.3, 0.9, 2.0])
-  np.testing.assert_allclose(float(group_dro.vrex_penalty(loss_G, jnp.array([True, True, True]))),
+  np.testing.assert_allclose(float(group_losses.vrex_penalty(loss_G, jnp.array([True, True, True]))),
                              np.var([0.3, 0.9, 2.0]), rtol=1e-6)
   # An environment the batch lacks is left out.
-  np.testing.assert_allclose(float(group_dro.vrex_penalty(loss_G, jnp.array([True, True, False]))),
+  np.testing.assert_allclose(float(group_losses.vrex_penalty(loss_G, jnp.array([True, True, False]))),
                              np.var([0.3, 0.9]), rtol=1e-6)
 
 
 def test_the_annealing_is_the_irm_repositorys():
-  assert float(group_dro.annealed(1e4, 100.0, 99)) == 1.0 and float(group_dro.annealed(1e4, 100.0, 100)) == 1e4
-  assert float(group_dro.penalized(1.0, 2.0, 1.0)) == 3.0  # lambda 1: not rescaled
-  np.testing.assert_allclose(float(group_dro.penalized(1.0, 2.0, 1e4)), (1.0 + 2e4) / 1e4)
+  assert float(group_losses.annealed(1e4, 100.0, 99)) == 1.0 and float(group_losses.annealed(1e4, 100.0, 100)) == 1e4
+  assert float(group_losses.penalized(1.0, 2.0, 1.0)) == 3.0  # lambda 1: not rescaled
+  np.testing.assert_allclose(float(group_losses.penalized(1.0, 2.0, 1e4)), (1.0 + 2e4) / 1e4)
 
 
 @pytest.fixture(scope="module")

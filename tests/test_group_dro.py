@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from research.engine import cells, group_dro, train
+from research.engine import cells, group_dro, group_losses, train
 from research import models
 
 
@@ -38,11 +38,11 @@ def test_weights_update_as_in_the_paper_on_a_hand_example():
 
 
 def test_group_means_and_balanced_draws():
-  mean_G, count_G = group_dro.group_means(jnp.array([1.0, 3.0, 5.0]), jnp.array([0, 0, 1]), 4)
+  mean_G, count_G = group_losses.group_means(jnp.array([1.0, 3.0, 5.0]), jnp.array([0, 0, 1]), 4)
   np.testing.assert_allclose(mean_G, [2.0, 5.0, 0.0, 0.0])  # a group the batch lacks: 0, as in the authors' code
   np.testing.assert_allclose(count_G, [2, 1, 0, 0])
   g = jnp.array([0] * 6 + [1] * 3 + [2])
-  p = np.asarray(group_dro.balanced_probabilities(g, 4))
+  p = np.asarray(group_losses.balanced_probabilities(g, 4))
   np.testing.assert_allclose([p[np.asarray(g) == k].sum() for k in range(3)], [1 / 3] * 3, rtol=1e-6)
 
 

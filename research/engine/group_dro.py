@@ -50,7 +50,7 @@ when the split is held out from the training environments). The defaults (object
 selection="worst") trace exactly the program they always did: every branch below is taken in
 Python, so the cells of Group DRO keep their identity (tests/test_group_dro.py pins it).
 """
-import math
+import functools
 from typing import Callable, NamedTuple
 
 import jax
@@ -58,7 +58,9 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from research.engine import optim, programs, sharding, train
+from research.engine import optim, programs, train
+from research.engine.group_losses import (annealed, balanced_probabilities, group_means, irm_penalty, penalized,
+                                          present_mean, scale_gradients, vrex_penalty)
 
 # Hyperparameters of the adversary, read from hp beside the optimizer's.
 GROUP_HPARAMS = ("group_step", "group_adjustment")
@@ -111,59 +113,9 @@ def weights(state):
   return jnp.exp(state.log_q_G)
 
 
-def group_means(values_B, g_B, num_groups):
-  """(mean of values_B within each group, examples per group): 0 for a group the batch lacks."""
-  member_BxG = jax.nn.one_hot(g_B, num_groups, dtype=values_B.dtype)
-  count_G = member_BxG.sum(0)
-  return (member_BxG.T @ values_B) / jnp.maximum(count_G, 1.0), count_G
-
-
-def balanced_probabilities(g_N, num_groups):
-  """Each example's probability of being drawn when every group present is drawn equally often."""
-  count_G = jnp.bincount(g_N, length=num_groups).astype(jnp.float32)
-  present = (count_G > 0).sum()
-  return 1.0 / (count_G[g_N] * present)
-
-
-def present_mean(values_G, present_G):
-  """The mean of values_G over the groups present (0 when none is)."""
-  w_G = present_G.astype(values_G.dtype)
-  return (w_G @ values_G) / jnp.maximum(w_G.sum(), 1.0)
-
-
-def scale_gradients(loss_fn, logits_BxK, y_B):
-  """Per example, d/ds loss_fn(s * logits, y) at s = 1: IRMv1's gradient w.r.t. a dummy multiplier
-  on the logits (a group's mean of it is the gradient of the group's mean risk)."""
-  one = jnp.ones((), logits_BxK.dtype)
-  return jax.jvp(lambda s: loss_fn(s * logits_BxK, y_B), (one,), (one,))[1]
-
-
-def irm_penalty(scale_grad_B, g_B, num_groups):
-  """IRMv1: the mean over the groups present of (d/ds R_g(s * logits) at s = 1)^2."""
-  grad_G, count_G = group_means(scale_grad_B, g_B, num_groups)
-  return present_mean(grad_G ** 2, count_G > 0)
-
-
-def vrex_penalty(loss_G, present_G):
-  """V-REx: the variance of the groups' risks (over the groups present, divided by their number)."""
-  return present_mean((loss_G - present_mean(loss_G, present_G)) ** 2, present_G)
-
-
-def annealed(weight, anneal, step):
-  """The IRM repository's schedule of lambda: 1 before `anneal` optimizer steps, `weight` from then on."""
-  return jnp.where(step >= anneal, weight, 1.0)
-
-
-def penalized(risk, penalty, lam):
-  """risk + lam * penalty, divided by lam when lam > 1 (the repository keeps gradients in range so).
-  Divided by max(lam, 1), not selected by a where: the unselected loss / lam of lam = 0 would make
-  the gradient NaN."""
-  return (risk + lam * penalty) / jnp.maximum(lam, 1.0)
-
-
-def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patience=0, schedule=None,
-                 loss_fn=train.cross_entropy, correct_fn=train.correct, eval_batch=2000,
-                 objective="group_dro", selection="worst"):
+def make_trainer(model, optimizer: str = "adam", batch_size: int = 128, *, num_groups: int, patience: int = 0,
+                 schedule=None, loss_fn=train.cross_entropy, correct_fn=train.correct, eval_batch: int = 2000,
+                 objective: str = "group_dro", selection: str = "worst") -> train.Trainer:
   """A train.Trainer that runs Group DRO over `num_groups` groups (data["g_train"], data["g_val"]:
   each example's group). hp holds the optimizer's hyperparameters and GROUP_HPARAMS.
 
@@ -177,16 +129,59 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
   dro = objective == "group_dro"
   tx_of = optim.make(optimizer)
   factor_at = schedule or optim.constant
-  adversary = group_weights()
-  split_hp = lambda hp: ({k: v for k, v in hp.items() if k not in GROUP_HPARAMS + PENALTY_HPARAMS}, hp)
   placeholder = optim.defaults(optimizer, 0.0)  # numeric hyperparameters are read from the state
   chain = lambda hp, n_train: optim.scheduled(tx_of(hp), factor_at, n_train // batch_size)
+  evaluate_groups, evaluate = _group_evaluation(model, loss_fn, correct_fn, eval_batch, num_groups)
+  objective_state, dro_objective, penalty_objective = _objectives(model, loss_fn, num_groups, objective)
+  init = _initializer(model, chain, objective_state, num_groups)
 
+  def update(state, x_BxS, y_B, g_B, tx, count):
+    """One optimizer step on this batch; Group DRO's adversary steps first on its group losses, the
+    penalized objectives anneal their penalty on the step count."""
+    inner, own = state.opt_state
+    if dro:
+      loss, grads, own = dro_objective(state.params, own, x_BxS, y_B, g_B)
+    else:
+      loss, grads = penalty_objective(state.params, own, x_BxS, y_B, g_B, count)
+    return _applied(state, loss, grads, inner, own, tx)
+
+  def make_step(data):
+    tx = chain(placeholder, data["y_train"].shape[0])
+    return lambda state, batch, count: update(state, batch["x_train"], batch["y_train"], batch["g_train"], tx, count)
+
+  def validate(state, data):
+    val_loss, val_acc, acc_G, count_G = evaluate_groups(state.params, data["x_val"], data["y_val"], data["g_val"])
+    worst = jnp.min(jnp.where(count_G > 0, acc_G, jnp.inf))
+    return val_loss, val_acc, (worst if selection == "worst" else val_acc)
+
+  train_epochs = train.epoch_loop(make_step, validate, batch_size=batch_size, patience=patience,
+                                  batches=functools.partial(_balanced_batches, num_groups=num_groups))
+
+  def cost(data):
+    extra = (dict(group_step=0.01, group_adjustment=0.0) if dro else dict(penalty_weight=1.0, penalty_anneal=0.0))
+    state = jax.eval_shape(init, jax.random.PRNGKey(0), dict(optim.defaults(optimizer, 1e-3), **extra), data)
+    tx = chain(placeholder, data["y_train"].shape[0])
+    return train.step_cost(lambda *a: update(*a, tx, 0), lambda params, x, _: model.apply(params, x), state, data,
+                           batch_size, per_example=jnp.int32)
+
+  def signature(data):
+    """What determines these cells' numbers besides the loop (train.Trainer.signature): the model's
+    init, the objective with its gradient and its own state, the per-group evaluation, the optimizer."""
+    return dict(trainer="group_dro", objective=objective, selection=selection, num_groups=num_groups,
+                optimizer=optimizer, batch_size=batch_size, patience=patience, eval_batch=eval_batch,
+                **_model_programs(model, data, batch_size, num_groups, optimizer, dro,
+                                  dro_objective if dro else penalty_objective, objective_state, evaluate_groups),
+                **programs.optimizer_programs(tx_of, placeholder, factor_at))
+
+  return train.Trainer(init, train_epochs, evaluate, batch_size, cost, patience, signature)
+
+
+def _initializer(model, chain, objective_state, num_groups):
   def init(key, hp, data, mask=None, params=None):
     """opt_state is (the optimizer's state, the adversary's GroupWeightsState), or for the other
     objectives (the optimizer's state, PenaltyState)."""
     del mask  # no pruning here
-    opt_hp, hp = split_hp(hp)
+    opt_hp = {k: v for k, v in hp.items() if k not in GROUP_HPARAMS + PENALTY_HPARAMS}
     k_init, k_data = jax.random.split(key)
     if params is None:
       params = model.init(k_init, data["x_train"][:1])
@@ -194,7 +189,11 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
     opt_state = (chain(opt_hp, data["x_train"].shape[0]).init(params), objective_state(counts_G, hp))
     return train.TrainState(params, opt_state, k_data, jnp.zeros((), jnp.int32), jnp.zeros((), bool), None,
                             params, jnp.full((), -jnp.inf), jnp.zeros((), jnp.int32), jnp.zeros((), bool))
+  return init
 
+
+def _group_evaluation(model, loss_fn, correct_fn, eval_batch, num_groups):
+  """(evaluate_groups, evaluate): the engine's evaluation with each group's accuracy beside it."""
   def evaluate_groups(params, x, y, g):
     """(mean loss, accuracy, accuracy per group, examples per group) in chunks of eval_batch."""
     n = y.shape[0]
@@ -216,6 +215,14 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
   def evaluate(params, x, y):
     loss, acc, _, _ = evaluate_groups(params, x, y, jnp.zeros(y.shape[0], jnp.int32))
     return loss, acc
+  return evaluate_groups, evaluate
+
+
+def _objectives(model, loss_fn, num_groups, objective):
+  """(objective_state, dro_objective, penalty_objective): the objective's own state beside the
+  optimizer's, and the two kinds of objective with their gradients."""
+  dro = objective == "group_dro"
+  adversary = group_weights()
 
   def objective_state(counts_G, hp):
     """The objective's own state beside the optimizer's: the adversary's GroupWeightsState, or PenaltyState."""
@@ -235,23 +242,6 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
     (grads,) = pullback(q_G)
     return q_G @ loss_G, grads, adversary_state
 
-  def update(state, x_BxS, y_B, g_B, tx):
-    """The adversary's step on this batch's group losses, then the optimizer's on the q-weighted sum."""
-    inner, adversary_state = state.opt_state
-    loss, grads, adversary_state = dro_objective(state.params, adversary_state, x_BxS, y_B, g_B)
-    return applied(state, loss, grads, inner, adversary_state, tx)
-
-  def applied(state, loss, grads, inner, extra, tx):
-    """The step of the optimizer `tx` with the objective's own state `extra` beside the optimizer's;
-    a non-finite loss or gradient freezes the member instead (train.py)."""
-    updates, inner = tx.update(grads, inner, state.params)
-    params = optax.apply_updates(state.params, updates)
-    finite = jnp.isfinite(loss) & jnp.isfinite(optax.tree.norm(grads))
-    ok = finite & ~state.diverged
-    return state._replace(params=train._select(ok, params, state.params),
-                          opt_state=train._select(ok, (inner, extra), state.opt_state),
-                          diverged=state.diverged | ~finite), loss
-
   def penalty_objective(params, penalty_state, x_BxS, y_B, g_B, step):
     """(the mean group risk plus the annealed IRMv1 or V-REx penalty, its gradient)."""
     lam = annealed(penalty_state.weight, penalty_state.anneal, step)
@@ -266,69 +256,43 @@ def make_trainer(model, optimizer="adam", batch_size=128, *, num_groups, patienc
                  else vrex_penalty(loss_G, count_G > 0))
       return penalized(risk, penalty, lam)
     return jax.value_and_grad(objective_loss)(params)
+  return objective_state, dro_objective, penalty_objective
 
-  def penalized_update(state, x_BxS, y_B, g_B, tx, step=0):
-    """One optimizer step on the mean group risk, plus the annealed IRMv1 or V-REx penalty."""
-    inner, penalty_state = state.opt_state
-    loss, grads = penalty_objective(state.params, penalty_state, x_BxS, y_B, g_B, step)
-    return applied(state, loss, grads, inner, penalty_state, tx)
 
-  def make_step(data):
-    tx = chain(placeholder, data["y_train"].shape[0])
+def _applied(state, loss, grads, inner, extra, tx):
+  """The step of the optimizer `tx` with the objective's own state `extra` beside the optimizer's;
+  a non-finite loss or gradient freezes the member instead (train.py)."""
+  updates, inner = tx.update(grads, inner, state.params)
+  params = optax.apply_updates(state.params, updates)
+  finite = jnp.isfinite(loss) & jnp.isfinite(optax.tree.norm(grads))
+  ok = finite & ~state.diverged
+  return state._replace(params=train.select(ok, params, state.params),
+                        opt_state=train.select(ok, (inner, extra), state.opt_state),
+                        diverged=state.diverged | ~finite), loss
 
-    def step(state, batch, count):
-      x_BxS, y_B, g_B = batch["x_train"], batch["y_train"], batch["g_train"]
-      if dro:
-        return update(state, x_BxS, y_B, g_B, tx)
-      return penalized_update(state, x_BxS, y_B, g_B, tx, count)  # the penalty anneals on the step count
-    return step
 
-  def validate(state, data):
-    val_loss, val_acc, acc_G, count_G = evaluate_groups(state.params, data["x_val"], data["y_val"], data["g_val"])
-    worst = jnp.min(jnp.where(count_G > 0, acc_G, jnp.inf))
-    return val_loss, val_acc, (worst if selection == "worst" else val_acc)
+def _balanced_batches(key, data, steps, batch_size, *, num_groups):
+  """With replacement, every group equally likely (each example 1 / (G x its group's size))."""
+  p_N = balanced_probabilities(data["g_train"], num_groups)
+  return jax.random.choice(key, data["y_train"].shape[0], (steps, batch_size), p=p_N)
 
-  def balanced_batches(key, data, steps, batch_size):
-    """With replacement, every group equally likely (each example 1 / (G x its group's size))."""
-    p_N = balanced_probabilities(data["g_train"], num_groups)
-    return jax.random.choice(key, data["y_train"].shape[0], (steps, batch_size), p=p_N)
 
-  train_epochs = train.epoch_loop(make_step, validate, batch_size=batch_size, patience=patience,
-                                  batches=balanced_batches)
-
-  def cost(data):
-    rows = lambda a, n: jax.ShapeDtypeStruct((n, *a.shape[1:]), a.dtype)
-    extra = (dict(group_step=0.01, group_adjustment=0.0) if dro else dict(penalty_weight=1.0, penalty_anneal=0.0))
-    hp = dict(optim.defaults(optimizer, 1e-3), **extra)
-    state = jax.eval_shape(init, jax.random.PRNGKey(0), hp, data)
-    tx = chain(placeholder, data["y_train"].shape[0])
-    step = jax.jit(lambda *a: (update if dro else penalized_update)(*a, tx)).lower(
-        state, rows(data["x_train"], batch_size), rows(data["y_train"], batch_size),
-        jax.ShapeDtypeStruct((batch_size,), jnp.int32))
-    forward = jax.jit(model.apply).lower(state.params, rows(data["x_train"], 1))
-    largest = max((math.prod(a.shape) for a in jax.tree.leaves(state.params)), default=0)
-    return train.Cost(train._flops(step), train._flops(forward), int(largest))
-
-  def signature(data):
-    """What determines these cells' numbers besides the loop (train.Trainer.signature): the model's
-    init, the objective with its gradient and its own state, the per-group evaluation, the optimizer."""
-    rows = lambda a, n: jax.ShapeDtypeStruct((n, *a.shape[1:]), a.dtype)
-    key = jax.ShapeDtypeStruct((2,), jnp.uint32)
-    extra = GROUP_HPARAMS if dro else PENALTY_HPARAMS
-    hp = {k: jax.ShapeDtypeStruct((), jnp.float32) for k in (*optim.defaults(optimizer, 0.0), *extra)}
-    params = jax.eval_shape(model.init, key, rows(data["x_train"], 1))
-    counts_G = jax.ShapeDtypeStruct((num_groups,), jnp.int32)
-    batch = tuple(rows(data[f"{a}_train"], batch_size) for a in "xyg")
-    own = jax.eval_shape(objective_state, counts_G, hp)
-    step = jax.ShapeDtypeStruct((), jnp.int32)
-    lowered = (jax.jit(dro_objective).lower(params, own, *batch) if dro else
-               jax.jit(penalty_objective).lower(params, own, *batch, step))
-    return dict(trainer="group_dro", objective=objective, selection=selection, num_groups=num_groups,
-                optimizer=optimizer, batch_size=batch_size, patience=patience, eval_batch=eval_batch,
-                model_init=programs.program_hash(jax.jit(model.init).lower(key, rows(data["x_train"], 1))),
-                model_loss=programs.program_hash(lowered),
-                objective_state=programs.program_hash(jax.jit(objective_state).lower(counts_G, hp)),
-                model_eval=programs.program_hash(jax.jit(evaluate_groups).lower(params, *batch)),
-                **programs.optimizer_programs(tx_of, placeholder, factor_at))
-
-  return train.Trainer(init, train_epochs, evaluate, batch_size, cost, patience, signature)
+def _model_programs(model, data, batch_size, num_groups, optimizer, dro, objective_fn, objective_state,
+                    evaluate_groups):
+  """The hashes of the programs a Group DRO trainer adds to the optimizer's: the model's init, the
+  objective with its gradient, the objective's state and the per-group evaluation."""
+  rows = lambda a, n: jax.ShapeDtypeStruct((n, *a.shape[1:]), a.dtype)
+  key = jax.ShapeDtypeStruct((2,), jnp.uint32)
+  extra = GROUP_HPARAMS if dro else PENALTY_HPARAMS
+  hp = {k: jax.ShapeDtypeStruct((), jnp.float32) for k in (*optim.defaults(optimizer, 0.0), *extra)}
+  params = jax.eval_shape(model.init, key, rows(data["x_train"], 1))
+  counts_G = jax.ShapeDtypeStruct((num_groups,), jnp.int32)
+  batch = tuple(rows(data[f"{a}_train"], batch_size) for a in "xyg")
+  own = jax.eval_shape(objective_state, counts_G, hp)
+  step = jax.ShapeDtypeStruct((), jnp.int32)
+  lowered = (jax.jit(objective_fn).lower(params, own, *batch) if dro else
+             jax.jit(objective_fn).lower(params, own, *batch, step))
+  return dict(model_init=programs.program_hash(jax.jit(model.init).lower(key, rows(data["x_train"], 1))),
+              model_loss=programs.program_hash(lowered),
+              objective_state=programs.program_hash(jax.jit(objective_state).lower(counts_G, hp)),
+              model_eval=programs.program_hash(jax.jit(evaluate_groups).lower(params, *batch)))
