@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from research import data
+from research.data import sources
 from research.system.errors import UserError
 
-FASHION = pathlib.Path(data.DEBIAN_DIR)
+FASHION = pathlib.Path(sources.DEBIAN_DIR)
 needs_fashion = pytest.mark.skipif(not (FASHION / "train-labels-idx1-ubyte.gz").exists() and
                                    not os.environ.get("FASHION_MNIST_DIR"),
                                    reason="Fashion-MNIST not installed (make test installs it)")
@@ -72,11 +73,11 @@ def test_tfds_without_tensorflow_is_a_clear_error(monkeypatch, tmp_path):
 
 def test_idx_header_is_checked():
   good = bytes([0, 0, 8, 3]) + (2).to_bytes(4, "big") + (3).to_bytes(4, "big") + (3).to_bytes(4, "big") + bytes(18)
-  assert data.read_idx(good).shape == (2, 3, 3)
+  assert sources.read_idx(good).shape == (2, 3, 3)
   with pytest.raises(UserError, match="truncated"):
-    data.read_idx(good[:-1])
+    sources.read_idx(good[:-1])
   with pytest.raises(UserError, match="magic"):
-    data.read_idx(b"\x1f\x8b" + good[2:])
+    sources.read_idx(b"\x1f\x8b" + good[2:])
 
 
 @needs_fashion
@@ -89,7 +90,7 @@ def test_fashion_mnist_is_real_and_verified():
 
 @needs_fashion
 def test_corrupt_or_truncated_fashion_files_are_named(tmp_path, monkeypatch):
-  src = pathlib.Path(os.environ.get("FASHION_MNIST_DIR", data.DEBIAN_DIR))
+  src = pathlib.Path(os.environ.get("FASHION_MNIST_DIR", sources.DEBIAN_DIR))
   for f in src.glob("*"):
     (tmp_path / f.name).write_bytes(f.read_bytes())
   labels = tmp_path / "t10k-labels-idx1-ubyte.gz"
@@ -98,19 +99,19 @@ def test_corrupt_or_truncated_fashion_files_are_named(tmp_path, monkeypatch):
   monkeypatch.setenv("FASHION_MNIST_DIR", str(tmp_path))
   monkeypatch.setenv("RESEARCH_CACHE_DIR", str(tmp_path / "cache"))
   with pytest.raises(UserError, match="t10k-labels-idx1-ubyte.gz is corrupt"):
-    data._fashion_mnist()
+    sources.fashion_mnist()
   labels.write_bytes(labels.read_bytes()[:100])  # a cut gzip stream
   with pytest.raises(UserError, match="corrupt"):
-    data._fashion_mnist()
+    sources.fashion_mnist()
   labels.unlink()
   with pytest.raises(UserError, match="lacks t10k-labels-idx1-ubyte"):
-    data._fashion_mnist()
+    sources.fashion_mnist()
 
 
 def test_missing_fashion_folder_says_how_to_get_it(tmp_path, monkeypatch):
   monkeypatch.setenv("FASHION_MNIST_DIR", str(tmp_path / "nowhere"))
   with pytest.raises(UserError, match="apt-get install dataset-fashion-mnist"):
-    data._fashion_mnist()
+    sources.fashion_mnist()
 
 
 def test_mnist16_is_the_articles_16x16_digits_with_a_fixed_split():

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from research import data, models
+from research.data import synthetic
 from research.report import tables
 from research.engine import train
 from experiments import depth_pays
@@ -25,7 +26,7 @@ def test_the_exact_construction_classifies_every_point_exactly(k):
   params = sawtooth.tent_params(k, ds.x_mean, ds.x_std)
   assert jax.tree.map(jnp.shape, params) == jax.tree.map(jnp.shape, models.param_shapes(sawtooth.build(k, 2), (1,)))
   evaluate = _evaluate(k)
-  x_pts, y_pts = data.sawtooth_points(k)
+  x_pts, y_pts = synthetic.sawtooth_points(k)
   assert len(x_pts) == 2 ** k and list(y_pts[:4]) == [0, 1, 0, 1][:len(y_pts[:4])]
   assert float(evaluate(params, jnp.asarray(ds.standardize(x_pts)[:, None]), jnp.asarray(y_pts))[1]) == 1.0
   for x, y in ((ds.x_train, ds.y_train), (ds.x_val, ds.y_val), (ds.x_test, ds.y_test)):
@@ -97,9 +98,9 @@ def test_synthetic_data_is_a_pure_function_of_its_name():
   np.testing.assert_array_equal(a.x_train, b.x_train)
   assert not np.array_equal(a.x_train, data._parsed("sawtooth:6:1").x_train)  # another data seed
   x = a.x_train[:, 0].astype(np.float64)
-  np.testing.assert_array_equal(a.y_train, data.sawtooth_labels(x, 6))
+  np.testing.assert_array_equal(a.y_train, synthetic.sawtooth_labels(x, 6))
   t = x * 2 ** 6 + 0.5
-  assert np.abs(t - np.round(t)).min() >= data.BOUNDARY_MARGIN * 2 ** 6  # no point on a boundary
+  assert np.abs(t - np.round(t)).min() >= synthetic.BOUNDARY_MARGIN * 2 ** 6  # no point on a boundary
   cut = data.load("paper_cut:2", val_size=1000)
   assert cut.shape == (2,) and len(cut.y_train) == 104_000 and abs(cut.y_train.mean() - 0.5) < 0.01
   with pytest.raises(Exception, match="sawtooth:N"):
@@ -109,9 +110,9 @@ def test_synthetic_data_is_a_pure_function_of_its_name():
 def test_paper_cut_target_is_one_disc_per_folded_cell():
   centers = (np.arange(4) + 0.5) / 2 - 1  # the 4 x 4 cells of two folds
   cx, cy = np.meshgrid(centers, centers)
-  assert data.paper_cut_labels(np.stack([cx.ravel(), cy.ravel()], 1), 2).all()
+  assert synthetic.paper_cut_labels(np.stack([cx.ravel(), cy.ravel()], 1), 2).all()
   corners = np.array([[-1.0, -1.0], [0.0, 0.0], [0.5, -0.5], [1.0, 0.5]])
-  assert not data.paper_cut_labels(corners, 2).any()
+  assert not synthetic.paper_cut_labels(corners, 2).any()
   img = paper_cut.target_image(2, 64)
   assert img.shape == (64, 64) and abs(img.mean() - 0.5) < 0.05
   np.testing.assert_array_equal(paper_cut.from_hex_rows(paper_cut.to_hex_rows(img[:, :61]), 61), img[:, :61])

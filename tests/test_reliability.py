@@ -14,10 +14,11 @@ from contextlib import redirect_stderr
 import pytest
 
 from research import data
+from research.data import sources
 from research.__main__ import main as cli_main
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-FASHION = pathlib.Path(os.environ.get("FASHION_MNIST_DIR", data.DEBIAN_DIR))
+FASHION = pathlib.Path(os.environ.get("FASHION_MNIST_DIR", sources.DEBIAN_DIR))
 SMALL = ["--config.depths=[0,2]", "--config.n_train=1000", "--config.width=16", "--config.epochs=4",
          "--config.seeds=2", "--config.checkpoint_every_s=0"]
 

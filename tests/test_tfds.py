@@ -10,11 +10,12 @@ import pytest
 import tensorflow_datasets as tfds
 
 from research import data, models
+from research.data import sources
 from research.data import tfds_data
 from research.engine import train
 from research.system.errors import UserError
 
-FASHION = pathlib.Path(os.environ.get("FASHION_MNIST_DIR", data.DEBIAN_DIR))
+FASHION = pathlib.Path(os.environ.get("FASHION_MNIST_DIR", sources.DEBIAN_DIR))
 needs_fashion_gz = pytest.mark.skipif(not (FASHION / "train-images-idx3-ubyte.gz").exists(),
                                       reason="Fashion-MNIST .gz files not installed (make test installs them)")
 
@@ -54,14 +55,14 @@ def fresh_cache(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_fashion_mnist_through_tfds_equals_the_idx_reader():
   """Prepared (once, into the project cache) from the local files with TFDS's checksums, never downloaded."""
-  folder, arrays = data._find_fashion()
-  reference = data._fashion_mnist_idx(folder, arrays)
+  folder, arrays = sources.find_fashion()
+  reference = sources.fashion_mnist_idx(folder, arrays)
   raw = tfds_data.fashion_mnist(folder, reference)
   assert raw.source.startswith("tensorflow-datasets fashion_mnist") and "sha256 verified" in raw.source
   assert (tfds_data.data_dir() / "fashion_mnist").is_dir()
   for k in ("x_train", "y_train", "x_test", "y_test"):
     np.testing.assert_array_equal(getattr(raw, k), getattr(reference, k))
-  assert raw.class_names == data.FASHION_CLASSES
+  assert raw.class_names == sources.FASHION_CLASSES
 
 
 @needs_fashion_gz

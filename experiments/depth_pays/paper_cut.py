@@ -1,6 +1,6 @@
 """Lee's paper cutting: a deep and a shallow net of equal size on a folded target, as data shrinks.
 
-The target (research/data/__init__.py paper_cut:F): fold the square [-1, 1]^2 in half along both axes F
+The target (research/data/synthetic.py paper_cut:F): fold the square [-1, 1]^2 in half along both axes F
 times, cut one disc, unfold: 4^F discs. A deep ReLU net can fold too (|u| is two ReLUs), so it can
 draw one disc and reuse it for every copy; a one-hidden-layer net has to draw every disc apart.
 Hung-yi Lee's lecture: with 100,000 examples both nets fit such a target, with 20,000 the shallow
@@ -11,7 +11,8 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from research import data, models
+from research import models
+from research.data import synthetic
 from research.report import protocol, readings, stats
 from research.system import results
 from research.engine import train
@@ -50,7 +51,7 @@ def from_hex_rows(rows, side):
 
 
 def target_image(folds, side):
-  return data.paper_cut_labels(pixel_centers(side), folds).reshape(side, side).astype(bool)
+  return synthetic.paper_cut_labels(pixel_centers(side), folds).reshape(side, side).astype(bool)
 
 
 def decision_image(model, params, ds, side):

@@ -1,7 +1,7 @@
 """Telgarsky's sawtooth: what depth can represent, and what gradient descent finds.
 
 The task: points of [0, 1] labelled by which of the 2^k + 1 alternating intervals around the 2^k
-points i / 2^k they fall in (research/data/__init__.py sawtooth:K). Contenders at each k:
+points i / 2^k they fall in (research/data/synthetic.py sawtooth:K). Contenders at each k:
 
   exact     the tent map f(x) = 2 relu(x) - 4 relu(x - 1/2) composed k times, written as the
             parameters of the registered MLP (k hidden layers of 2 units; `tent_params`): 2^k pieces
@@ -21,7 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from research import data, models
+from research import models
+from research.data import synthetic
 from research.report import protocol, readings, stats
 from research.system import results
 from research.engine import train
@@ -157,7 +158,7 @@ def _member(params, i):
 def function_numbers(params_list, ds, k, grid_points, evaluate):
   """Per member: pieces and class intervals of its function on [0, 1], and accuracy on the 2^k points."""
   x_grid = unit_grid(grid_points)
-  x_pts, y_pts = data.sawtooth_points(k)
+  x_pts, y_pts = synthetic.sawtooth_points(k)
   x_pts = jnp.asarray(ds.standardize(x_pts)[:, None])
   out = dict(pieces=[], intervals=[], points_acc=[])
   for params in params_list:
@@ -399,7 +400,7 @@ def plot(cfg, res, axes):
     return
   x = unit_grid(len(next(r["function"] for r in t["rows"] if "function" in r)))
   k = t["k"]
-  ax_f.fill_between(x, -1.1, 1.1, where=data.sawtooth_labels(x, k) == 1, color="0.9", step="mid",
+  ax_f.fill_between(x, -1.1, 1.1, where=synthetic.sawtooth_labels(x, k) == 1, color="0.9", step="mid",
                     label="class 1 (target)")
   best = res["selected"]["best_deep"].get(str(k))
   for r in t["rows"]:

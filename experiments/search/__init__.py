@@ -33,7 +33,7 @@ search about 11, successive halving about 40 on Fashion-MNIST (92 and 236 on the
 import ml_collections
 
 from research.cli import config
-from research import data
+from research.data import synthetic
 from research.engine import halving
 from research.system import limits
 from experiments.search import supernet
@@ -127,7 +127,7 @@ def _task_name(name):
   limit = limits.BOUNDS["resize"]
   config.require(size.isascii() and size.isdigit() and 1 <= int(size) <= limit,
                  f"config tasks: '{name}': write NAME@S with S the image side, 1 to {limit}")
-  config.require(data._synthetic(dataset) is None, f"config tasks: '{name}': {dataset} is not images; "
+  config.require(synthetic.parse(dataset) is None, f"config tasks: '{name}': {dataset} is not images; "
                  "only image datasets take @S")
   return dataset, int(size)
 
@@ -137,11 +137,11 @@ def tasks(cfg):
   out = []
   for name in cfg.tasks:
     dataset, size = _task_name(name)
-    synthetic = data._synthetic(dataset) is not None
+    generated = synthetic.parse(dataset) is not None
     out.append(dict(name=name, key=name.replace(":", "").replace("@", "-"), dataset=dataset,
-                    resize=size, n_train=cfg.synthetic_n_train if synthetic else cfg.n_train,
-                    widths=list(cfg.synthetic_widths if synthetic else cfg.widths),
-                    grid_width=cfg.synthetic_grid_width if synthetic else cfg.grid_width))
+                    resize=size, n_train=cfg.synthetic_n_train if generated else cfg.n_train,
+                    widths=list(cfg.synthetic_widths if generated else cfg.widths),
+                    grid_width=cfg.synthetic_grid_width if generated else cfg.grid_width))
   return out
 
 

@@ -1,4 +1,5 @@
-"""Unprocessed arrays as a source gives them, and the IDX format Fashion-MNIST comes in."""
+"""Unprocessed arrays as a source gives them, the IDX format Fashion-MNIST comes in, and the two
+things done to raw arrays before anything else: stratified subsets and resized images."""
 import dataclasses
 import struct
 
@@ -32,3 +33,23 @@ def read_idx(data, what="IDX data"):
     raise UserError(f"{what} holds {len(body)} bytes of data where its header "
                     f"{list(dims)} says {size}: the file is truncated or corrupt")
   return np.frombuffer(body, np.uint8).reshape(dims)
+
+
+def stratified(y, n, rng):
+  """n indices of y in the class proportions of y (largest remainder), sorted."""
+  classes, counts = np.unique(y, return_counts=True)
+  share = counts * n / len(y)
+  take = np.floor(share).astype(int)
+  take[np.argsort(take - share)[:n - take.sum()]] += 1
+  picked = [rng.permutation(np.flatnonzero(y == c))[:k] for c, k in zip(classes, take)]
+  return np.sort(np.concatenate(picked))
+
+
+def resize_images(x, size):
+  """Antialiased bilinear resize of N x H x W x C images to size x size."""
+  import jax
+  if x.ndim != 4:
+    raise UserError(f"resize needs images (N x H x W x C); this dataset has examples of shape {x.shape[1:]}")
+  out = [np.asarray(jax.image.resize(c, (len(c), size, size, x.shape[3]), "linear", antialias=True))
+         for c in np.array_split(x, max(1, len(x) // 10000))]
+  return np.concatenate(out).astype(np.float32)

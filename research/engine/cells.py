@@ -19,16 +19,19 @@ import functools
 import pathlib
 import shutil
 import time
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax
 import numpy as np
+from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
 from research.engine import checkpoints, curves, halving, integrity, sharding, train
-from research.engine.identity import (digest, folder_problem, identify, identity, key_of,
-                                      read_json, seal_numbers, seal_problem)
+from research.engine.identity import (digest, folder_problem, identify, identity, key_of, read_json, seal_numbers,
+                                      seal_problem)
 from research.engine.summary import Final, Member, Summary, Timing
+from research.engine.types import HParams, PathLike, PyTree
 from research.system import faults, limits, results
 from research.system.errors import UserError, say
 
@@ -56,9 +59,11 @@ def reported(v: train.Trainer) -> Any:
   return numbers
 
 
-def run_cell(trainer: train.Trainer, data: dict, *, name: str, spec: dict, seeds, hparams, epochs: int, root,
-             chunk_epochs: int = 1, checkpoint_every_s: float = 60.0, masks=None, init_params=None,
-             need_state: bool = False, progress: bool = True, mesh=None, layout=None, rungs=None) -> CellResult:
+def run_cell(trainer: train.Trainer, data: dict, *, name: str, spec: dict, seeds: Sequence[int],
+             hparams: Sequence[HParams], epochs: int, root: PathLike, chunk_epochs: int = 1,
+             checkpoint_every_s: float = 60.0, masks: PyTree = None, init_params: PyTree = None,
+             need_state: bool = False, progress: bool = True, mesh: Mesh | None = None, layout: str | None = None,
+             rungs: halving.Rungs | None = None) -> CellResult:
   """Trains (or reads back) one cell; see the module docstring. Returns a CellResult.
 
   masks / init_params: pytrees with a member axis (pruning masks, starting weights).
@@ -96,13 +101,7 @@ def run_cell(trainer: train.Trainer, data: dict, *, name: str, spec: dict, seeds
       return CellResult(summary, restored["state"])
 
   _check_memory(name, abstract_state, sharding.padded(n, mesh) if mesh else n, trainer.batch_size, data, epochs)
-  with faults.reported(f"setting up cell {name}", cell_dir.parent):
-    cell_dir.mkdir(parents=True, exist_ok=True)
-    if sharding.is_main_process():
-      results.write_json(cell_dir / "spec.json", spec)
-      results.write_json(cell_dir / "identity.json", parts)
-  checkpoints.drop_damaged(name, cell_dir)
-  mngr = checkpoints.manager(cell_dir / "ckpt")
+  mngr = _set_up(name, cell_dir, spec, parts)
   state, hist, resumed_from = _resumed(mngr, cell_dir, fresh_state(), hist)
   # Padded members (repeats of the last one) make the member axis divide the mesh.
   state, data = sharding.shard(sharding.pad(state, n, mesh), mesh), sharding.replicate(data, mesh)
@@ -117,13 +116,18 @@ def run_cell(trainer: train.Trainer, data: dict, *, name: str, spec: dict, seeds
   state, hist = sharding.unpad(state, n), {k: a[:, :done] for k, a in hist.items()}
   n_val = data["y_val"].shape[0] if "y_val" in data else 0
   flops = _member_epochs(hist, resumed_from, done, layout) * cost.epoch_flops(n_train, trainer.batch_size, n_val)
-  trained = max(1, done - resumed_from)
-  timing = Timing(compile_s=clock.compile_s, train_s=clock.train_s, epochs_trained=done - resumed_from,
-                  resumed_from_epoch=resumed_from, devices=1 if mesh is None else mesh.size,
-                  s_per_model=clock.train_s / n, s_per_model_epoch=clock.train_s / n / trained,
-                  identity_s=clock.identity_s, layout=layout, flops=flops, eval_s=clock.eval_s, epochs_run=done)
+  timing = _timing(clock, n, resumed_from, done, devices=1 if mesh is None else mesh.size, layout=layout, flops=flops)
   summary = Summary(name, spec, _members(seeds, hparams, hist, finals, state, done), timing, checkpoint=seal)
   return CellResult(_written(summary, cell_dir, name, key), state)
+
+
+def _timing(clock, n, resumed_from, done, *, devices, layout, flops):
+  """The Timing of a cell of n members that trained epochs [resumed_from, done)."""
+  trained = max(1, done - resumed_from)
+  return Timing(compile_s=clock.compile_s, train_s=clock.train_s, epochs_trained=done - resumed_from,
+                resumed_from_epoch=resumed_from, devices=devices, s_per_model=clock.train_s / n,
+                s_per_model_epoch=clock.train_s / n / trained, identity_s=clock.identity_s, layout=layout,
+                flops=flops, eval_s=clock.eval_s, epochs_run=done)
 
 
 def _finished(name, cell_dir, parts, key):
@@ -159,6 +163,18 @@ def _finished(name, cell_dir, parts, key):
   if stray:
     say(f"cell {name}: checkpoint step {stray[0]} is not the sealed final step {final}; removing it")
   return summary._replace(reused=True)
+
+
+def _set_up(name, cell_dir, spec, parts):
+  """The cell's folder with its spec.json and identity.json, any damaged checkpoint step gone; returns
+  its checkpoint manager."""
+  with faults.reported(f"setting up cell {name}", cell_dir.parent):
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    if sharding.is_main_process():
+      results.write_json(cell_dir / "spec.json", spec)
+      results.write_json(cell_dir / "identity.json", parts)
+  checkpoints.drop_damaged(name, cell_dir)
+  return checkpoints.manager(cell_dir / "ckpt")
 
 
 def _resumed(mngr, cell_dir, state, hist):

@@ -20,7 +20,7 @@ from research.system import faults, results
 from research.system.errors import UserError, say
 
 
-def keep_only_step(ckpt, keep):
+def keep_only_step(ckpt: pathlib.Path, keep: int | None) -> list[int]:
   """Removes every checkpoint step folder but `keep` (None: all), so that orbax can never pick one;
   returns the steps removed."""
   gone = [s for s in integrity.steps(ckpt) if s != keep]
@@ -29,7 +29,7 @@ def keep_only_step(ckpt, keep):
   return gone
 
 
-def drop_damaged(name, cell_dir):
+def drop_damaged(name: str, cell_dir: pathlib.Path) -> None:
   """Deletes checkpoint steps that fail their integrity check, saying so in one line; a damaged
   checkpoint is never restored."""
   good, problems = integrity.verified_latest_step(cell_dir / "ckpt")
@@ -39,7 +39,7 @@ def drop_damaged(name, cell_dir):
     keep_only_step(cell_dir / "ckpt", good)
 
 
-def manager(path):
+def manager(path: pathlib.Path) -> ocp.CheckpointManager:
   """The orbax manager of a cell's ckpt folder."""
   # max_to_keep=None: orbax deletes no step; the cell removes the previous step itself once the new one
   # is sealed (seal), so a kill between orbax's commit and the seal leaves a sealed step to resume from.
@@ -65,7 +65,7 @@ def _off_disk(tree):
   return dict(tree, state=train.TrainState(**tree["state"]))
 
 
-def restore(mngr, target, cell_dir):
+def restore(mngr: ocp.CheckpointManager, target: dict, cell_dir: pathlib.Path) -> dict | None:
   """The latest checkpoint laid out as target ({"state", "history"}), or None when there is none."""
   step = mngr.latest_step()
   if step is None:
@@ -88,7 +88,7 @@ def _nbytes(tree):
   return sum(int(np.asarray(getattr(leaf, "nbytes", 0))) for leaf in jax.tree.leaves(tree))
 
 
-def seal(cell_dir, step):
+def seal(cell_dir: pathlib.Path, step: int) -> dict:
   """Seals checkpoint `step`, then removes every other step: the previous one stays until this one
   checks, so no kill leaves the cell without a sealed checkpoint."""
   seal = integrity.seal_cell(cell_dir / "ckpt", step)
@@ -97,7 +97,7 @@ def seal(cell_dir, step):
 
 
 
-def save(mngr, cell_dir, name, step, saved):
+def save(mngr: ocp.CheckpointManager, cell_dir: pathlib.Path, name: str, step: int, saved: dict) -> dict | None:
   """Saves {"state", "history"} (the real members, unpadded) as checkpoint `step` and seals it;
   returns the seal (None on processes other than the main one, which write nothing)."""
   if not (cell_dir / "shapes.json").exists() and sharding.is_main_process():

@@ -14,11 +14,13 @@ import os
 import pathlib
 import shutil
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
-from research.system import results
 from research.engine import sharding
+from research.engine.types import HParams, PathLike
+from research.system import results
 
 FILENAME = "curves.jsonl"
 TENSORBOARD_ENV = "RESEARCH_TENSORBOARD"
@@ -26,11 +28,12 @@ TENSORBOARD_ENV = "RESEARCH_TENSORBOARD"
 TAGS = {"train_loss": "loss/train", "val_loss": "loss/val", "val_acc": "accuracy/val"}
 
 
-def tensorboard_enabled():
+def tensorboard_enabled() -> bool:
   return os.environ.get(TENSORBOARD_ENV, "") not in ("", "0")
 
 
-def lines(seeds, hparams, hist, first_epoch, last_epoch):
+def lines(seeds: Sequence[int], hparams: Sequence[HParams], hist: dict[str, np.ndarray], first_epoch: int,
+          last_epoch: int) -> list[dict]:
   """The records of epochs first_epoch+1 .. last_epoch; hist: {field: members x epochs}."""
   out = []
   for epoch in range(first_epoch, last_epoch):
@@ -42,7 +45,7 @@ def lines(seeds, hparams, hist, first_epoch, last_epoch):
   return out
 
 
-def read(cell_dir):
+def read(cell_dir: PathLike) -> list[dict]:
   """The records on disk, in the order written; a line torn by a kill is left out."""
   path = pathlib.Path(cell_dir) / FILENAME
   if not path.exists():
@@ -56,7 +59,8 @@ def read(cell_dir):
   return out
 
 
-def append(cell_dir, seeds, hparams, hist, first_epoch, last_epoch, tensorboard=None):
+def append(cell_dir: pathlib.Path, seeds: Sequence[int], hparams: Sequence[HParams], hist: dict[str, np.ndarray],
+           first_epoch: int, last_epoch: int, tensorboard: bool | None = None) -> None:
   """Adds epochs first_epoch+1 .. last_epoch of every member; tensorboard: None = $RESEARCH_TENSORBOARD."""
   if not sharding.is_main_process():
     return
@@ -81,7 +85,7 @@ def _torn(path):
   return path.exists() and path.stat().st_size and not path.read_bytes().endswith(b"\n")
 
 
-def run_name(rec):
+def run_name(rec: dict) -> str:
   return f"member-{rec['member']}-seed-{rec['seed']}"
 
 

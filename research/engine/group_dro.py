@@ -61,6 +61,7 @@ from jax import lax
 from research.engine import optim, programs, train
 from research.engine.group_losses import (annealed, balanced_probabilities, group_means, irm_penalty, penalized,
                                           present_mean, scale_gradients, vrex_penalty)
+from research.models.nets import Model
 
 # Hyperparameters of the adversary, read from hp beside the optimizer's.
 GROUP_HPARAMS = ("group_step", "group_adjustment")
@@ -88,7 +89,7 @@ class GroupWeights(NamedTuple):
   update: Callable
 
 
-def group_weights():
+def group_weights() -> GroupWeights:
   """The adversary of Group DRO: uniform over the groups that have training examples, then one
   exponentiated-gradient step per minibatch on the adjusted group losses."""
   def init(counts_G, step_size, adjustment):
@@ -108,14 +109,15 @@ def group_weights():
   return GroupWeights(init, update)
 
 
-def weights(state):
+def weights(state: GroupWeightsState) -> jax.Array:
   """The adversary's q over the groups (sums to 1)."""
   return jnp.exp(state.log_q_G)
 
 
-def make_trainer(model, optimizer: str = "adam", batch_size: int = 128, *, num_groups: int, patience: int = 0,
-                 schedule=None, loss_fn=train.cross_entropy, correct_fn=train.correct, eval_batch: int = 2000,
-                 objective: str = "group_dro", selection: str = "worst") -> train.Trainer:
+def make_trainer(model: Model, optimizer: str = "adam", batch_size: int = 128, *, num_groups: int, patience: int = 0,
+                 schedule: Callable[[float], float] | None = None, loss_fn: Callable = train.cross_entropy,
+                 correct_fn: Callable = train.correct, eval_batch: int = 2000, objective: str = "group_dro",
+                 selection: str = "worst") -> train.Trainer:
   """A train.Trainer that runs Group DRO over `num_groups` groups (data["g_train"], data["g_val"]:
   each example's group). hp holds the optimizer's hyperparameters and GROUP_HPARAMS.
 
@@ -149,12 +151,7 @@ def make_trainer(model, optimizer: str = "adam", batch_size: int = 128, *, num_g
     tx = chain(placeholder, data["y_train"].shape[0])
     return lambda state, batch, count: update(state, batch["x_train"], batch["y_train"], batch["g_train"], tx, count)
 
-  def validate(state, data):
-    val_loss, val_acc, acc_G, count_G = evaluate_groups(state.params, data["x_val"], data["y_val"], data["g_val"])
-    worst = jnp.min(jnp.where(count_G > 0, acc_G, jnp.inf))
-    return val_loss, val_acc, (worst if selection == "worst" else val_acc)
-
-  train_epochs = train.epoch_loop(make_step, validate, batch_size=batch_size, patience=patience,
+  train_epochs = train.epoch_loop(make_step, _validator(evaluate_groups, selection), batch_size=batch_size, patience=patience,
                                   batches=functools.partial(_balanced_batches, num_groups=num_groups))
 
   def cost(data):
@@ -174,6 +171,16 @@ def make_trainer(model, optimizer: str = "adam", batch_size: int = 128, *, num_g
                 **programs.optimizer_programs(tx_of, placeholder, factor_at))
 
   return train.Trainer(init, train_epochs, evaluate, batch_size, cost, patience, signature)
+
+
+def _validator(evaluate_groups, selection):
+  """validate(state, data) -> (val_loss, val_acc, score): the score that selects is the worst group's
+  validation accuracy, or the average one."""
+  def validate(state, data):
+    val_loss, val_acc, acc_G, count_G = evaluate_groups(state.params, data["x_val"], data["y_val"], data["g_val"])
+    worst = jnp.min(jnp.where(count_G > 0, acc_G, jnp.inf))
+    return val_loss, val_acc, (worst if selection == "worst" else val_acc)
+  return validate
 
 
 def _initializer(model, chain, objective_state, num_groups):

@@ -24,7 +24,7 @@ class Rungs(NamedTuple):
     return dict(epochs=[int(e) for e in self.epochs], keep=float(self.keep))
 
 
-def cut(best_val_N, done_N, keep):
+def cut(best_val_N: np.ndarray, done_N: np.ndarray, keep: float) -> np.ndarray:
   """The members to stop now: of those not done, all but the ceil(keep x count) with the best
   validation accuracy (ties: the earlier member stays). A pure function of host arrays."""
   best_val_N, done_N = np.asarray(best_val_N, float), np.asarray(done_N, bool)
@@ -37,7 +37,7 @@ def cut(best_val_N, done_N, keep):
   return out
 
 
-def next_boundary(rungs, done):
+def next_boundary(rungs: Rungs | None, done: int) -> int | None:
   """The first rung epoch after `done` (None when there is none): a chunk must end there."""
   later = [e for e in (rungs.epochs if rungs else ()) if e > done]
   return min(later) if later else None

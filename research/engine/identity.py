@@ -8,11 +8,15 @@ enters only as ENGINE_VERSION, so a refactor that keeps every number retrains no
 import hashlib
 import json
 import os
+import pathlib
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import numpy as np
 
-from research.engine import integrity, programs, sharding, train
+from research.engine import halving, integrity, programs, sharding, train
+from research.engine.types import Data, HParams, PyTree
 from research.system import results
 
 # id(array) -> (array, hash): an experiment hands the same data arrays to many cells; holding the
@@ -37,7 +41,7 @@ def _array_hash(a):
   return value
 
 
-def digest(tree):
+def digest(tree: PyTree) -> str | None:
   """A short hash of a pytree's values: cells that start from other masks or weights are other cells."""
   if tree is None:
     return None
@@ -52,7 +56,9 @@ def digest(tree):
 ENGINE_VERSION = 1
 
 
-def identity(trainer, data, *, seeds, hparams, epochs, masks=None, init_params=None, layout="vmap", rungs=None):
+def identity(trainer: train.Trainer, data: Data, *, seeds: Sequence[int], hparams: Sequence[HParams], epochs: int,
+             masks: PyTree = None, init_params: PyTree = None, layout: str = "vmap",
+             rungs: halving.Rungs | None = None) -> tuple[str, dict]:
   """What determines a cell's numbers, hashed: {part: hash} and the combined key.
 
   The cell's inputs: the trainer's signature (train.Trainer.signature: the model's own lowered init,
@@ -66,7 +72,9 @@ def identity(trainer, data, *, seeds, hparams, epochs, masks=None, init_params=N
   return identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout, rungs)[:2]
 
 
-def identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout, rungs=None):
+def identify(trainer: train.Trainer, data: Data, seeds: Sequence[int], hparams: Sequence[HParams], epochs: int,
+             masks: PyTree, init_params: PyTree, layout: str,
+             rungs: halving.Rungs | None = None) -> tuple[str, dict, PyTree]:
   """(key, parts, the abstract initial state): identity's key and parts, and the shapes of the state
   the cell starts from (lowered once for both)."""
   v = train.vmapped(trainer, layout)
@@ -79,7 +87,8 @@ def identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout, 
     made = dict(trainer=trainer.signature(args[2]))
   else:
     step = jax.jit(v.train, static_argnums=2).lower(abstract_state, args[2], 1)
-    made = dict(init_program=programs.program_hash(jax.jit(v.init).lower(*args)), train_program=programs.program_hash(step))
+    made = dict(init_program=programs.program_hash(jax.jit(v.init).lower(*args)),
+                train_program=programs.program_hash(step))
   parts = dict(engine=ENGINE_VERSION, **made, layout=layout,
                data={k: _array_hash(a) for k, a in sorted(data.items())},
                masks=digest(masks), init_params=digest(init_params),
@@ -93,17 +102,17 @@ def identify(trainer, data, seeds, hparams, epochs, masks, init_params, layout, 
 
 
 
-def key_of(parts):
+def key_of(parts: dict) -> str:
   """The identity key of a cell's parts (its folder's suffix)."""
   return hashlib.sha1(json.dumps(results.clean_json(parts), sort_keys=True).encode()).hexdigest()[:12]
 
 
-def seal_numbers(summary_json, key):
+def seal_numbers(summary_json: dict, key: str) -> dict:
   """result.json's seal: the digest of its numbers and the identity they were computed for."""
   return {"identity": key, "numbers": results.digest_json({k: v for k, v in summary_json.items() if k != "seal"})}
 
 
-def seal_problem(doc, key):
+def seal_problem(doc: Any, key: str) -> str | None:
   """None if a result.json dict carries a seal that matches its numbers and this cell; else why not."""
   seal = doc.get("seal") if isinstance(doc, dict) else None
   if not isinstance(seal, dict):
@@ -115,7 +124,7 @@ def seal_problem(doc, key):
   return None
 
 
-def folder_problem(cell_dir, parts):
+def folder_problem(cell_dir: pathlib.Path, parts: dict) -> str | None:
   """None if cell_dir was made for the cell of these parts (or holds no identity yet); else why not."""
   path = cell_dir / "identity.json"
   if not path.exists():  # written before anything else: a folder with work in it but none is not this cell's
@@ -128,7 +137,7 @@ def folder_problem(cell_dir, parts):
 
 
 
-def read_json(path):
+def read_json(path: pathlib.Path) -> Any:
   """The JSON document at path, or None when it is missing, torn or unreadable (the cell trains again)."""
   try:
     return json.loads(path.read_text())

@@ -26,6 +26,7 @@ import hashlib
 import json
 import pathlib
 
+from research.engine.types import PathLike
 from research.system import results
 
 MANIFEST = "integrity.json"
@@ -49,7 +50,7 @@ def _manifest_digest(files):
   return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def seal(step_dir):
+def seal(step_dir: pathlib.Path) -> str:
   """Writes step_dir/integrity.json; returns a short digest of the whole manifest."""
   step_dir = pathlib.Path(step_dir)
   files = {name: {"size": p.stat().st_size, "sha256": _file_digest(p)} for name, p in _files(step_dir).items()}
@@ -67,7 +68,7 @@ def _read_manifest(step_dir):
     return "unreadable"
 
 
-def check(step_dir, digest=None):
+def check(step_dir: pathlib.Path, digest: str | None = None) -> str | None:
   """None if every file of step_dir is as sealed (and the manifest has `digest`, if given); else why not."""
   step_dir = pathlib.Path(step_dir)
   if not step_dir.is_dir():
@@ -94,7 +95,7 @@ def check(step_dir, digest=None):
   return None
 
 
-def steps(ckpt_dir):
+def steps(ckpt_dir: pathlib.Path) -> list[int]:
   """Integer-named folders, newest first: the ones orbax counts as steps."""
   ckpt_dir = pathlib.Path(ckpt_dir)
   if not ckpt_dir.is_dir():
@@ -102,7 +103,7 @@ def steps(ckpt_dir):
   return sorted((int(p.name) for p in ckpt_dir.iterdir() if p.is_dir() and p.name.isdigit()), reverse=True)
 
 
-def verified_latest_step(ckpt_dir):
+def verified_latest_step(ckpt_dir: pathlib.Path) -> tuple[int | None, list[str]]:
   """(newest step that checks, or None; a reason per newer step that does not).
 
   A caller that gets problems should name them in one line and start the cell
@@ -117,12 +118,12 @@ def verified_latest_step(ckpt_dir):
   return None, problems
 
 
-def seal_cell(ckpt_dir, step):
+def seal_cell(ckpt_dir: PathLike, step: int) -> dict:
   """What result.json records of its final checkpoint, so the two can be checked together."""
   return {"step": int(step), "manifest": seal(pathlib.Path(ckpt_dir) / str(step))}
 
 
-def check_cell(cell_dir):
+def check_cell(cell_dir: PathLike) -> str | None:
   """None if cell_dir/result.json reads and names a checkpoint that checks; else why not."""
   path = pathlib.Path(cell_dir) / "result.json"
   try:

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from research.engine import sharding
+from research.engine.types import Data, PyTree
 
 
 class TrainState(NamedTuple):
@@ -70,18 +71,18 @@ class Cost(NamedTuple):
 
 
 
-def selected(state):
+def selected(state: TrainState) -> PyTree:
   """The parameters a run reports: those of its best validation epoch (the last epoch when the
   data has no validation split)."""
   return state.best_params
 
 
-def selected_state(state):
+def selected_state(state: TrainState) -> PyTree:
   """The model state that goes with `selected` (None for a model without state)."""
   return state.best_model_state
 
 
-def select(ok, new, old):
+def select(ok: jax.Array, new: PyTree, old: PyTree) -> PyTree:
   """new where ok, old elsewhere, leaf by leaf (ok: a scalar or per-member flag)."""
   return jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, old)
 
@@ -91,18 +92,19 @@ def select(ok, new, old):
 RNG_STREAM = 0x64726F70
 
 
-def step_rng(key, count):
+def step_rng(key: jax.Array, count: jax.Array) -> jax.Array:
   """The randomness of one training step of a member (count: the step on the epoch clock)."""
   return jax.random.fold_in(jax.random.fold_in(key, RNG_STREAM), count)
 
 
-def permuted_batches(key, data, steps, batch_size):
+def permuted_batches(key: jax.Array, data: Data, steps: int, batch_size: int) -> jax.Array:
   """Each epoch sees every training example once, in a fresh order (the last partial batch dropped)."""
   n = data["y_train"].shape[0]
   return jax.random.permutation(key, n)[:steps * batch_size].reshape(steps, batch_size)
 
 
-def epoch_loop(make_step, validate, *, batch_size, patience, batches=permuted_batches):
+def epoch_loop(make_step: Callable, validate: Callable, *, batch_size: int, patience: int,
+               batches: Callable = permuted_batches) -> Callable:
   """The engine's one training program: (state, data, epochs) -> (state, History), lax.scan over epochs
   and, inside each, over minibatches. Every trainer is this loop with its own hooks:
 
@@ -161,6 +163,6 @@ def epoch_loop(make_step, validate, *, batch_size, patience, batches=permuted_ba
   return train
 
 
-def done(state):
+def done(state: TrainState) -> jax.Array:
   """Whether a member will not train any more: stopped by patience, or diverged."""
   return state.stopped | state.diverged

@@ -14,12 +14,15 @@ as numbers, so "Dense_10" comes after "Dense_2". The engine applies a mask after
 (research.engine.train), so pruned weights stay exactly zero through training.
 """
 import re
+from typing import Any
 
 import jax
 import numpy as np
 
+from research.engine.types import Array, PyTree
 
-def key_text(key):
+
+def key_text(key: Any) -> str:
   """One step of a tree path as text: a dict key, a sequence index or an attribute name."""
   for field in ("key", "idx", "name"):
     if hasattr(key, field):
@@ -27,40 +30,40 @@ def key_text(key):
   return str(key)
 
 
-def layer_name(path):
+def layer_name(path: tuple) -> str:
   steps = [key_text(k) for k in path]
   if len(steps) > 1 and steps[-1] == "kernel":
     steps = steps[:-1]
   return "/".join(steps)
 
 
-def natural_key(name):
+def natural_key(name: str) -> list:
   """'Dense_10' -> ['Dense_', 10, '']: digit runs compare as numbers."""
   return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
-def is_weight(leaf_M):
+def is_weight(leaf_M: Array) -> bool:
   """A weight matrix (or bigger) behind the member axis; biases (M x K) are not."""
   return np.ndim(leaf_M) >= 3
 
 
-def weights(tree_M):
+def weights(tree_M: PyTree) -> dict[str, int]:
   """{layer name: leaf index in jax.tree.leaves order} of the prunable leaves, input to output."""
   leaves = jax.tree_util.tree_flatten_with_path(tree_M)[0]
   found = {layer_name(path): i for i, (path, leaf) in enumerate(leaves) if is_weight(leaf)}
   return {name: found[name] for name in sorted(found, key=natural_key)}
 
 
-def layers(tree_M):
+def layers(tree_M: PyTree) -> list[str]:
   """The prunable layers' names, input to output."""
   return list(weights(tree_M))
 
 
-def ones_mask(params_M):
+def ones_mask(params_M: PyTree) -> PyTree:
   return jax.tree.map(lambda p: np.ones(p.shape, np.float32), params_M)
 
 
-def prune_rows(w_MxN, m_MxN, rate):
+def prune_rows(w_MxN: np.ndarray, m_MxN: np.ndarray, rate: float) -> None:
   """In place, per member: zeroes exactly round(rate * kept) of the still-kept entries of m, those
   with the smallest |w| (of equal ones, the first in row-major order)."""
   for i in range(w_MxN.shape[0]):
@@ -69,7 +72,7 @@ def prune_rows(w_MxN, m_MxN, rate):
     m_MxN[i].reshape(-1)[order[:k]] = 0.0
 
 
-def prune(params_M, mask_M, rates):
+def prune(params_M: PyTree, mask_M: PyTree, rates: dict[str, float]) -> PyTree:
   """A new mask: in each layer named in `rates`, per member, removes that fraction of the still-kept
   weights with the smallest magnitude. Exactly round(rate * kept) go."""
   where = weights(params_M)
@@ -84,7 +87,7 @@ def prune(params_M, mask_M, rates):
   return jax.tree.unflatten(jax.tree.structure(mask_M), new)
 
 
-def kept(mask_M):
+def kept(mask_M: PyTree) -> tuple[float, dict[str, float]]:
   """(fraction of all prunable weights kept, {layer: fraction kept}), over members (they are equal)."""
   leaves = jax.tree.leaves(mask_M)
   per_leaf = {name: leaves[i] for name, i in weights(mask_M).items()}
@@ -94,7 +97,7 @@ def kept(mask_M):
   return frac, per
 
 
-def exact_zeros(params_M, mask_M):
+def exact_zeros(params_M: PyTree, mask_M: PyTree) -> bool:
   """True if every masked-out weight of every member is exactly 0.0."""
   return bool(all(np.all(np.asarray(p)[np.asarray(m) == 0] == 0.0)
                   for p, m in zip(jax.tree.leaves(params_M), jax.tree.leaves(mask_M))))
@@ -109,7 +112,7 @@ def _layer_leaves(tree_M):
   return {name: leaves[i] for name, i in weights(tree_M).items()}
 
 
-def layer_std(params_M, mask_M):
+def layer_std(params_M: PyTree, mask_M: PyTree) -> dict[str, np.ndarray]:
   """{layer: (M,) the standard deviation of each member's surviving weights in that layer}."""
   out = {}
   for name, w in _layer_leaves(params_M).items():
@@ -120,7 +123,7 @@ def layer_std(params_M, mask_M):
   return out
 
 
-def prune_below(params_M, mask_M, thresholds):
+def prune_below(params_M: PyTree, mask_M: PyTree, thresholds: dict) -> PyTree:
   """A new mask: in each layer named in `thresholds` ({layer: (M,) or a number}), every kept weight
   whose magnitude is below the member's threshold goes (Han et al.'s rule; a weight at the
   threshold stays)."""
@@ -139,7 +142,7 @@ def prune_below(params_M, mask_M, thresholds):
   return jax.tree.unflatten(jax.tree.structure(mask_M), new)
 
 
-def random_like(mask_M, seed):
+def random_like(mask_M: PyTree, seed: int) -> PyTree:
   """A mask with the same number of kept weights as mask_M in every layer of every member, at
   uniformly random places (numpy's generator from `seed`); biases and other vectors are kept."""
   rng = np.random.default_rng(seed)
@@ -154,33 +157,33 @@ def random_like(mask_M, seed):
   return jax.tree.unflatten(jax.tree.structure(mask_M), leaves)
 
 
-def kept_counts(mask_M):
+def kept_counts(mask_M: PyTree) -> dict[str, np.ndarray]:
   """{layer: (M,) weights each member's mask keeps}."""
   return {name: np.asarray(m).reshape(m.shape[0], -1).sum(1).astype(int) for name, m in _layer_leaves(mask_M).items()}
 
 
-def nonzero_counts(params_M):
+def nonzero_counts(params_M: PyTree) -> dict[str, np.ndarray]:
   """{layer: (M,) weights of each member that are not exactly 0.0}: sparsity read off the parameters."""
   return {name: np.count_nonzero(np.asarray(w).reshape(w.shape[0], -1), axis=1)
           for name, w in _layer_leaves(params_M).items()}
 
 
-def layer_sizes(tree_M):
+def layer_sizes(tree_M: PyTree) -> dict[str, int]:
   """{layer: weights per member}."""
   return {name: int(np.prod(w.shape[1:])) for name, w in _layer_leaves(tree_M).items()}
 
 
-def members(tree_M, start, stop):
+def members(tree_M: PyTree, start: int, stop: int) -> PyTree:
   """Members start..stop-1 of a tree with a member axis (one group of a cell's members)."""
   return jax.tree.map(lambda a: a[start:stop], tree_M)
 
 
-def concat(*trees_M):
+def concat(*trees_M: PyTree) -> PyTree:
   """Trees with a member axis, one after another along it (groups into one cell's members)."""
   return jax.tree.map(lambda *a: np.concatenate([np.asarray(x) for x in a]), *trees_M)
 
 
-def keep_largest(params_M, counts):
+def keep_largest(params_M: PyTree, counts: dict) -> PyTree:
   """A mask keeping, in each layer named in `counts` ({layer: (M,) int}), each member's that many
   weights of largest magnitude (of equal ones, the first in row-major order); other layers whole."""
   where = weights(params_M)

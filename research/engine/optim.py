@@ -12,34 +12,35 @@ weight the penalty wins over is exactly 0.0, not merely small. prox_l1 decays it
 (`cosine_of_steps`), since the engine's schedule would scale the zeros away; `count_zeros` keeps,
 in the optimizer state, how many weights were exactly zero after each epoch (`zeros_per_epoch`).
 """
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
+from research.engine.types import Array, HParams, PyTree
 from research.system.errors import UserError
 
 
-def momentum_l2(learning_rate, momentum, weight_decay):
+def momentum_l2(learning_rate: float, momentum: float, weight_decay: float) -> optax.GradientTransformation:
   """SGD with heavy-ball momentum on the gradient of loss + weight_decay / 2 * |w|^2: the decay
   joins the gradient before the momentum trace (Caffe's, and Han et al.'s, regularization), and
   the learning rate scales last."""
   return optax.chain(optax.add_decayed_weights(weight_decay), optax.sgd(learning_rate, momentum))
 
 
-def is_weight(leaf):
+def is_weight(leaf: Array) -> bool:
   """A weight matrix (or bigger): the entries an L1 penalty acts on; biases are not. The engine's
   optimizer sees one member's parameters (research/engine/masks.py counts a member axis too)."""
   return jnp.ndim(leaf) >= 2
 
 
-def shrink(z, threshold):
+def shrink(z: jax.Array, threshold: jax.Array) -> jax.Array:
   """Soft thresholding, the proximal map of threshold * |z|: sign(z) max(|z| - threshold, 0)."""
   return jnp.sign(z) * jnp.maximum(jnp.abs(z) - threshold, 0.0)
 
 
-def cosine_of_steps(steps_per_epoch, decay_epochs):
+def cosine_of_steps(steps_per_epoch: int, decay_epochs: float) -> Callable:
   """count -> factor: optim.cosine's curve without warmup, from 1 to 0 over decay_epochs, read off a
   transformation's own step count (count / steps_per_epoch is the engine's fractional epoch);
   decay_epochs = 0: constant 1. Its arguments may be traced hyperparameters."""
@@ -53,7 +54,7 @@ class SoftThresholdState(NamedTuple):
   count: jax.Array  # steps taken: where the schedule is
 
 
-def soft_threshold(threshold, schedule=None):
+def soft_threshold(threshold: float, schedule: Callable | None = None) -> optax.GradientTransformation:
   """The proximal step of an L1 penalty: replaces the update u of every weight matrix so that the
   new weight is shrink(w + u, threshold x schedule(step)) (biases pass unchanged). With threshold =
   learning rate x L1 strength and the learning rate's schedule, gradient step then this is
@@ -84,7 +85,7 @@ class ZeroCountState(NamedTuple):
   zeros: Any        # per parameter leaf: (ZERO_LOG_EPOCHS,) int32, exact zeros after each epoch's last step
 
 
-def count_zeros(steps_per_epoch):
+def count_zeros(steps_per_epoch: int) -> optax.GradientTransformation:
   """A readout, not a transformation (updates pass unchanged): after every step, the number of
   entries of each parameter that the step leaves exactly 0.0, written into the slot of the
   step's epoch, so each slot ends with the count after that epoch's last step. It computes the new
@@ -103,7 +104,8 @@ def count_zeros(steps_per_epoch):
   return optax.GradientTransformation(init_fn, update_fn)
 
 
-def prox_l1(learning_rate, momentum, weight_decay, l1, steps_per_epoch, decay_epochs):
+def prox_l1(learning_rate: float, momentum: float, weight_decay: float, l1: float, steps_per_epoch: int,
+            decay_epochs: float) -> optax.GradientTransformation:
   """momentum_l2 with its rate decayed inside the optimizer (cosine over decay_epochs; 0: constant),
   then the proximal step of l1 * sum |w| over the weight matrices at the decayed rate, then the
   zero count per epoch. steps_per_epoch: the engine's steps in one epoch, n_train // batch_size.
@@ -113,7 +115,7 @@ def prox_l1(learning_rate, momentum, weight_decay, l1, steps_per_epoch, decay_ep
                      soft_threshold(learning_rate * l1, decay), count_zeros(steps_per_epoch))
 
 
-def zeros_per_epoch(opt_state):
+def zeros_per_epoch(opt_state: PyTree) -> jax.Array | None:
   """The zero counts of a trained state's optimizer: per parameter leaf, (..., ZERO_LOG_EPOCHS)
   (a leading member axis when the state has one); None when the optimizer keeps no count."""
   found = [s for s in jax.tree.leaves(opt_state, is_leaf=lambda x: isinstance(x, ZeroCountState))
@@ -135,18 +137,18 @@ OPTIMIZERS = {
 }
 
 
-def defaults(name, learning_rate):
+def defaults(name: str, learning_rate: float) -> HParams:
   """The full hyperparameter dict for `name` with its defaults filled in."""
   check(name)
   return {"learning_rate": learning_rate, **OPTIMIZERS[name][1]}
 
 
-def check(name):
+def check(name: str) -> None:
   if name not in OPTIMIZERS:
     raise UserError(f"unknown optimizer '{name}'; valid: {', '.join(OPTIMIZERS)}")
 
 
-def make(name):
+def make(name: str) -> Callable[[HParams], optax.GradientTransformation]:
   """hp (a dict of scalars or traced arrays) -> GradientTransformation."""
   check(name)
   ctor, _ = OPTIMIZERS[name]
@@ -160,12 +162,12 @@ def make(name):
 SCHEDULES = ("constant", "cosine")
 
 
-def constant(t):
+def constant(t: Any) -> float:
   del t
   return 1.0
 
 
-def cosine(warmup_epochs, epochs):
+def cosine(warmup_epochs: float, epochs: float) -> Callable:
   """Linear warmup from 0 over warmup_epochs, then cosine decay to 0 at `epochs` (Loshchilov &
   Hutter's SGDR without restarts; Goyal et al.'s warmup)."""
   decay = max(epochs - warmup_epochs, 1e-6)
@@ -177,7 +179,8 @@ def cosine(warmup_epochs, epochs):
   return factor
 
 
-def scheduled(tx, factor_at, steps_per_epoch):
+def scheduled(tx: optax.GradientTransformation, factor_at: Callable,
+              steps_per_epoch: int) -> optax.GradientTransformation:
   """tx with the learning-rate schedule inside its chain: each update scaled by factor_at(fractional
   epoch), the epoch read off optax.scale_by_schedule's own step count. Every optimizer here scales by
   the learning rate last, so scaling the update is scaling the rate (weight decay included, as
@@ -187,12 +190,12 @@ def scheduled(tx, factor_at, steps_per_epoch):
   return optax.chain(tx, optax.scale_by_schedule(lambda count: factor_at(count / steps_per_epoch)))
 
 
-def schedule(name, *, warmup_epochs=0, epochs=1):
+def schedule(name: str, *, warmup_epochs: float = 0, epochs: float = 1) -> Callable:
   """A schedule by name; `epochs` is the horizon cosine decays over (the maximum epochs)."""
   check_schedule(name)
   return constant if name == "constant" else cosine(warmup_epochs, epochs)
 
 
-def check_schedule(name):
+def check_schedule(name: str) -> None:
   if name not in SCHEDULES:
     raise UserError(f"unknown schedule '{name}'; valid: {', '.join(SCHEDULES)}")

@@ -6,14 +6,17 @@ Lowered, not compiled: a few small programs per cell, in well under a second. St
 no source locations, so moving or renaming Python code that computes the same thing keeps a hash.
 """
 import hashlib
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
 
+from research.engine.types import Data, HParams, PyTree
 from research.models import nets
+from research.models.nets import Model
 
 
-def program_hash(lowered):
+def program_hash(lowered: jax.stages.Lowered) -> str:
   """A short hash of a lowered program's StableHLO text (no source locations: a moved line is the
   same program)."""
   return hashlib.sha1(lowered.as_text().encode()).hexdigest()[:16]
@@ -23,7 +26,8 @@ def _rows(a, n):
   return jax.ShapeDtypeStruct((n, *a.shape[1:]), a.dtype)
 
 
-def model_programs(model, data, batch_size, loss_and_grad, evaluated):
+def model_programs(model: Model, data: Data, batch_size: int, loss_and_grad: Callable,
+                   evaluated: Callable) -> dict[str, str]:
   """The model's own programs, lowered from shapes: its init (and its state's), the training loss with
   its gradient on one minibatch (loss_and_grad(params, [model_state,] x_BxS, y_B, w_B)), and the
   evaluated loss and hits on one (evaluated(params, x, y, model_state)). A change to the model, its
@@ -48,7 +52,7 @@ def model_programs(model, data, batch_size, loss_and_grad, evaluated):
   return parts
 
 
-def optimizer_programs(tx_of, hp, factor_at, params=None):
+def optimizer_programs(tx_of: Callable, hp: HParams, factor_at: Callable, params: PyTree = None) -> dict[str, str]:
   """The optimizer's init and update, and the schedule's factor, lowered (params: the shapes they act on,
   here a stand-in of two arrays; the math does not depend on the model)."""
   params = params or {"b": jax.ShapeDtypeStruct((3,), jnp.float32), "w": jax.ShapeDtypeStruct((2, 3), jnp.float32)}

@@ -1,11 +1,11 @@
 """The JAX runtime as every entry point sets it up: the persistent compilation cache, several hosts."""
 import jax
 
-from research.system import paths
 from research.engine import sharding
+from research.system import paths
 
 
-def check_x64():
+def check_x64() -> None:
   """The engine computes in float32 (its dtypes, its checkpoints, its cells' identities): an x64
   environment makes its programs mix float64 in, which fails deep inside a trace. Refused up front."""
   from research.system.errors import UserError
@@ -14,7 +14,7 @@ def check_x64():
                     "programs and checkpoints assume it; unset JAX_ENABLE_X64 (or set it to 0) and run again")
 
 
-def setup_jax():
+def setup_jax() -> None:
   """The persistent compilation cache, on by default, under the project's cache folder; and
   jax.distributed when the environment names several processes."""
   jax.config.update("jax_compilation_cache_dir", str(paths.cache_dir() / "jax"))
@@ -23,7 +23,7 @@ def setup_jax():
   sharding.maybe_initialize()
 
 
-def matmul_peak_gflops(sizes=(1024, 2048, 3072), reps=5):
+def matmul_peak_gflops(sizes: tuple[int, ...] = (1024, 2048, 3072), reps: int = 5) -> float:
   """The best fp32 GFLOP/s of large square matmuls on the default device: the ceiling that
   achieved GFLOP/s are read against (a multiply-add counts 2, as in XLA's cost analysis)."""
   import time

@@ -25,11 +25,13 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
 
+from research.engine.types import Array, PyTree
+
 MEMBERS, BATCH = "members", "batch"
 MODES = ("auto", "members", "data", "none")
 
 
-def maybe_initialize():
+def maybe_initialize() -> None:
   """jax.distributed.initialize() when several processes are configured (JAX_NUM_PROCESSES, SLURM, Open MPI)."""
   n = int(os.environ.get("JAX_NUM_PROCESSES") or os.environ.get("SLURM_NTASKS")
           or os.environ.get("OMPI_COMM_WORLD_SIZE") or 1)
@@ -43,7 +45,7 @@ def maybe_initialize():
       jax.distributed.initialize()
 
 
-def is_main_process():
+def is_main_process() -> bool:
   return jax.process_index() == 0
 
 
@@ -51,7 +53,7 @@ def _mesh(axis):
   return Mesh(np.asarray(jax.devices()), (axis,), axis_types=(AxisType.Auto,))
 
 
-def auto_mesh(mode, n_members):
+def auto_mesh(mode: str, n_members: int) -> Mesh | None:
   """The mesh for a cell of n_members under `mode` (see the module docstring), or None."""
   devices = jax.device_count()
   if mode == "none" or devices == 1:
@@ -61,15 +63,15 @@ def auto_mesh(mode, n_members):
   return _mesh(BATCH)
 
 
-def splits_members(mesh):
+def splits_members(mesh: Mesh | None) -> bool:
   return mesh is not None and MEMBERS in mesh.axis_names
 
 
-def padded(n, mesh):
+def padded(n: int, mesh: Mesh | None) -> int:
   return math.ceil(n / mesh.size) * mesh.size if splits_members(mesh) else n
 
 
-def pad(tree, n, mesh):
+def pad(tree: PyTree, n: int, mesh: Mesh | None) -> PyTree:
   """Repeats the last member of every leaf until the member axis has padded(n) entries."""
   extra = padded(n, mesh) - n
   if not extra or tree is None:
@@ -85,31 +87,31 @@ def _put(tree, sharding):
   return jax.tree.map(one, tree)
 
 
-def shard(tree, mesh):
+def shard(tree: PyTree, mesh: Mesh | None) -> PyTree:
   """Member axis split over the mesh (replicated on a data-parallel mesh)."""
   if mesh is None or tree is None:
     return tree
   return _put(tree, NamedSharding(mesh, P(MEMBERS) if splits_members(mesh) else P()))
 
 
-def replicate(tree, mesh):
+def replicate(tree: PyTree, mesh: Mesh | None) -> PyTree:
   if mesh is None:
     return tree
   return _put(tree, NamedSharding(mesh, P()))
 
 
-def unpad(tree, n):
+def unpad(tree: PyTree, n: int) -> PyTree:
   return jax.tree.map(lambda a: a[:n], tree)
 
 
-def to_host(x):
+def to_host(x: Array) -> np.ndarray:
   """A numpy copy of a (possibly multi-host) array."""
   if isinstance(x, jax.Array) and not x.is_fully_addressable:
     return np.asarray(multihost_utils.process_allgather(x, tiled=True))
   return np.asarray(x)
 
 
-def constrain_batch(x_BxS):
+def constrain_batch(x_BxS: jax.Array) -> jax.Array:
   """Splits a minibatch over the "batch" axis of the mesh being traced under, if there is one."""
   mesh = jax.sharding.get_abstract_mesh()
   if mesh.empty or BATCH not in mesh.axis_names:

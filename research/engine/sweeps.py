@@ -4,19 +4,21 @@
   states, histories = v.train(v.init(keys(seeds), stack(hparams), data, masks, None), data, epochs)
 """
 import functools
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from research.engine.loop import Trainer
+from research.engine.loop import Cost, History, Trainer, TrainState
+from research.engine.types import Data, HParams, PyTree
 
 
-def keys(seeds):
+def keys(seeds: Sequence[int]) -> jax.Array:
   return jnp.stack([jax.random.PRNGKey(int(s)) for s in seeds])
 
 
-def stack(hps):
+def stack(hps: Sequence[HParams]) -> dict[str, jax.Array]:
   """[{"learning_rate": a}, {"learning_rate": b}] -> {"learning_rate": array([a, b])}."""
   return {k: jnp.asarray([hp[k] for hp in hps], jnp.float32) for k in hps[0]}
 
@@ -29,7 +31,7 @@ def stack(hps):
 LAYOUTS = ("vmap", "map")
 
 
-def vmapped(trainer, layout="vmap"):
+def vmapped(trainer: Trainer, layout: str = "vmap") -> Trainer:
   """The trainer's functions over a leading member axis; data is shared, not mapped. The
   numbers agree between layouts to float32 rounding (XLA sums batched reductions in another
   order); a one-member cell runs the unbatched program in either, bit for bit a single run."""
@@ -70,7 +72,7 @@ CPU_MAP_MIN_WEIGHT = 300_000
 CPU_MAP_MIN_WEIGHT_STOPPING = 150_000
 
 
-def choose_layout(cost, backend=None, *, patience=0):
+def choose_layout(cost: Cost, backend: str | None = None, *, patience: int = 0) -> str:
   """The member layout for a cell: vmap on accelerators; on CPU by the measured rules above
   (`patience`: the trainer's stopping rule)."""
   backend = backend or jax.default_backend()
@@ -81,7 +83,8 @@ def choose_layout(cost, backend=None, *, patience=0):
 
 
 @functools.partial(jax.jit, static_argnums=(0, 4))
-def sweep(trainer, member_keys, hps, data, epochs, masks=None):
+def sweep(trainer: Trainer, member_keys: jax.Array, hps: dict[str, jax.Array], data: Data, epochs: int,
+          masks: PyTree = None) -> tuple[TrainState, History]:
   """All members' whole runs as one compiled call: (states, histories) with a member axis."""
   v = vmapped(trainer)
   return v.train(v.init(member_keys, hps, data, masks), data, epochs)

@@ -29,37 +29,41 @@ Python at trace time, so a model without state lowers to the program it always d
 fields are None: no leaves) and every committed cell keeps its identity.
 """
 import math
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import optax
 from jax import lax
 
-from research.models import nets
 from research.engine import optim, programs
 from research.engine.loop import (Cost, History, Trainer, TrainState, done, epoch_loop, permuted_batches, select,
                                   selected, selected_state, step_rng)
 from research.engine.sweeps import (CPU_MAP_MIN_WEIGHT, CPU_MAP_MIN_WEIGHT_STOPPING, LAYOUTS, choose_layout, keys,
                                     stack, sweep, vmapped)
+from research.engine.types import Data, HParams, PyTree
+from research.models import nets
+from research.models.nets import Model
 
 __all__ = ["CPU_MAP_MIN_WEIGHT", "CPU_MAP_MIN_WEIGHT_STOPPING", "Cost", "History", "LAYOUTS", "TrainState", "Trainer",
-           "choose_layout", "chunked_evaluate", "correct", "cross_entropy", "done", "epoch_loop", "keys", "make_trainer",
-           "permuted_batches", "run", "select", "selected", "selected_state", "stack", "step_cost", "step_rng", "sweep", "vmapped",
-           "xla_flops"]
+           "choose_layout", "chunked_evaluate", "correct", "cross_entropy", "done", "epoch_loop", "keys",
+           "make_trainer", "permuted_batches", "run", "select", "selected", "selected_state", "stack", "step_cost",
+           "step_rng", "sweep", "vmapped", "xla_flops"]
 
 
-def cross_entropy(logits_BxK, y_B):
+def cross_entropy(logits_BxK: jax.Array, y_B: jax.Array) -> jax.Array:
   """Per-example loss L_n; the article's total loss L = L_1 + ... + L_N is taken as their mean."""
   return optax.softmax_cross_entropy_with_integer_labels(logits_BxK, y_B)
 
 
-def correct(logits_BxK, y_B):
+def correct(logits_BxK: jax.Array, y_B: jax.Array) -> jax.Array:
   """The largest output wins."""
   return (jnp.argmax(logits_BxK, -1) == y_B).astype(jnp.float32)
 
 
-def make_trainer(model, optimizer: str = "adam", batch_size: int = 128, *, patience: int = 0, schedule=None,
-                 loss_fn=cross_entropy, correct_fn=correct, eval_batch: int = 2000) -> Trainer:
+def make_trainer(model: Model, optimizer: str = "adam", batch_size: int = 128, *, patience: int = 0,
+                 schedule: Callable[[float], float] | None = None, loss_fn: Callable = cross_entropy,
+                 correct_fn: Callable = correct, eval_batch: int = 2000) -> Trainer:
   """A Trainer for `model`. loss_fn/correct_fn map (logits, labels) to per-example values.
 
   patience: a member stops once its validation accuracy has not improved for this many epochs
@@ -82,17 +86,7 @@ def make_trainer(model, optimizer: str = "adam", batch_size: int = 128, *, patie
   update = _updater(batch_loss, batch_loss_with_state, stateful)
   evaluate = chunked_evaluate(forward, loss_fn, correct_fn, eval_batch)
 
-  def init(key, hp, data, mask=None, params=None):
-    """A fresh state; `params` (e.g. pruned or rewound weights) replaces the model's init."""
-    k_init, k_data = jax.random.split(key)
-    if params is None:
-      params = model.init(k_init, data["x_train"][:1])
-    if mask is not None:
-      params = jax.tree.map(jnp.multiply, params, mask)
-    model_state = model.init_state(k_init, data["x_train"][:1]) if stateful else None
-    return TrainState(params, chain(hp, data["x_train"].shape[0]).init(params), k_data, jnp.zeros((), jnp.int32),
-                      jnp.zeros((), bool), mask, params, jnp.full((), -jnp.inf), jnp.zeros((), jnp.int32),
-                      jnp.zeros((), bool), model_state, model_state)
+  init = _initializer(model, chain, stateful)
 
   def make_step(data):
     tx = chain(placeholder, data["y_train"].shape[0])
@@ -124,6 +118,21 @@ def make_trainer(model, optimizer: str = "adam", batch_size: int = 128, *, patie
                 **programs.optimizer_programs(tx_of, placeholder, factor_at))
 
   return Trainer(init, train, evaluate, batch_size, cost, patience, signature)
+
+
+def _initializer(model, chain, stateful):
+  def init(key, hp, data, mask=None, params=None):
+    """A fresh state; `params` (e.g. pruned or rewound weights) replaces the model's init."""
+    k_init, k_data = jax.random.split(key)
+    if params is None:
+      params = model.init(k_init, data["x_train"][:1])
+    if mask is not None:
+      params = jax.tree.map(jnp.multiply, params, mask)
+    model_state = model.init_state(k_init, data["x_train"][:1]) if stateful else None
+    return TrainState(params, chain(hp, data["x_train"].shape[0]).init(params), k_data, jnp.zeros((), jnp.int32),
+                      jnp.zeros((), bool), mask, params, jnp.full((), -jnp.inf), jnp.zeros((), jnp.int32),
+                      jnp.zeros((), bool), model_state, model_state)
+  return init
 
 
 def _losses(model, loss_fn, stateful, stochastic):
@@ -168,7 +177,7 @@ def _updater(batch_loss, batch_loss_with_state, stateful):
   return update
 
 
-def chunked_evaluate(forward, loss_fn, correct_fn, eval_batch):
+def chunked_evaluate(forward: Callable, loss_fn: Callable, correct_fn: Callable, eval_batch: int) -> Callable:
   """evaluate(params, x, y, model_state=None) -> (mean loss, accuracy) over all of (x, y), in chunks of
   eval_batch examples (the last one padded and masked), so memory does not grow with the split."""
   def evaluate(params, x, y, model_state=None):
@@ -190,7 +199,8 @@ def chunked_evaluate(forward, loss_fn, correct_fn, eval_batch):
   return evaluate
 
 
-def step_cost(step, forward, state, data, batch_size, *, per_example=jnp.float32):
+def step_cost(step: Callable, forward: Callable, state: TrainState, data: Data, batch_size: int, *,
+              per_example: Any = jnp.float32) -> Cost:
   """The Cost of one member: XLA's FLOPs of step(state, x_BxS, y_B, w_B) on one minibatch (w_B: a
   per-example array of dtype per_example) and of forward(params, x, model_state) on one example
   (state: abstract shapes are enough)."""
@@ -203,13 +213,14 @@ def step_cost(step, forward, state, data, batch_size, *, per_example=jnp.float32
   return Cost(xla_flops(lowered), xla_flops(example), int(largest))
 
 
-def xla_flops(lowered):
+def xla_flops(lowered: jax.stages.Lowered) -> float:
   """FLOPs of a lowered program as XLA's cost analysis counts them (0 when it has none)."""
   analysis = lowered.cost_analysis()
   analysis = analysis[0] if isinstance(analysis, (list, tuple)) else analysis
   return float((analysis or {}).get("flops", 0.0))
 
 
-def run(trainer, key, hp, data, epochs, mask=None):
+def run(trainer: Trainer, key: jax.Array, hp: HParams, data: Data, epochs: int,
+        mask: PyTree = None) -> tuple[TrainState, History]:
   """A whole training run, init to last epoch: (final state, history)."""
   return trainer.train(trainer.init(key, hp, data, mask), data, epochs)

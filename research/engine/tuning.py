@@ -6,24 +6,26 @@ is trained too, at most cfg.extend times: a pick still at an edge after that is 
 The members of every value tried form one Summary, so protocol.tuned chooses among them all.
 """
 import math
+from collections.abc import Sequence
+from typing import Any, Callable
 
 from research.engine.summary import Summary
 
 KEY = "learning_rate"
 
 
-def ladder_index(value):
+def ladder_index(value: float) -> int | None:
   """The position of value on the 1-3-10 ladder (1e-3 -> -6, 3e-3 -> -5); None if it is not on it."""
   i = round(2 * math.log10(value))
   return i if math.isclose(ladder(i), value, rel_tol=1e-6) else None
 
 
-def ladder(i):
+def ladder(i: int) -> float:
   """The ladder's i-th value: 10^(i // 2), times 3 when i is odd (rounded to one digit)."""
   return float(f"{10.0 ** (i // 2) * (3 if i % 2 else 1):.1g}")
 
 
-def merge(summaries):
+def merge(summaries: Sequence[Summary]) -> Summary:
   """One Summary of the members of several one-value cells, in increasing learning rate (ties in the
   choice go to the smaller value); its timing is their sum, per model over every member."""
   ordered = sorted(summaries, key=lambda s: s.members[0].hparams[KEY])
@@ -39,12 +41,12 @@ def merge(summaries):
   return Summary(ordered[0].name, ordered[0].spec, members, timing, all(s.reused for s in ordered))
 
 
-def chosen(summary):
+def chosen(summary: Summary) -> float:
   value, _, _ = summary.select(KEY)
   return value
 
 
-def next_out(tried, value):
+def next_out(tried: Sequence[float], value: float) -> float | None:
   """The ladder value beyond `value` when it is the smallest or largest tried; None when inside."""
   if value == min(tried):
     return ladder(ladder_index(value) - 1)
@@ -53,7 +55,7 @@ def next_out(tried, value):
   return None
 
 
-def tune(cfg, train_value):
+def tune(cfg: Any, train_value: Callable) -> tuple[dict, Summary]:
   """{value: CellResult} of every value tried, and their merged Summary. train_value(lr) trains
   (or reads back) the cell of one value."""
   cells = {float(v): train_value(float(v)) for v in cfg.learning_rates}
@@ -65,6 +67,6 @@ def tune(cfg, train_value):
   return cells, merge([c.summary for c in cells.values()])
 
 
-def at_edge(tried, value):
+def at_edge(tried: Sequence[float], value: float) -> bool:
   """Whether the chosen value is still the smallest or largest tried (the grid may be too narrow)."""
   return len(tried) > 1 and value in (min(tried), max(tried))
