@@ -23,7 +23,6 @@ rule.
 """
 import matplotlib.pyplot as plt
 import ml_collections
-import numpy as np
 
 from research.models import adapters
 from research.cli import config
@@ -243,15 +242,7 @@ def reading(doc):
     return "\n".join(lines + [readings.nothing(f"every {first} depth diverged ({_lr_text(cfg)})")])
   best = _best(res, ladder, first)
   base, deepest = ladder[0], ladder[-1]
-  # The family of comparisons this reading makes, Holm-corrected together: every other depth
-  # against the best, and every other variant against the first at each depth.
-  pairs = {("depth", r["depth"]): (best["test_acc"], r["test_acc"]) for r in ladder if r is not best}
-  for v in variants[1:]:
-    for r in ladder:
-      other = _by(res, r["depth"], v)
-      if other and _finite(other):
-        pairs[(v, r["depth"])] = (other["test_acc"], r["test_acc"])
-  tests = stats.compare(pairs)
+  tests = stats.compare(_pairs(res, ladder, best, variants))
   n = len(best["test_acc"])
   lines.append(f"- Budget: {protocol.rule(cfg)} ({cfg['optimizer']}, {_lr_text(cfg)}). "
                + protocol.convergence(trained, cfg))
@@ -278,14 +269,32 @@ def reading(doc):
     if calls:
       lines.append(f"- {what} against {first}, depth by depth: " + "; ".join(
           f"L = {d}: {c.text()}" for d, c in calls) + ".")
+  lines.append(_train_line(ladder, base, deepest))
+  return "\n".join(lines)
+
+
+def _pairs(res, ladder, best, variants):
+  """The family of comparisons the reading makes, Holm-corrected together: every other depth against the
+  best, and every other variant against the first at each depth."""
+  pairs = {("depth", r["depth"]): (best["test_acc"], r["test_acc"]) for r in ladder if r is not best}
+  for v in variants[1:]:
+    for r in ladder:
+      other = _by(res, r["depth"], v)
+      if other and _finite(other):
+        pairs[(v, r["depth"])] = (other["test_acc"], r["test_acc"])
+  return pairs
+
+
+def _train_line(ladder, base, deepest):
+  """The train accuracy of the selected epochs, and train minus test, from the shallowest to the deepest."""
+  mean = lambda r, k="test_acc": stats.mean_sd(r[k])[0]
   gap = [mean(r, "train_acc") - mean(r) for r in ladder]
   span = (f"{mean(base, 'train_acc'):.1f}% at L = {base['depth']}, {mean(deepest, 'train_acc'):.1f}% at "
           f"L = {deepest['depth']}; train minus test {gap[0]:.1f} → {gap[-1]:.1f} points (largest {max(gap):.1f})"
           if len(ladder) > 1 else f"{mean(base, 'train_acc'):.1f}% at L = {base['depth']}; train minus test "
           f"{gap[0]:.1f} points")
-  lines.append(f"- Train accuracy of the selected epoch: {span}. These are the numbers at each member's best "
-               "validation epoch, not after a fixed number of epochs.")
-  return "\n".join(lines)
+  return (f"- Train accuracy of the selected epoch: {span}. These are the numbers at each member's best "
+          "validation epoch, not after a fixed number of epochs.")
 
 
 def _depth_lines(tests, ladder, best, base, deepest, first, n):

@@ -3,7 +3,7 @@ no test row in training."""
 import numpy as np
 import pytest
 
-from experiments.modular import groups
+from experiments.modular import attribute_pools, groups
 from research.system.errors import UserError
 
 
@@ -136,9 +136,9 @@ def test_group_accuracy_and_counts_table():
 
 
 def test_fashion_attributes_are_crisp():
-  train, test, names = groups.fashion_mnist(0.4, 0.6)
+  train, test, names = attribute_pools.fashion_mnist(0.4, 0.6)
   assert set(np.unique(train.a)) == {0, 1} and set(np.unique(train.b)) == {0, 1}
-  s_train, s_test = groups.shade(train.x), groups.shade(test.x)
+  s_train, s_test = attribute_pools.shade(train.x), attribute_pools.shade(test.x)
   # The middle band is dropped: light and dark shades do not overlap, in either split.
   assert s_train[train.b == 0].max() < s_train[train.b == 1].min()
   assert s_test[test.b == 0].max() < s_train[train.b == 1].min()
@@ -176,7 +176,7 @@ def test_the_frame_is_independent_of_kind_by_construction():
   rng = np.random.default_rng(0)
   x = rng.uniform(0, 0.5, (301, 6, 6, 1)).astype(np.float32)
   a = (np.arange(301) % 3 == 0).astype(np.int32)  # 101 of one kind, 200 of the other
-  pool = groups.framed(groups.Pool(x, a, np.zeros(301, np.int32)), seed=4)
+  pool = attribute_pools.framed(groups.Pool(x, a, np.zeros(301, np.int32)), seed=4)
   for k in (0, 1):  # within each kind, half framed (to one item): P(b = 1 | a) = 1/2 for both
     assert abs(pool.b[a == k].sum() - (a == k).sum() / 2) <= 0.5
   ring = np.ones((6, 6), bool)
@@ -187,16 +187,16 @@ def test_the_frame_is_independent_of_kind_by_construction():
   np.testing.assert_array_equal(pool.x[plain], x[plain])
   np.testing.assert_array_equal(pool.a, a)
   # Another seed frames other items, the same share.
-  other = groups.framed(groups.Pool(x, a, np.zeros(301, np.int32)), seed=5)
+  other = attribute_pools.framed(groups.Pool(x, a, np.zeros(301, np.int32)), seed=5)
   assert (other.b != pool.b).any() and other.b.sum() == pool.b.sum()
 
 
 def test_every_attribute_set_has_its_own_data_without_the_groups():
   for name in ("digits", "digits_frame"):
-    train, _, names = groups.load(name)
-    own, about = groups.OWN_DATA[name]()
+    train, _, names = attribute_pools.load(name)
+    own, about = attribute_pools.OWN_DATA[name]()
     assert np.all(own.a == -1) and set(np.unique(own.b)) == {0, 1} and about
-    rows, val = groups.own_split(own, 100, 40, seed=0)
+    rows, val = attribute_pools.own_split(own, 100, 40, seed=0)
     assert not set(rows) & set(val)
     assert own.b[rows].sum() == 50 and own.b[val].sum() == 20  # balanced over b
     if name == "digits_frame":

@@ -40,7 +40,7 @@ import ml_collections
 from research.cli import config
 
 from experiments.data_hunger import passes_per_epoch, repeat
-from experiments.depth_pays import paper_cut, sawtooth
+from experiments.depth_pays import paper_cut, sawtooth, sawtooth_report
 
 NAME = "depth_pays"
 ALIAS = "pays"
@@ -125,25 +125,25 @@ def run(cfg, ctx):
 
 def table(doc):
   cfg, res = doc["config"], doc["results"]
-  return sawtooth.table(cfg, res["sawtooth"]) + "\n" + paper_cut.table(cfg, res["paper_cut"])
+  return sawtooth_report.table(cfg, res["sawtooth"]) + "\n" + paper_cut.table(cfg, res["paper_cut"])
 
 
 def plots(doc):
   cfg, res = doc["config"], doc["results"]
   fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
-  sawtooth.plot(cfg, res["sawtooth"], axes)
+  sawtooth_report.plot(cfg, res["sawtooth"], axes)
   fig.tight_layout()
   return {"sawtooth.png": fig, "paper_cut.png": paper_cut.plot(cfg, res["paper_cut"])}
 
 
 def reading(doc):
   cfg, res = doc["config"], doc["results"]
-  return "\n".join(sawtooth.reading(cfg, res["sawtooth"]) + paper_cut.reading(cfg, res["paper_cut"]))
+  return "\n".join(sawtooth_report.reading(cfg, res["sawtooth"]) + paper_cut.reading(cfg, res["paper_cut"]))
 
 
 def depth_pairs(doc):
   res = doc["results"]
-  return sawtooth.depth_pairs(res["sawtooth"]) + paper_cut.depth_pairs(res["paper_cut"])
+  return sawtooth_report.depth_pairs(res["sawtooth"]) + paper_cut.depth_pairs(res["paper_cut"])
 
 
 def title(cfg):

@@ -4,7 +4,7 @@
   make modular PROFILE=quick      # a smoke test, a few minutes on idle cores
   make modular ARGS="--config.rho=0.005 --config.width=64"
 
-Four groups from two attributes of Fashion-MNIST items (experiments/modular/groups.py): kind (top / footwear,
+Four groups from two attributes of Fashion-MNIST items (experiments/modular/attribute_pools.py): kind (top / footwear,
 the article's girl / boy) x b, where b is shade (dark / light, its short / long hair), an attribute
 entangled with kind (it is the mean intensity of the item's own pixels, which depends on the
 garment's shape and area), or, for the contrast, a frame drawn on a random half of the items of
@@ -64,7 +64,7 @@ import jax
 import ml_collections
 
 from research.cli import config
-from experiments.modular import groups
+from experiments.modular import attribute_pools, groups
 
 from experiments.modular.contenders import build_contenders
 from experiments.modular.paragraphs import reading
@@ -86,7 +86,7 @@ __all__ = ["NAME", "TITLE", "ORDER", "PROFILES", "get_config", "validate", "run"
 
 def get_config():
   c = ml_collections.ConfigDict()
-  c.attributes = "fashion_mnist"  # the entangled attribute set: a name in experiments.modular.groups.ATTRIBUTES and OWN_DATA
+  c.attributes = "fashion_mnist"  # the entangled attribute set: a key of attribute_pools.ATTRIBUTES and OWN_DATA
   c.contrast = "fashion_mnist_frame"  # the disentangled one, trained at contrast_rhos; "" for none
   c.contrast_rhos = [0.0, 0.01]   # each also in rhos: the two sets are compared at the same rho
   c.q_low = 0.4                   # shade: dark below this quantile, light above q_high
@@ -151,7 +151,7 @@ def validate(cfg):
   config.non_negative(cfg, "sizes", "budget_steps", "data_seeds", "own_size", "dro_step", "dro_adjustment")
   for key in ("attributes", "contrast"):
     if key == "attributes" or cfg.contrast:
-      config.one_of(cfg, key, tuple(groups.OWN_DATA))
+      config.one_of(cfg, key, tuple(attribute_pools.OWN_DATA))
   config.require(cfg.contrast != cfg.attributes, f"config contrast={cfg.contrast!r}: another attribute set than "
                  "`attributes`, or '' for none")
   config.one_of(cfg, "reuse_task", ("xor", "and"))

@@ -1,6 +1,6 @@
 """The attribute sets a run trains on, and every split it draws before any training.
 
-A Source is one attribute set of experiments/modular/groups.py (kind x shade, the entangled one; kind x
+A Source is one attribute set of experiments/modular/attribute_pools.py (kind x shade, the entangled one; kind x
 frame, the disentangled one): its pools, its names, one standardization, b's own data. A split is
 drawn per (rho, n_train, data seed): the data seed decides which examples of each group are drawn
 (the rare ones included); the balanced test set is one draw (TEST_SEED) for every seed and point.
@@ -9,17 +9,17 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from experiments.modular import groups
+from experiments.modular import attribute_pools, groups
 
 TEST_SEED = 1  # the test rows: one draw for every data seed, rho and size (seed 0's draw before data seeds)
 
 
 class Source(NamedTuple):
-  name: str                     # a key of groups.ATTRIBUTES
+  name: str                     # a key of attribute_pools.ATTRIBUTES
   pool: groups.Pool
   test_pool: groups.Pool
   names: groups.AttributeNames
-  own: groups.Pool              # b's own data (groups.OWN_DATA): no kind, no example of the four groups
+  own: groups.Pool              # b's own data (attribute_pools.OWN_DATA): no kind, no example of the four groups
   own_about: str                # what that data is, in words
   standardize: Callable         # raw images -> float32 inputs, with the training pool's mean and std
   spec: dict                    # the data's part of every cell spec
@@ -33,8 +33,8 @@ class Point(NamedTuple):
 
 
 def load(cfg, name):
-  pool, test_pool, names = groups.load(name, cfg.q_low, cfg.q_high)
-  own, own_about = groups.OWN_DATA[name](q_low=cfg.q_low, q_high=cfg.q_high)
+  pool, test_pool, names = attribute_pools.load(name, cfg.q_low, cfg.q_high)
+  own, own_about = attribute_pools.OWN_DATA[name](q_low=cfg.q_low, q_high=cfg.q_high)
   # One standardization per attribute set, its training pool's: frozen modules and the modules
   # trained on their own data see the inputs the others learned on.
   mean, std = float(pool.x.mean()), float(pool.x.std()) + 1e-8
@@ -68,4 +68,4 @@ def draw(cfg, source, point, data_seed):
 
 def draw_own(cfg, source, data_seed):
   """(training rows, validation rows) of b's own data for one data seed, balanced over b."""
-  return groups.own_split(source.own, cfg.own_size, cfg.own_val_size, seed=data_seed + 100)
+  return attribute_pools.own_split(source.own, cfg.own_size, cfg.own_val_size, seed=data_seed + 100)

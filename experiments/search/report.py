@@ -193,46 +193,54 @@ def reading(cfg, res):
                  f"{len(agree)} of 2. Depths of the top {cfg['top_k']} by validation: {top}.")
     grid_c = t["strategies"]["grid"]["compute"]
     for s in ("random", "halving"):
-      if s not in t["strategies"]:
-        continue
-      c = t["strategies"][s]["compute"]
-      test = tests.get((t["task"], s))
-      cheaper = c["executed_gflop"] < grid_c["executed_gflop"]
-      if test is None:
-        verdict = ("no pick (every candidate diverged)" if s not in picks or "grid" not in picks else
-                   "no test (a retrained pick diverged)")
-      elif not np.isfinite(test.p):
-        verdict = f"on test {test.text()}"
-      elif test.resolved:
-        verdict = f"{'better' if test.diff > 0 else 'worse'} on test ({test.text()})"
-      else:  # not resolved is not "as good": say how large a loss the interval still admits
-        verdict = f"on test {test.text()}" + (
-            f"; the interval admits a loss of up to {-test.low:.1f} points, so 'as good' is not shown"
-            if test.low < -1.0 else "; as good within the resolution")
-      runs.append((t["task"], s, test, cheaper))
-      lines.append(
-          f"  - {NAMES[s]} vs the hand grid: {verdict}, with "
+      if s in t["strategies"]:
+        line, run = _against_grid(t, s, tests.get((t["task"], s)), grid_c)
+        lines.append(line)
+        runs.append(run)
+  lines.append(_as_good_line(runs))
+  lines.append("- " + ANCHORS)
+  return lines
+
+
+def _against_grid(t, s, test, grid_c):
+  """(the reading's line for search strategy s against the hand grid on task t, (task, s, test, cheaper))."""
+  picks, c = t["picks"], t["strategies"][s]["compute"]
+  cheaper = c["executed_gflop"] < grid_c["executed_gflop"]
+  if test is None:
+    verdict = ("no pick (every candidate diverged)" if s not in picks or "grid" not in picks else
+               "no test (a retrained pick diverged)")
+  elif not np.isfinite(test.p):
+    verdict = f"on test {test.text()}"
+  elif test.resolved:
+    verdict = f"{'better' if test.diff > 0 else 'worse'} on test ({test.text()})"
+  else:  # not resolved is not "as good": say how large a loss the interval still admits
+    verdict = f"on test {test.text()}" + (
+        f"; the interval admits a loss of up to {-test.low:.1f} points, so 'as good' is not shown"
+        if test.low < -1.0 else "; as good within the resolution")
+  line = (f"  - {NAMES[s]} vs the hand grid: {verdict}, with "
           f"{_ratio(c['executed_gflop'], grid_c['executed_gflop'])} x the grid's executed GFLOP "
           f"({'less' if cheaper else 'more'} compute; {c['candidates']} candidates against {grid_c['candidates']}, "
           f"{c['member_epochs']} model-epochs against {grid_c['member_epochs']}). The supernet executed "
           f"{_ratio(c['executed_gflop'], c['own_gflop'])} x its candidates' own FLOPs; "
           f"{_rate(c)} candidates per CPU-minute.")
+  return line, (t["task"], s, test, cheaper)
+
+
+def _as_good_line(runs):
+  """How many searches were as good as the hand grid on test, and with less compute."""
   tested = [(task, s, test, cheaper) for task, s, test, cheaper in runs if test is not None and np.isfinite(test.p)]
   if not tested:
-    lines.append(readings.nothing("no search has a retrained pick with a test against the hand grid's (a pick "
-                                  "diverged, or a side has fewer than 2 seeds)"))
-  else:
-    good = [(task, s) for task, s, test, cheaper in tested
-            if test.resolved and test.diff > 0 or not test.resolved and test.low >= -1.0]
-    both = [(task, s) for task, s, test, cheaper in tested if (task, s) in good and cheaper]
-    lines.append(f"- As good as the hand grid on test (resolved ahead, or an interval that rules out a loss of more "
-                 f"than 1 point) in {len(good)} of {len(runs)} searches"
-                 + (f" ({', '.join(f'{NAMES[s]} on {task}' for task, s in good)})" if good else "")
-                 + f"; with less executed compute than the grid in {len(both)} of them. "
-                 + ("Why the searches cost more than the grid: every supernet member executes the largest shape, "
-                    "several times its own FLOPs (the ratios above)." if len(both) < len(runs) else ""))
-  lines.append("- " + ANCHORS)
-  return lines
+    return readings.nothing("no search has a retrained pick with a test against the hand grid's (a pick "
+                            "diverged, or a side has fewer than 2 seeds)")
+  good = [(task, s) for task, s, test, cheaper in tested
+          if test.resolved and test.diff > 0 or not test.resolved and test.low >= -1.0]
+  both = [(task, s) for task, s, test, cheaper in tested if (task, s) in good and cheaper]
+  return (f"- As good as the hand grid on test (resolved ahead, or an interval that rules out a loss of more "
+          f"than 1 point) in {len(good)} of {len(runs)} searches"
+          + (f" ({', '.join(f'{NAMES[s]} on {task}' for task, s in good)})" if good else "")
+          + f"; with less executed compute than the grid in {len(both)} of them. "
+          + ("Why the searches cost more than the grid: every supernet member executes the largest shape, "
+             "several times its own FLOPs (the ratios above)." if len(both) < len(runs) else ""))
 
 
 __all__ = ["table", "plots", "reading", "comparisons"]

@@ -1,163 +1,19 @@
-"""Gradient descent's step size: plain SGD and Adam over learning rates from 1e-4 to 10.
-
-  make lr                        # full profile, 7 minutes on 2 shared CPU cores
-  make lr PROFILE=quick          # 3 rates, 2 seeds, at most 4 epochs: a smoke test, about a minute
-  make lr ARGS="--config.optimizers=[sgd,momentum,adam]"
-
-Every rate and seed of one optimizer is a member of one vmapped, compiled training program (11
-rates x 5 seeds = 55 small MLPs at once). A run whose loss or gradient stops being finite is
-frozen inside the program at that step and reported as "diverged"; the others carry on. A
-diverged member enters no choice and no comparison.
-
-Every optimizer gets the same grid of rates and the same stopping rule (up to `epochs`, stopped
-after `patience` epochs without a better validation accuracy, constant rate). Every choice reads
-the validation split: each optimizer's rate (best mean validation accuracy over its seeds), which
-optimizer wins, the target of time-to-target (a fraction of the best validation accuracy of any
-row) and the steps each member takes to reach it (read from its validation-accuracy curve). The
-test set is evaluated once, on each member's best-validation parameters, and only reported.
-
-Expect (full, 5 seeds; 7 min on 2 CPU cores shared with other work, 2026-11-29): SGD chosen at
-0.03 (82.7% test), too slow below 1e-3 (0.0001 and 0.0003 never reach the target in 60 epochs)
-and overflowing from 1 up (diverged); Adam chosen at 3e-4 (83.0% test), wrecked to near chance
-from 0.1 up without overflowing (its steps are normalized); Adam against SGD at their chosen
-rates is not resolved at 5 seeds.
-"""
+"""The tables, plots and reading of learning_rate, from its results.json."""
 import matplotlib.pyplot as plt
-import ml_collections
 import numpy as np
 
-from research.cli import config
-from research import models
-from research.engine import optim
 from research.report import protocol, readings, stats
 from research.system import results
 
-NAME = "learning_rate"
-ALIAS = "lr"
-ORDER = 5
-TITLE = ("Learning rate: SGD and Adam from 1e-4 to 10, each rate chosen on validation, divergence detected in the "
-         "compiled program")
 
-
-def get_config():
-  c = ml_collections.ConfigDict()
-  c.dataset = "fashion_mnist"
-  c.n_train = 4000          # a subset of the 55,000 left after validation: 55 members at once, short epochs
-  c.val_size = 5000         # carved from the 60,000 training images; every choice reads it
-  c.model = "mlp"           # a registered model with depth and width options
-  c.depth = 2
-  c.width = 64
-  c.optimizers = ["sgd", "adam"]
-  # One grid for every optimizer; from too small to slow to too large to stay finite.
-  c.learning_rates = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0, 10.0]
-  # Time to target: steps until a member's validation accuracy first reaches this fraction of
-  # the best mean validation accuracy of any (optimizer, rate) row; one target for all.
-  c.target_fraction = 0.95
-  c.batch_size = 64         # 62 steps per epoch: the resolution of steps-to-target
-  c.epochs = 60             # the maximum; patience ends a member earlier, a too-small rate runs to it
-  c.patience = 5
-  c.schedule = "constant"   # a schedule would change the very step size the table varies
-  c.warmup_epochs = 0.0
-  c.seeds = 5
-  c.chunk_epochs = 1        # the stopping rule is checked between chunks
-  c.checkpoint_every_s = 60.0
-  c.shard = "auto"
-  return c
-
-
-PROFILES = {"quick": dict(n_train=1000, val_size=1000, learning_rates=[1e-3, 0.1, 10.0], epochs=4, patience=2,
-                          seeds=2),
-            "tiny": dict(dataset="digits", n_train=0, val_size=150, learning_rates=[1e-2, 0.3, 100.0], epochs=4,
-                         patience=2, seeds=2)}
-
-
-def validate(cfg):
-  config.nonempty(cfg, "optimizers", "learning_rates")
-  for o in cfg.optimizers:
-    optim.check(o)
-  config.positive(cfg, "depth", "width", "target_fraction")
-  config.require(cfg.target_fraction <= 1, f"config target_fraction={cfg.target_fraction}: a fraction of the "
-                 "best validation accuracy, at most 1")
-  build(cfg, 10)
-
-
-def build(cfg, num_classes):
-  return models.build(cfg.model, num_classes, depth=cfg.depth, width=cfg.width)
-
-
-def members(opt, learning_rates, seeds):
-  """(seeds, hparams) of one optimizer's cell: rate-major, seed-minor (protocol.grid's order), each
-  member with the optimizer's other defaults (momentum's 0.9) kept."""
-  seeds_, grid = protocol.grid(learning_rates, seeds)
-  return seeds_, [optim.defaults(opt, hp["learning_rate"]) for hp in grid]
-
-
-def run(cfg, ctx):
-  ds, arrays = ctx.data(cfg.dataset, n_train=cfg.n_train, val_size=cfg.val_size)
-  model = build(cfg, ds.num_classes)
-  steps_per_epoch = len(ds.y_train) // cfg.batch_size
-  ctx.plan(len(cfg.optimizers))
-  rows = []
-  for opt in cfg.optimizers:
-    # The same stopping rule and schedule for every optimizer: the config's, through ctx.trainer.
-    trainer = ctx.trainer(model, optimizer=opt)
-    seeds, hparams = members(opt, cfg.learning_rates, range(cfg.seeds))
-    spec = dict(model=cfg.model, depth=cfg.depth, width=cfg.width, optimizer=opt,
-                batch_size=cfg.batch_size, dataset=ds.describe())
-    cell = ctx.cell(trainer, arrays, name=opt, spec=spec, seeds=seeds, hparams=hparams).summary
-    for lr in cfg.learning_rates:
-      rows.append(dict(optimizer=opt, learning_rate=lr,
-                       **rate_numbers(cell.only(lambda m, lr=lr: m.hparams["learning_rate"] == lr))))
-  target = target_val_acc(rows, cfg.target_fraction)
-  for r in rows:
-    r["steps_to_target"] = steps_to_target(r, target, steps_per_epoch)
-  return dict(dataset=ds.describe(), steps_per_epoch=steps_per_epoch, rows=rows,
-              selected=select(rows, cfg.optimizers, target), **models.describe(model, ds.shape))
-
-
-def rate_numbers(cell):
-  """The seeds of one learning rate: the cell's numbers (selected parameters), and per member its
-  validation-accuracy and training-loss curves cut where it diverged (after that step the member
-  is frozen: no curve)."""
-  cut = lambda m, key: [None if v is None or not np.isfinite(v) else float(v)
-                        for v in m.history[key][:m.final.diverged_epoch if m.final.diverged else None]]
-  losses = [cut(m, "train_loss") for m in cell.members]
-  return dict(cell.numbers(), train_loss=cell.final("train_loss"), diverged_epoch=cell.final("diverged_epoch"),
-              val_curves=[cut(m, "val_acc") for m in cell.members], loss_curves=losses,
-              peak_loss=[max((v for v in c if v is not None), default=None) for c in losses])
-
-
-def _finite(row):
+def none_diverged(row):
   """No member of the row diverged: only such rows are chosen or compared."""
   return not any(row["diverged"])
 
 
-def _val(row):
+def val_mean(row):
+  """A row's mean validation accuracy (%) over its seeds."""
   return stats.mean_sd(row["val_acc"])[0]
-
-
-def target_val_acc(rows, fraction):
-  """The time-to-target threshold (a fraction in [0, 1]): `fraction` of the best mean validation
-  accuracy of any row that did not diverge; None if every row diverged."""
-  ok = [_val(r) / 100 for r in rows if _finite(r)]
-  return fraction * max(ok) if ok else None
-
-
-def steps_to(val_acc_E, target, steps_per_epoch):
-  """Steps until a member's validation accuracy (per epoch, cut at divergence) first is >= target;
-  None if never within its run. Resolution: one epoch."""
-  if target is None:
-    return None
-  acc = np.array([np.nan if v is None else v for v in val_acc_E], float)
-  with np.errstate(invalid="ignore"):
-    ok = np.flatnonzero(acc >= target)
-  return None if not len(ok) else int((ok[0] + 1) * steps_per_epoch)
-
-
-def steps_to_target(row, target, steps_per_epoch):
-  """Per member of a row, steps to the target on its validation curve; None for a diverged member
-  (it is reported as diverged, with no time)."""
-  return [None if d else steps_to(c, target, steps_per_epoch) for c, d in zip(row["val_curves"], row["diverged"])]
 
 
 def reached(row):
@@ -172,12 +28,12 @@ def select(rows, optimizers, target):
   diverged member are never chosen; ties go to the grid's order."""
   best, fastest = {}, {}
   for o in optimizers:
-    ok = [r for r in rows if r["optimizer"] == o and _finite(r)]
-    best[o] = max(ok, key=_val)["learning_rate"] if ok else None
+    ok = [r for r in rows if r["optimizer"] == o and none_diverged(r)]
+    best[o] = max(ok, key=val_mean)["learning_rate"] if ok else None
     quick = [r for r in ok if len(reached(r)) == len(r["seeds"])]
     fastest[o] = min(quick, key=lambda r: np.mean(reached(r)))["learning_rate"] if quick else None
   chosen = [_row(rows, o, lr) for o, lr in best.items() if lr is not None]
-  winner = max(chosen, key=_val)["optimizer"] if chosen else None
+  winner = max(chosen, key=val_mean)["optimizer"] if chosen else None
   return dict(best_rate=best, fastest_rate=fastest, optimizer=winner, target_val_acc=target)
 
 
@@ -186,7 +42,7 @@ def _selected(res):
   one names a row that diverged: a reading never builds on a diverged row)."""
   sel, rows = res["selected"], res["rows"]
   named = [_row(rows, o, lr) for o, lr in sel["best_rate"].items() if lr is not None]
-  if all(_finite(r) for r in named):
+  if all(none_diverged(r) for r in named):
     return sel
   return select(rows, list(sel["best_rate"]), sel["target_val_acc"])
 
@@ -302,14 +158,6 @@ def plots(doc):
   return {"loss_curves.png": fig}
 
 
-def title(cfg):
-  """The title of what this config runs."""
-  data = {"fashion_mnist": "Fashion-MNIST"}.get(cfg.dataset, cfg.dataset)
-  rates = f"{min(cfg.learning_rates):g} to {max(cfg.learning_rates):g}"
-  return (f"Learning rate: {' and '.join(cfg.optimizers)} from {rates} on {data}, each rate chosen on validation, "
-          "divergence detected in the compiled program")
-
-
 def _rates(rows):
   return ", ".join(f"{r['learning_rate']:g}" for r in rows)
 
@@ -329,7 +177,7 @@ def comparisons(res, optimizers):
       continue
     best = _row(rows, o, sel["best_rate"][o])
     for r in rows:
-      if r["optimizer"] == o and r is not best and _finite(r):
+      if r["optimizer"] == o and r is not best and none_diverged(r):
         pairs[(o, r["learning_rate"])] = (best["test_acc"], r["test_acc"])
   if sel["optimizer"] is not None:
     win = _row(rows, sel["optimizer"], sel["best_rate"][sel["optimizer"]])
@@ -356,7 +204,7 @@ def reading(doc):
   grid = ", ".join(f"{lr:g}" for lr in cfg["learning_rates"])
   lines = [f"- Budget, the same for every optimizer and rate: {protocol.rule(cfg)}; rates {grid}. "
            + protocol.convergence(trained, cfg)]
-  lost = [r for r in res["rows"] if not _finite(r)]
+  lost = [r for r in res["rows"] if not none_diverged(r)]
   if lost:  # reported as diverged, left out of every choice and comparison
     count = lambda r: f"{r['learning_rate']:g} ({sum(r['diverged'])} of {len(r['diverged'])})"
     lines.append("- Diverged (inf/NaN, stopped in the program), left out of every choice and comparison: " + "; ".join(
@@ -379,7 +227,7 @@ def reading(doc):
     best = _row(res["rows"], o, sel["best_rate"][o])
     calls = {lr: c for (w, lr), c in tests.items() if w == o}
     numbers = f"{_pct(best)}% validation, {_pct(best, 'test_acc')}% test, {len(best['seeds'])} seeds"
-    only = [r for r in res["rows"] if r["optimizer"] == o and _finite(r)] == [best]
+    only = [r for r in res["rows"] if r["optimizer"] == o and none_diverged(r)] == [best]
     lines.append(f"- {o}: " + (f"the only rate {'in the grid' if len(cfg['learning_rates']) == 1 else 'that stayed finite'}"
                                f", {best['learning_rate']:g} ({numbers})." if only else
                                f"rate chosen on validation {best['learning_rate']:g} ({numbers})."))
@@ -393,12 +241,12 @@ def reading(doc):
                    + (f"; above it on test after correction: {', '.join(f'{lr:g}' for lr in above)}" if above else "")
                    + ".")
     lines += _speed_lines(o, res, cfg)
-    wrecked = [r for r in res["rows"] if r["optimizer"] == o and _finite(r) and _val(r) < 2 * chance
+    wrecked = [r for r in res["rows"] if r["optimizer"] == o and none_diverged(r) and val_mean(r) < 2 * chance
                and r["learning_rate"] > best["learning_rate"]]
     if wrecked:
       peaks = [p for r in wrecked for p in r["peak_loss"] if p is not None]
       lines.append(f"  Too large without overflowing: at {_rates(wrecked)} every run stayed finite but validates "
-                   f"near chance ({chance:.0f}%: " + ", ".join(f"{_val(r):.1f}%" for r in wrecked) + ")"
+                   f"near chance ({chance:.0f}%: " + ", ".join(f"{val_mean(r):.1f}%" for r in wrecked) + ")"
                    + (f"; the training loss peaked at up to {max(peaks):.3g}." if peaks else "."))
   win = sel["optimizer"]
   for (w, o), c in tests.items():
@@ -412,7 +260,7 @@ def reading(doc):
 def _speed_lines(o, res, cfg):
   """Time to the target on the validation curves: which rates reach it, in how many steps, and
   the rates too small to reach it within their runs."""
-  rows = [r for r in res["rows"] if r["optimizer"] == o and _finite(r)]
+  rows = [r for r in res["rows"] if r["optimizer"] == o and none_diverged(r)]
   target = _target_text(res)
   fastest = res["selected"]["fastest_rate"][o]
   all_in = [r for r in rows if len(reached(r)) == len(r["seeds"])]
@@ -426,5 +274,5 @@ def _speed_lines(o, res, cfg):
     lines.append(f"  Too small: at {_rates(slow)} not every seed reaches {target} within its run ("
                  + "; ".join(f"{r['learning_rate']:g}: {len(reached(r))} of {len(r['seeds'])}" for r in slow)
                  + f"; of their members {_ran(slow, cfg)}; validation accuracy "
-                 + ", ".join(f"{_val(r):.1f}%" for r in slow) + ").")
+                 + ", ".join(f"{val_mean(r):.1f}%" for r in slow) + ").")
   return lines
