@@ -54,7 +54,7 @@ def step_parts(arrays, model, rounds, peak):
       ["part of a step", "MFLOP / step", "s / epoch", "spread", "GFLOP/s", "% of peak"], rows,
       f"**Where a step's time goes** (reference MLP, batch {BATCH}, one epoch of {steps} steps in one compiled "
       f"loop, no shuffling; median of {rounds} interleaved rounds). The first row is the ceiling of any step "
-      "of this model at this batch size: the matrix products alone at their shapes.") + "\n", doc
+      "of this model at this batch size: the matrix products alone at their shapes.").markdown() + "\n", doc
 
 
 def _matmuls(ws, x_BxD):
@@ -147,4 +147,4 @@ def xla_settings(epochs, rounds, settings=XLA_SETTINGS):
   return results.markdown_table(
       ["XLA CPU setting", "XLA_FLAGS", "s / epoch", "spread", "speed-up", "test acc after the epochs (%)"], rows,
       f"**XLA CPU settings** (engine, one run of the reference MLP, a fresh process per setting and round, "
-      f"{epochs} epochs timed after a warm-up run of as many; median of {rounds} interleaved rounds).") + "\n", doc
+      f"{epochs} epochs timed after a warm-up run of as many; median of {rounds} interleaved rounds).").markdown() + "\n", doc

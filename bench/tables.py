@@ -42,7 +42,7 @@ def headline(arrays, ds, model, epochs, members, flops, peak, rounds):
       f"**Reference MLP 784-256-256-10, Adam 1e-3, batch 128, Fashion-MNIST (60k).** Median of {rounds} "
       f"rounds of {epochs} epochs each (spread: lowest and highest round), the loops taking turns in every "
       "round, after a warm-up round; compile time excluded. Achieved: XLA's FLOP count of the training steps "
-      "over the time (no loop evaluates during the epochs timed here).")
+      "over the time (no loop evaluates during the epochs timed here).").markdown()
   overhead = med["engine, 1 run, one call per epoch"] / med["engine, 1 run"] - 1
   out += (f"\nOne call per epoch (what progress bars and checkpoints use) against one call for all {epochs}: "
           f"overhead {100 * overhead:+.1f}%. Compile of the 1-run program: {compile_1:.1f} s.\n")
@@ -77,7 +77,7 @@ def layouts(arrays, shapes, members, rounds):
       f"rounds of one epoch, every member training). The rule (research/engine/train.py): on CPU map once a weight "
       f"matrix has {train.CPU_MAP_MIN_WEIGHT:,} entries, vmap below; with a stopping rule from "
       f"{train.CPU_MAP_MIN_WEIGHT_STOPPING:,}, since map skips a stopped member's epochs and vmap runs them; "
-      "vmap on accelerators.") + "\n"
+      "vmap on accelerators.").markdown() + "\n"
   return out, doc
 
 
@@ -99,7 +99,7 @@ def scaling(arrays, model, sizes, epochs, flops, peak, ref, rounds):
   return results.markdown_table(
       ["members", "layout", "s / epoch / model", "spread", "vs 1 run", "vs torch eager", "compile s", "% of peak"],
       rows, f"**Scaling with the number of members in one program** (reference MLP, full data; median of {rounds} "
-      "interleaved rounds; 64 members and more train one epoch a round).") + "\n", doc
+      "interleaved rounds; 64 members and more train one epoch a round).").markdown() + "\n", doc
 
 
 def cost_growth(ds, epochs, rounds):
@@ -128,7 +128,7 @@ def cost_growth(ds, epochs, rounds):
   return results.markdown_table(
       ["grows", "value", "hidden", "GFLOP / epoch", "s / epoch", "spread", "FLOPs ratio", "time ratio", "GFLOP/s"],
       rows, f"**Cost growth: one model, time per epoch against depth, width and n_train** (ratios to the first "
-      f"row; linear in FLOPs means the two ratio columns agree; median of {rounds} interleaved rounds).") + "\n", doc
+      f"row; linear in FLOPs means the two ratio columns agree; median of {rounds} interleaved rounds).").markdown() + "\n", doc
 
 
 def precision(arrays, model, epochs, rounds, members=3):
@@ -149,4 +149,4 @@ def precision(arrays, model, epochs, rounds, members=3):
   return results.markdown_table(
       ["matrix math", "test acc (%)", "s / epoch / model", "spread", "speed-up"], rows,
       f"**Mixed precision** (reference MLP, {epochs} epochs, mean ± std over {members} seeds; fp32 master "
-      f"weights and loss either way; median of {rounds} interleaved rounds).") + "\n", doc
+      f"weights and loss either way; median of {rounds} interleaved rounds).").markdown() + "\n", doc

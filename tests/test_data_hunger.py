@@ -102,7 +102,7 @@ def test_the_reading_is_one_holm_family_and_calls_only_resolved_gaps():
 
 def test_the_table_shows_val_test_and_epochs_and_states_the_rule():
   doc = _doc()
-  table = dh.table(doc)
+  table = dh.table(doc).markdown()
   header = next(line for line in table.splitlines() if line.startswith("| n train"))
   for m in ("logistic", "shallow", "deep", "cnn"):
     assert all(f"{m} {a}" in header for a in ("val", "test", "epochs"))

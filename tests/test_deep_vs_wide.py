@@ -58,5 +58,5 @@ def test_one_family_holm_corrected_and_diverged_rows_left_out():
   assert "Deep ahead in 1, not resolved in 1, diverged in 1 of 3 pairs" in text
   assert "best deep net on validation is 2 x 8" in text
   assert "shallow net leads on the smallest set (n=10), resolved" in text
-  table = wide.table(doc)
+  table = wide.table(doc).markdown()
   assert "over the 4 comparisons" in table and "| diverged |" in table

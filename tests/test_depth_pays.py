@@ -8,7 +8,6 @@ import pytest
 
 from research import data, models
 from research.data import synthetic
-from research.report import tables
 from research.engine import train
 from experiments import depth_pays
 from experiments.depth_pays import paper_cut, sawtooth
@@ -172,7 +171,7 @@ def test_readings_call_differences_through_one_holm_family_per_part():
   assert "The lecture's claim shows here" in text
   cut = paper_cut.comparisons(doc["results"]["paper_cut"])
   assert set(cut) == {("pair", 20000), ("pair", 100000), ("drop", "deep"), ("drop", "shallow")}
-  table = depth_pays.table(doc)
+  table = depth_pays.table(doc).markdown()
   assert "| 3 | exact 3 x 2 (tent map composed 3 times) | 22 |" in table and "3 x 2 − this: -38.3 (p < 0.001)" in table
 
 
@@ -184,7 +183,7 @@ def test_tiny_run_writes_tables_plots_and_a_reading(tiny_paper):
   assert exact["test_acc"] == [1.0] and exact["points_acc"] == [1.0] and exact["pieces"] == [2 ** 3]
   assert all(len(r["pieces"]) == doc["config"]["seeds"] for r in rows if r["role"] != "exact")
   table = (out / "table.md").read_text()
-  assert len(tables.parse(table)) == 2 and "±" in table
+  assert sum(line.startswith("|---") for line in table.splitlines()) == 2 and "±" in table
   assert (out / "reading.md").read_text().startswith("- Sawtooth budget")
   assert all((out / f).stat().st_size > 5_000 for f in ("sawtooth.png", "paper_cut.png"))
   image = doc["results"]["paper_cut"]["rows"][0]["deep"]["image"]

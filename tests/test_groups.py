@@ -128,10 +128,10 @@ def test_group_accuracy_and_counts_table():
   np.testing.assert_allclose(acc, [[1, 0.5, 1, 0.5], [1, 1, 1, 1]])
   names = groups.AttributeNames(("top", "footwear"), ("dark", "light"), "kind", "shade", "test")
   c = dict(train=[10, 10, 10, 1], test=[5, 5, 5, 5], train_fraction=[10 / 31] * 3 + [1 / 31])
-  text = groups.counts_table(c, names, rare=3)
+  text = groups.counts_table(c, names, rare=3).markdown()
   assert "light footwear (rare)" in text and "| total | 31 |" in text
   assert "val" not in text.splitlines()[0]  # counts without a validation split: no column for it
-  text = groups.counts_table(dict(c, val=[2, 2, 2, 0]), names, rare=3)
+  text = groups.counts_table(dict(c, val=[2, 2, 2, 0]), names, rare=3).markdown()
   assert "| val |" in text and "| total | 31 | 100 | 6 | 20 |" in text
 
 

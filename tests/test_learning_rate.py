@@ -43,7 +43,7 @@ def test_diverging_rate_is_reported_as_diverged(tiny, tmp_path):
       config=CONFIG,
       results=dict(dataset=dict(name="tiny", n_train=256, n_val=64, n_test=64, num_classes=4),
                    steps_per_epoch=steps_per_epoch, rows=rows, selected=selected, params=0, flops=0))))
-  lines = learning_rate.table(doc).splitlines()
+  lines = learning_rate.table(doc).markdown().splitlines()
   big = next(line for line in lines if line.startswith("| 1000 |"))
   small = next(line for line in lines if line.startswith("| 0.01 (chosen: sgd) |"))
   assert big == "| 1000 | diverged | diverged | — | diverged |"

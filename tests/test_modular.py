@@ -25,7 +25,7 @@ def committed_doc():
 
 def test_committed_results_render_to_the_committed_text():
   doc = committed_doc()
-  assert modular.table(doc) == (COMMITTED / "table.md").read_text()
+  assert modular.table(doc).markdown() == (COMMITTED / "table.md").read_text()
   assert modular.reading(doc).strip() + "\n" == (COMMITTED / "reading.md").read_text()
 
 

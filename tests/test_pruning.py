@@ -24,7 +24,7 @@ def test_committed_results_render_to_the_committed_text():
   doc = json.loads((COMMITTED / "results.json").read_text())
   if "han" not in doc["results"]:
     pytest.skip("the committed results predate the three chains; the next full run rewrites them")
-  assert pruning.table(doc) == (COMMITTED / "table.md").read_text()
+  assert pruning.table(doc).markdown() == (COMMITTED / "table.md").read_text()
   assert pruning.reading(doc).strip() + "\n" == (COMMITTED / "reading.md").read_text()
 
 
@@ -250,7 +250,7 @@ def test_choices_read_validation_only_and_every_call_is_one_holm_family():
   assert set(tests) == ({("control",), ("han", 0), ("han", 1), ("l1", 0), ("l1", 1), ("magnitude", 1)}
                         | {("tickets", i) for i in range(4)})
   assert all(c.family == len(tests) and c.p_holm >= c.p for c in tests.values())
-  table, reading = pruning.table(doc), pruning.reading(doc)
+  table, reading = pruning.table(doc).markdown(), pruning.reading(doc)
   assert f"over the {len(tests)} comparisons" in table and f"over the {len(tests)} comparisons" in reading
   assert "pruned, retrained (chosen)" in table and "vs ticket" in table and "magnitude" in table
   assert "Target (10x fewer weights within 0.5 points" in reading and "not met" in reading

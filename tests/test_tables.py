@@ -1,22 +1,18 @@
-"""table.md -> LaTeX (booktabs) and CSV, checked on every committed results table."""
+"""Tables as values -> table.md, LaTeX (booktabs) and CSV, checked on every committed results table."""
 import csv
 import io
+import json
 import pathlib
 import re
 
 import pytest
 
 from research.cli import experiment
-from research.system import results
 from research.report import tables
+from research.system import pages, registry, results
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 COMMITTED = sorted((ROOT / "results").glob("*/table.md"))
-
-
-def _markdown_rows(markdown):
-  """Rows of each pipe table (header not counted)."""
-  return [len(t.rows) for t in tables.parse(markdown)]
 
 
 def _braces_balance(tex):
@@ -33,11 +29,15 @@ def test_there_are_committed_tables():
 
 
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.parent.name)
-def test_every_committed_table_converts(path):
-  markdown = path.read_text()
-  rows = _markdown_rows(markdown)
-  assert rows and sum(rows) == sum(1 for l in markdown.splitlines() if l.startswith("|")) - 2 * len(rows)
-  files = tables.formats(markdown)
+def test_every_committed_table_renders_from_its_results(path):
+  """table.md, table.tex and the CSVs as committed are what the experiment's table values give from its
+  results.json: none of them is parsed back out of markdown."""
+  doc = json.loads((path.parent / "results.json").read_text())
+  page = pages.page(registry.resolve(path.parent.name).table(doc))
+  assert page.markdown() == path.read_text()
+  rows = [len(t.rows) for t in page.tables()]
+  assert rows and all(len(row) == len(t.header) for t in page.tables() for row in t.rows)
+  files = tables.formats(page)
   csvs = tables.csv_names(len(rows))
   assert set(files) == {"table.tex", *csvs}
   for name, n in zip(csvs, rows):
@@ -53,6 +53,15 @@ def test_every_committed_table_converts(path):
   assert "±" not in tex and "×" not in tex and "−" not in tex
   for name, text in files.items():  # what `python -m research render` wrote is current
     assert (path.parent / name).read_text() == text
+
+
+def test_a_page_joins_text_and_tables_as_strings_join():
+  one, two = results.markdown_table(["a"], [[1]], "**One.**"), results.markdown_table(["b", "c"], [[2, 3]])
+  page = "# Title\n\n" + one + "\n" + two
+  assert page.markdown() == "# Title\n\n" + one.markdown() + "\n" + two.markdown()
+  assert page.tables() == [one, two] and two.rows == (("2", "3"),)
+  assert pages.join("\n", [one, "note\n", two]).markdown() == "\n".join([one.markdown(), "note\n", two.markdown()])
+  assert tables.formats("| a |\n|---|\n| 1 |\n") == {}  # text is text: only table values become LaTeX and CSV
 
 
 def test_latex_cells_escape_and_bold_the_best_validation_accuracy():
@@ -73,10 +82,10 @@ def test_latex_cells_escape_and_bold_the_best_validation_accuracy():
 def test_write_and_report_links(tmp_path):
   two = (results.markdown_table(["a", "b"], [[1, 2]], "**One.**") + "\n"
          + results.markdown_table(["c"], [[3], [4]], "**Two.**"))
-  (tmp_path / "table.md").write_text(two)
+  (tmp_path / "table.md").write_text(two.markdown())
   (tmp_path / "table.csv").write_text("stale")  # from a time with one table
   # The driver publishes a results folder whole: the CSV of a table now gone goes with the old folder.
-  experiment.publish({"table.md": two.encode(), **{k: v.encode() for k, v in tables.formats(two).items()}},
+  experiment.publish({"table.md": two.markdown().encode(), **{k: v.encode() for k, v in tables.formats(two).items()}},
                      tmp_path)
   assert sorted(p.name for p in tmp_path.glob("table*")) == ["table-1.csv", "table-2.csv", "table.md", "table.tex"]
   linked = tables.with_links(tmp_path, "exp/")

@@ -3,7 +3,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from research.report import protocol, readings, stats
-from research.system import results
+from research.system import pages, results
 
 from experiments.architectures.published import DIFFERS, PAPER_1D, PUBLISHED
 
@@ -82,7 +82,7 @@ def table(doc):
         [[p.family, p.model, f"{p.acc:g}", p.data, p.epochs, p.augmentation, p.source] for p in pub],
         f"**{ds['name']}, published** (not re-run here): test accuracy (%) with the conditions each source "
         f"states. Against the table above: {DIFFERS[dataset]}."))
-  return "\n".join(parts)
+  return pages.join("\n", parts)
 
 
 def plots(doc):

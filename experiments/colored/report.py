@@ -2,7 +2,7 @@
 import numpy as np
 
 from research.report import protocol, readings, stats
-from research.system import results
+from research.system import pages, results
 
 from experiments.colored import contenders, environments, published
 
@@ -131,7 +131,7 @@ def table(doc):
       "with early stopping on a validation split instead of 501 full-batch steps or DomainBed's 5,000, one "
       "learning-rate grid (and one lambda) instead of a random search, no L2 penalty, and our oracle rule is the "
       "IRM paper's minimum over environments rather than DomainBed's test-domain accuracy."))
-  return "\n".join(parts)
+  return pages.join("\n", parts)
 
 
 def _table_family(tests, cfg):

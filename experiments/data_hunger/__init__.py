@@ -35,7 +35,7 @@ import ml_collections
 
 from research import models
 from research.cli import config
-from research.report import protocol, stats
+from research.report import protocol
 
 from experiments.data_hunger.report import comparisons, plots, reading, select, table
 

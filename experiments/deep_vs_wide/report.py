@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 
 from research.report import protocol, readings, stats
 from research.report.depth_verdicts import DepthPair
-from research.system import results
+from research.system import pages, results
 
 
 # Seide, Li, Yu 2011 (shared/anchors.md): word error rate (%) on Switchboard speech, L x 2k and
@@ -79,7 +79,7 @@ def _diff_cell(row, tests, key):
   if key not in tests:
     return "diverged"
   c = tests[key]
-  return f"{c.diff:+.1f} (p {'< 0.001' if c.p_holm < 0.001 else f'= {c.p_holm:.3f}'})"
+  return c.cell()
 
 
 # ----------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def table(doc):
         f"{cfg['val_size']}-image validation split for every size); "
         + _caption_rule(cfg, "the row's max") + f" Small sets get more epochs: at least {cfg['min_steps']} steps. "
         + _caption_diff(tests) + " Lee's lecture: with fewer examples the shallow net should collapse first."))
-  return "\n".join(out)
+  return pages.join("\n", out)
 
 
 def plots(doc):

@@ -34,10 +34,6 @@ def _spread_text(values):
   return str(med) if min(v) == max(v) else f"{med} ({min(v)}-{max(v)})"
 
 
-def _p_text(c):
-  return f"{c.diff:+.1f} (p {'< 0.001' if c.p_holm < 0.001 else f'= {c.p_holm:.3f}'})"
-
-
 def _compared(r, k, res, tests):
   """The comparison a row carries: matched: its deep net minus it; wide: the best deep net minus it;
   spread: it minus the wide net."""
@@ -48,7 +44,7 @@ def _compared(r, k, res, tests):
     return "diverged" if key[0] != "wide" or res["selected"]["best_deep"].get(str(k)) else ""
   who = {"matched": f"{r.get('matches')} − this", "wide": f"{res['selected']['best_deep'][str(k)]} − this",
          "spread": "this − 1 x 2^k"}[r["role"]]
-  return f"{who}: {_p_text(tests[key])}"
+  return f"{who}: {tests[key].cell()}"
 
 
 def table(cfg, res):

@@ -197,7 +197,7 @@ def run(cfg, ctx):
   first = {name: next(s for (p, _), s in splits.items() if p.source == name) for name in names}
   print(f"\nGroups at rho = {cfg.rho:g}, data seed {seeds[0]} (training pool {len(srcs[cfg.attributes].pool.a):,}):\n"
         + groups.counts_table(groups.counts(splits[(main, seeds[0])]), srcs[cfg.attributes].names,
-                              splits[(main, seeds[0])].rare))
+                              splits[(main, seeds[0])].rare).markdown())
   # The test rows are one draw for every point and data seed of an attribute set.
   x_test = {name: jax.device_put(srcs[name].standardize(srcs[name].test_pool.x[first[name].idx_test]))
             for name in names}

@@ -2,7 +2,7 @@
 
   train_pool, test_pool, names = attribute_pools.ATTRIBUTES["fashion_mnist"]()
   split = build(train_pool, test_pool, rho=0.01, n_train=4000, n_val=2000, rare=(1, 1), seed=0)
-  print(counts_table(counts(split), names, split.rare))
+  print(counts_table(counts(split), names, split.rare).markdown())
 
 Every example has two binary attributes a and b; its group (the 4-way label)
 is 2a + b. `build` draws a training set in which the `rare` group is a
@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from research.system import results
 from research.system.errors import UserError
 
 
@@ -167,18 +168,18 @@ def counts(split):
   return dict(train=tr.tolist(), val=va.tolist(), test=te.tolist(), train_fraction=(tr / max(1, tr.sum())).tolist())
 
 
-def counts_table(c, names, rare):
+def counts_table(c, names, rare, caption=""):
   """Sagawa's Table-1 style group counts (c from `counts`; a validation column where it has one)."""
   val = "val" in c
-  lines = [f"| group ({names.b_title} {names.a_title}) | train | train % |" + (" val |" if val else "") + " test |",
-           "|---|---|---|" + ("---|" if val else "") + "---|"]
+  header = [f"group ({names.b_title} {names.a_title})", "train", "train %"] + (["val"] if val else []) + ["test"]
+  rows = []
   for k in range(4):
     mark = " (rare)" if k == rare else ""
-    lines.append(f"| {group_name(k, names)}{mark} | {c['train'][k]:,} | {100 * c['train_fraction'][k]:.2f} |"
-                 + (f" {c['val'][k]:,} |" if val else "") + f" {c['test'][k]:,} |")
-  lines.append(f"| total | {sum(c['train']):,} | 100 |" + (f" {sum(c['val']):,} |" if val else "")
-               + f" {sum(c['test']):,} |")
-  return "\n".join(lines) + "\n"
+    rows.append([f"{group_name(k, names)}{mark}", f"{c['train'][k]:,}", f"{100 * c['train_fraction'][k]:.2f}"]
+                + ([f"{c['val'][k]:,}"] if val else []) + [f"{c['test'][k]:,}"])
+  rows.append(["total", f"{sum(c['train']):,}", "100"] + ([f"{sum(c['val']):,}"] if val else [])
+              + [f"{sum(c['test']):,}"])
+  return results.markdown_table(header, rows, caption)
 
 
 def weights(g_train, num_groups=4):

@@ -2,7 +2,7 @@
 modules' own data, entangled vs disentangled and Sagawa's format in attribute_tables.py."""
 from experiments.modular import groups
 from research.report import protocol, stats
-from research.system import results
+from research.system import pages, results
 
 from experiments.modular.attribute_tables import attributes_table, own_table, sagawa_table
 from experiments.modular.captions import dro_text, members_text, rule_text, setting_text, val_rare_text
@@ -14,15 +14,15 @@ from experiments.modular.reuse import REUSE_LABELS
 def table(doc):
   parts = [groups_table(doc), main_table(doc), rho_table(doc), size_table(doc), own_table(doc),
            attributes_table(doc), sagawa_table(doc), cost_table(doc), reuse_table(doc)]
-  return "\n".join(parts)
+  return pages.join("\n", parts)
 
 
 def groups_table(doc):
   res = doc["results"]
   names = res["names"]
-  return (f"**Groups** (rho = {pct(res['rho_main'])}, data seed {res['data_seeds'][0]}, like Sagawa et al.'s "
-          f"Table 1; every data seed has the same counts). {names['source']}.\n\n"
-          + groups.counts_table(res["counts"], groups.AttributeNames(**names), res["rare"]))
+  caption = (f"**Groups** (rho = {pct(res['rho_main'])}, data seed {res['data_seeds'][0]}, like Sagawa et al.'s "
+             f"Table 1; every data seed has the same counts). {names['source']}.")
+  return groups.counts_table(res["counts"], groups.AttributeNames(**names), res["rare"], caption)
 
 
 def group_column(c, g):

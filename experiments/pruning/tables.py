@@ -2,7 +2,7 @@
 import math
 
 from research.report import protocol, stats
-from research.system import results
+from research.system import pages, results
 
 from experiments.pruning import choices
 from experiments.pruning.published import FASHION_REPO, FRANKLE_CARBIN, HAN
@@ -161,4 +161,4 @@ def table(doc):
     parts.append(ticket_table(doc, tests))
   if res.get("l1"):
     parts.append(l1_table(doc, tests))
-  return "\n".join(parts)
+  return pages.join("\n", parts)

@@ -108,7 +108,7 @@ def _diff_cell(tests, key):
   if key not in tests:
     return "diverged"
   c = tests[key]
-  return f"{c.diff:+.1f} (p {'< 0.001' if c.p_holm < 0.001 else f'= {c.p_holm:.3f}'})"
+  return c.cell()
 
 
 def _lr_text(cfg):

@@ -53,8 +53,7 @@ def _ratio(a, b):
 def _p(c):
   if c is None:
     return ""
-  p = "< 0.001" if c.p_holm < 0.001 else f"= {c.p_holm:.3f}" if np.isfinite(c.p_holm) else "n/a"
-  return f"{c.diff:+.1f} (p {p})"
+  return c.cell()
 
 
 def _gflop(x):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from research.report import protocol, readings, stats
-from research.system import results
+from research.system import pages, results
 
 NAMES = {"logistic": "logistic", "mlp": "MLP 1 hidden", "deep_mlp": "deep MLP", "cnn": "CNN", "resnet": "ResNet"}
 # The declared family's questions: (key, contender a, contender b, what a - b asks).
@@ -166,7 +166,7 @@ def table(doc):
   cfg, res = doc["config"], doc["results"]
   devices = doc["environment"]["devices"]
   parts = [_dataset_table(cfg, r, devices) for r in res["datasets"].values()]
-  return "\n".join(parts + [_corruption_table(cfg, res), _published_table(res)])
+  return pages.join("\n", parts + [_corruption_table(cfg, res), _published_table(res)])
 
 
 def _gist(found):

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from research.engine import cells, optim, runtime, sharding, train
 from research.cli import config
 from research import data as data_lib
-from research.system import faults, lock, paths, registry, results
+from research.system import faults, lock, pages, paths, registry, results
 from research.report import tables
 from research.system.errors import UserError
 from research.system.sealed import check_folder, read_doc, read_raw, recover, seal
@@ -139,9 +139,9 @@ def configure(name, profile, overrides):
 
 def output_files(module, doc):
   """Everything results/NAME/ holds besides results.json, as {file name: bytes}."""
-  table = module.table(doc)
-  files = {"table.md": table.encode(), "reading.md": (module.reading(doc).strip() + "\n").encode()}
-  files.update({name: text.encode() for name, text in tables.formats(table).items()})  # .tex, .csv
+  page = pages.page(module.table(doc))
+  files = {"table.md": page.markdown().encode(), "reading.md": (module.reading(doc).strip() + "\n").encode()}
+  files.update({name: text.encode() for name, text in tables.formats(page).items()})  # .tex, .csv, from the values
   for fname, fig in module.plots(doc).items():
     buf = io.BytesIO()
     fig.savefig(buf, dpi=120, bbox_inches="tight", format="png")

@@ -90,4 +90,4 @@ def section(found):
     e, b, p, c = largest
     lines.append(f"- The largest resolved gain: {p.setting}, {p.deeper} over {p.shallower}, {c.text()} "
                  f"(`{e}`, {b}).")
-  return ["## How deep is deep? Every depth table together\n", table, "**Reading.**\n\n" + "\n".join(lines) + "\n"]
+  return ["## How deep is deep? Every depth table together\n", table.markdown(), "**Reading.**\n\n" + "\n".join(lines) + "\n"]

@@ -117,12 +117,12 @@ def write(profile=paths.FULL, paper_seconds=None):
   if unsealed:
     head.append(f"**Not reported:** the results.json of {', '.join(unsealed)} does not match its digest (edited "
                 "after it was written); rerun each to rebuild it (its finished cells are reused).\n")
-  parts = head + [table] + depth_verdicts.section(depth_pairs) + sections
+  parts = head + [table.markdown()] + depth_verdicts.section(depth_pairs) + sections
   if missing:
     parts.append(f"\nNot run yet ({profile} profile): {', '.join(missing)}.\n")
   path = root / "REPORT.md"
   with faults.reported("writing the report", root):
-    results.write_atomic(root / "summary.md", table)
+    results.write_atomic(root / "summary.md", table.markdown())
     results.write_atomic(path, "\n".join(parts))
   return path
 

@@ -96,6 +96,10 @@ class Comparison(NamedTuple):
     return (f"{self.diff:+.1f} {unit}, 95% CI {self.low:+.1f} to {self.high:+.1f}, "
             f"p {_p_text(self.p_holm)}{corrected}")
 
+  def cell(self):
+    """The difference as a table cell: '+0.8 (p = 0.004)', p after Holm ('n/a' without a test)."""
+    return f"{self.diff:+.1f} (p {_p_text(self.p_holm) if np.isfinite(self.p_holm) else 'n/a'})"
+
   def text(self, unit="points"):
     """The numbers, prefixed with 'not resolved at N seeds' unless the difference is resolved."""
     return self.numbers(unit) if self.resolved else f"not resolved at {self.seeds} ({self.numbers(unit)})"

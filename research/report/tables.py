@@ -1,22 +1,20 @@
-"""The markdown tables of results/NAME/table.md as LaTeX (booktabs) and CSV.
+"""An experiment's tables as LaTeX (booktabs) and CSV, rendered from the table values of its table(doc).
 
-  tables.formats(markdown) -> {"table.tex": ..., "table.csv": ...}
+  tables.formats(page) -> {"table.tex": ..., "table.csv": ...}   # page: a pages.Page (or Table)
 
-table.md holds one or several tables, each a `**caption** ...` paragraph and a
-pipe table (results.markdown_table). table.tex holds every table, in order;
-the CSVs hold one table each: table.csv when there is one, table-1.csv,
-table-2.csv, ... when there are several (each with its own header row).
-LaTeX cells: "87.6 ± 0.2" becomes $87.6 \\pm 0.2$, and in validation-accuracy
-columns (mean ± std cells under a "val" header) the best mean is bold: the
-contest selection reads. Test columns are never bold, so no table points at the
-best-on-test row.
+table.md holds one or several tables, each with its caption (research/system/pages.py). table.tex
+holds every table, in order; the CSVs hold one table each: table.csv when there is one, table-1.csv,
+table-2.csv, ... when there are several (each with its own header row). LaTeX cells: "87.6 ± 0.2"
+becomes $87.6 \\pm 0.2$, and in validation-accuracy columns (mean ± std cells under a "val" header)
+the best mean is bold: the contest selection reads. Test columns are never bold, so no table points
+at the best-on-test row.
 """
 import csv
-import dataclasses
 import io
 import re
 
-SEPARATOR = re.compile(r"^\|(\s*:?-+:?\s*\|)+$")
+from research.system import pages
+
 MEAN_STD = re.compile(r"^([+-]?[\d,]*\.?\d+) ± ([\d,]*\.?\d+)$")
 # Columns of mean ± std that are not accuracies (lower is better, or not a contest): error rates too.
 NOT_ACCURACY = ("loss", "step", "second", "s /", "time", "wer", "params", "error")
@@ -24,30 +22,6 @@ LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$",
                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
                   "±": r"$\pm$", "×": r"$\times$", "−": r"$-$", "—": "---", "–": "--",
                   "≤": r"$\leq$", "≥": r"$\geq$", "Δ": r"$\Delta$", "ρ": r"$\rho$"}
-
-
-@dataclasses.dataclass(frozen=True)
-class Table:
-  caption: str  # markdown, may be empty
-  header: list
-  rows: list    # lists of cell strings, as many as header
-
-
-def _cells(line):
-  return [c.strip() for c in line.strip().strip("|").split("|")]
-
-
-def parse(markdown):
-  """The tables of a table.md, in order; the paragraph just before a table is its caption."""
-  out, caption = [], ""
-  for block in re.split(r"\n\s*\n", markdown.strip()):
-    lines = block.strip().splitlines()
-    if len(lines) >= 2 and lines[0].startswith("|") and SEPARATOR.match(lines[1]):
-      out.append(Table(caption, _cells(lines[0]), [_cells(l) for l in lines[2:]]))
-      caption = ""
-    else:
-      caption = " ".join(l.strip() for l in lines)
-  return out
 
 
 # ----------------------------------------------------------------------------
@@ -134,27 +108,27 @@ def latex_document_part(tables):
 
 # ----------------------------------------------------------------------------
 
-def formats(markdown):
-  """{file name: text}: table.tex with every table, and one CSV per table."""
-  tables = parse(markdown)
-  if not tables:
+def formats(page) -> dict:
+  """{file name: text}: table.tex with every table of the page, and one CSV per table."""
+  found = pages.page(page).tables()
+  if not found:
     return {}
-  out = {"table.tex": latex_document_part(tables)}
-  out.update({name: to_csv(t) for name, t in zip(csv_names(len(tables)), tables)})
+  out = {"table.tex": latex_document_part(found)}
+  out.update({name: to_csv(t) for name, t in zip(csv_names(len(found)), found)})
   return out
 
 
 def with_links(folder, prefix=""):
   """folder's table.md with, under each table, links to its LaTeX and CSV (those on disk)."""
-  markdown = (folder / "table.md").read_text()
-  names = csv_names(len(parse(markdown)))
-  out, lines, k = [], markdown.splitlines(keepends=True), 0
+  lines = (folder / "table.md").read_text().splitlines(keepends=True)
+  ends = [i for i, line in enumerate(lines)
+          if line.startswith("|") and not (i + 1 < len(lines) and lines[i + 1].startswith("|"))]
+  names = dict(zip(ends, csv_names(len(ends))))
+  out = []
   for i, line in enumerate(lines):
     out.append(line)
-    ends_table = line.startswith("|") and not (i + 1 < len(lines) and lines[i + 1].startswith("|"))
-    if ends_table and k < len(names):
-      found = [f"[{label}]({prefix}{f})" for label, f in (("LaTeX", "table.tex"), ("CSV", names[k]))
+    if i in names:
+      found = [f"[{label}]({prefix}{f})" for label, f in (("LaTeX", "table.tex"), ("CSV", names[i]))
                if (folder / f).exists()]
       out += [f"\n{' · '.join(found)}\n"] if found else []
-      k += 1
   return "".join(out)

@@ -11,6 +11,8 @@ import tempfile
 import jax
 import numpy as np
 
+from research.system import pages
+
 
 def write_atomic(path, data):
   """Writes bytes or text to path through a temporary file and a rename: never a torn file."""
@@ -96,6 +98,6 @@ def human(n):
 
 
 def markdown_table(header, rows, caption=""):
-  lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-  lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-  return (f"{caption}\n\n" if caption else "") + "\n".join(lines) + "\n"
+  """A pages.Table of these headers, rows (cells as text) and caption; `+` joins it to text and
+  other tables into a pages.Page; .markdown() is its pipe table."""
+  return pages.Table(tuple(str(h) for h in header), tuple(tuple(str(c) for c in row) for row in rows), caption)
