@@ -2,12 +2,15 @@
 the data and compilation caches are the project's own (.cache/), so a second
 `make test` compiles and parses less. The tiny paper runs once per session (tiny_paper,
 permuted_paper): every test of an experiment's tiny profile reads that run's outputs."""
+import contextlib
+import fcntl
 import json
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
+import time
 from typing import NamedTuple
 
 import jax
@@ -88,29 +91,60 @@ def _paper(tmp):
   return _docs(tmp)
 
 
+def _shared(tmp_path_factory, name):
+  """A folder every xdist worker of this session sees (beside their own basetemps), so that a session
+  fixture runs once even if its readers land on two workers (xdist's documented pattern)."""
+  base = tmp_path_factory.getbasetemp()
+  root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+  return root / name
+
+
+@contextlib.contextmanager
+def _locked(path):
+  """An exclusive lock on path (a file), held while the block runs: the other worker waits."""
+  path.parent.mkdir(parents=True, exist_ok=True)
+  with open(path, "w") as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    try:
+      yield
+    finally:
+      fcntl.flock(f, fcntl.LOCK_UN)
+
+
 class _Permuted:
   """The tiny paper with its test labels permuted (research/data/__init__.py), in a background process: it runs
   while the first tiny paper does, on the other core, each experiment as `make paper` runs it but in the
-  opposite order, so that each run finds the other's compiled programs in the cache for its second half."""
+  opposite order, so that each run finds the other's compiled programs in the cache for its second half.
+  Started once per session (a marker in the shared folder); its exit code lands in rc.txt."""
 
   def __init__(self, tmp):
     self.tmp, self.proc, self.log = tmp, None, tmp / "log.txt"
 
   def start(self):
-    if self.proc is None:
-      names = list(reversed(registry.names()))
-      script = ("import subprocess, sys\n"
-                f"for n in {names!r}:\n"
-                "  c = subprocess.call([sys.executable, '-m', 'research', 'run', n, '--profile', 'tiny', '--no-progress'])\n"
-                "  if c: sys.exit(c)\n")
-      with open(self.log, "w") as log:
-        self.proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                     env=_env(self.tmp, RESEARCH_PERMUTE_TEST_LABELS="1"))
+    with _locked(self.tmp / "start.lock"):
+      if self.proc is None and not (self.tmp / "started").exists():
+        names = list(reversed(registry.names()))
+        script = ("import pathlib, subprocess, sys\n"
+                  f"for n in {names!r}:\n"
+                  "  c = subprocess.call([sys.executable, '-m', 'research', 'run', n, '--profile', 'tiny', "
+                  "'--no-progress'])\n"
+                  "  if c: break\n"
+                  f"pathlib.Path({str(self.tmp / 'rc.txt')!r}).write_text(str(c))\n")
+        (self.tmp / "started").touch()
+        with open(self.log, "w") as log:
+          self.proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                       env=_env(self.tmp, RESEARCH_PERMUTE_TEST_LABELS="1"))
     return self
 
   def docs(self):
-    code = self.start().proc.wait(timeout=2400)
-    assert code == 0, self.log.read_text()[-3000:]
+    self.start()
+    deadline = time.time() + 2400
+    while not (self.tmp / "rc.txt").exists() and time.time() < deadline:
+      if self.proc is not None and self.proc.poll() is not None and not (self.tmp / "rc.txt").exists():
+        break  # this worker's job died before writing its exit code
+      time.sleep(1.0)
+    rc = (self.tmp / "rc.txt").read_text() if (self.tmp / "rc.txt").exists() else "none"
+    assert rc == "0", self.log.read_text()[-3000:]
     return _docs(self.tmp)
 
   def stop(self):
@@ -121,7 +155,9 @@ class _Permuted:
 
 @pytest.fixture(scope="session")
 def _permuted(tmp_path_factory):
-  job = _Permuted(tmp_path_factory.mktemp("permuted"))
+  folder = _shared(tmp_path_factory, "permuted")
+  folder.mkdir(parents=True, exist_ok=True)
+  job = _Permuted(folder)
   yield job
   job.stop()
 
@@ -132,13 +168,21 @@ def _wanted(request, fixture):
 
 @pytest.fixture(scope="session")
 def tiny_paper(tmp_path_factory, request, _permuted):
-  """The tiny paper (TinyPaper): every registered experiment end to end on its tiny profile, then again."""
-  if _wanted(request, "permuted_paper"):
-    _permuted.start()  # beside the first run rather than after it
-  tmp = tmp_path_factory.mktemp("paper")
-  first = _paper(tmp)
-  shutil.copytree(tmp / "results" / "tiny", tmp / "first")
-  return TinyPaper(tmp, first, _paper(tmp))
+  """The tiny paper (TinyPaper): every registered experiment end to end on its tiny profile, then again.
+  Run once per session: a second worker that needs it waits for the first and reads its folders."""
+  tmp = _shared(tmp_path_factory, "paper")
+  with _locked(tmp.with_suffix(".lock")):
+    if not (tmp / "done").exists():
+      if _wanted(request, "permuted_paper"):
+        _permuted.start()  # beside the first run rather than after it
+      shutil.rmtree(tmp, ignore_errors=True)
+      tmp.mkdir(parents=True)
+      _paper(tmp)
+      shutil.copytree(tmp / "results" / "tiny", tmp / "first")
+      _paper(tmp)
+      (tmp / "done").touch()
+  first = {n: json.loads((tmp / "first" / n / "results.json").read_text()) for n in registry.names()}
+  return TinyPaper(tmp, first, _docs(tmp))
 
 
 @pytest.fixture(scope="session")
