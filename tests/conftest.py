@@ -195,13 +195,12 @@ def permuted_paper(_permuted):
 SLOW = {"tests/test_golden.py::test_reference_cells_report_the_golden_numbers"}
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
+def pytest_itemcollected(item):
   """Every test that reads the tiny paper in one xdist group (`-n 2 --dist loadgroup`), so that one worker
-  runs the paper once (xdist reads the mark in its own hook, after this one); and the SLOW ones marked."""
-  for item in items:
-    if set(PAPER_FIXTURES) & set(getattr(item, "fixturenames", ())):
-      item.add_marker(pytest.mark.xdist_group(PAPER_GROUP))
-      item.add_marker(pytest.mark.slow)  # a whole tiny paper
-    if item.nodeid.split("[")[0] in SLOW:
-      item.add_marker(pytest.mark.slow)
+  runs the paper once; and the SLOW ones marked. Marked as each item is collected, before xdist reads the
+  group in its pytest_collection_modifyitems (it needs pytest below 9: pyproject.toml says why)."""
+  if set(PAPER_FIXTURES) & set(getattr(item, "fixturenames", ())):
+    item.add_marker(pytest.mark.xdist_group(PAPER_GROUP))
+    item.add_marker(pytest.mark.slow)  # a whole tiny paper
+  if item.nodeid.split("[")[0] in SLOW:
+    item.add_marker(pytest.mark.slow)
