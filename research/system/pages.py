@@ -56,19 +56,6 @@ class Page:
   def tables(self) -> list:
     return [b for b in self.blocks if isinstance(b, Table)]
 
-  def strip(self) -> "Page":
-    """Leading and trailing whitespace of the text at either end gone, as str.strip does."""
-    blocks = list(self.blocks)
-    while blocks and isinstance(blocks[0], str) and not blocks[0].strip():
-      blocks.pop(0)
-    while blocks and isinstance(blocks[-1], str) and not blocks[-1].strip():
-      blocks.pop()
-    if blocks and isinstance(blocks[0], str):
-      blocks[0] = blocks[0].lstrip()
-    if blocks and isinstance(blocks[-1], str):
-      blocks[-1] = blocks[-1].rstrip()
-    return Page(tuple(blocks))
-
 
 def join(separator: str, parts) -> Page:
   """separator.join(parts) for parts that are text, Tables or Pages."""
